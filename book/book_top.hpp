@@ -1,0 +1,53 @@
+// The published state of one instrument's book: its best levels on both sides, the
+// version they correspond to and the stamps of the newest update applied. This is the
+// payload of the seqlock slot (see seqlock.hpp), so it is trivially copyable and only
+// its used prefix (header + n_bids + n_asks levels) is copied on publish and on read.
+#pragma once
+
+#include "level_book.hpp"
+#include "types.hpp"
+
+#include <algorithm>
+#include <cstddef>
+#include <cstdint>
+
+namespace mdgw {
+
+inline constexpr std::size_t kMaxDepth = 50;
+
+enum class data_quality : std::uint8_t { ok = 0, stale = 1, resyncing = 2 };
+
+struct book_top {
+  std::uint64_t version = 0;   // per-instrument update sequence of the feed
+  std::uint64_t exch_ts = 0;   // exchange timestamp of the newest update, ns since epoch
+  std::uint64_t recv_ts = 0;   // gateway receive time of the newest update, realtime ns
+  std::uint64_t recv_mono = 0; // same instant, monotonic ns (internal latency)
+  instrument_id instrument = 0;
+  std::uint16_t n_bids = 0;
+  std::uint16_t n_asks = 0;
+  data_quality quality = data_quality::ok;
+  std::uint8_t reserved_[7] = {};
+  // bids in [0, n_bids) best first, then asks in [n_bids, n_bids + n_asks) best first.
+  price_level levels[2 * kMaxDepth];
+
+  // version..n_asks (40) + quality + reserved_ (8): levels start at 48. The header is
+  // what a reader copies before it knows n_bids/n_asks, so it must cover quality too.
+  static constexpr std::size_t kHeaderBytes = 48;
+
+  [[nodiscard]] const price_level* bids() const noexcept { return levels; }
+  [[nodiscard]] const price_level* asks() const noexcept { return levels + n_bids; }
+  [[nodiscard]] std::size_t used_bytes() const noexcept {
+    // Clamped: a reader may call this on a torn header (the seqlock discards the copy).
+    const std::size_t n = std::min<std::size_t>(n_bids, kMaxDepth) + std::min<std::size_t>(n_asks, kMaxDepth);
+    return kHeaderBytes + n * sizeof(price_level);
+  }
+  // Fills the levels from a book (at most kMaxDepth per side).
+  void fill_from(const level_book& book) noexcept {
+    n_bids = static_cast<std::uint16_t>(book.copy_top(side::bid, kMaxDepth, levels));
+    n_asks = static_cast<std::uint16_t>(book.copy_top(side::ask, kMaxDepth, levels + n_bids));
+  }
+};
+static_assert(offsetof(book_top, levels) == book_top::kHeaderBytes);
+static_assert(sizeof(book_top) % 8 == 0);
+
+} // namespace mdgw

@@ -1,0 +1,140 @@
+#include "publication.hpp"
+
+#include <stdexcept>
+
+namespace mdgw {
+
+publication::publication(std::size_t io_threads, std::size_t max_instruments)
+    : max_instruments_(max_instruments),
+      infos_(std::make_unique<instrument_info[]>(max_instruments)),
+      slots_(std::make_unique<seqlock_slot<book_top>[]>(max_instruments)),
+      io_(io_threads) {
+  if (io_threads == 0) throw std::invalid_argument("publication needs at least one io thread");
+  for (auto& st : io_) {
+    st.pending = std::make_unique<std::atomic<std::uint8_t>[]>(max_instruments);
+    for (std::size_t i = 0; i < max_instruments; ++i) st.pending[i].store(0, std::memory_order_relaxed);
+  }
+}
+
+publication::~publication() = default;
+
+std::optional<instrument_id> publication::add_instrument(instrument_info info) {
+  std::lock_guard lock(registry_mutex_);
+  const std::size_t n = count_.load(std::memory_order_relaxed);
+  if (n >= max_instruments_ || by_symbol_.contains(info.symbol)) return std::nullopt;
+  const auto id = static_cast<instrument_id>(n);
+  info.id = id;
+  by_symbol_.emplace(info.symbol, id);
+  infos_[n] = std::move(info);
+  // Publishes the info (and the empty slot) to readers that load count_ with acquire.
+  count_.store(n + 1, std::memory_order_release);
+  return id;
+}
+
+std::optional<instrument_id> publication::find(std::string_view symbol) const {
+  std::lock_guard lock(registry_mutex_);
+  auto it = by_symbol_.find(std::string(symbol));
+  if (it == by_symbol_.end()) return std::nullopt;
+  return it->second;
+}
+
+producer& publication::add_producer(std::size_t ring_capacity) {
+  producers_.push_back(std::unique_ptr<producer>(new producer(*this, ring_capacity)));
+  producer& p = *producers_.back();
+  for (std::size_t io = 0; io < io_.size(); ++io) io_[io].rings.push_back(p.rings_[io].get());
+  return p;
+}
+
+void publication::set_waker(std::size_t io, std::function<void()> wake) { io_.at(io).wake = std::move(wake); }
+
+bool publication::rearm(std::size_t io) noexcept {
+  io_state& st = io_[io];
+  st.armed.store(true, std::memory_order_relaxed);
+  // Store-buffer case with producer::flush: without the fences both sides could miss
+  // each other (we see empty rings, the producer sees armed == false).
+  std::atomic_thread_fence(std::memory_order_seq_cst);
+  bool more = st.overflow.load(std::memory_order_relaxed);
+  for (const producer::ring* r : st.rings) more = more || r->read_available() > 0;
+  if (!more) return false;
+  // Notices arrived. If a producer already disarmed us it has posted a wake-up, which
+  // will drain; otherwise we take the arm back and the caller drains now.
+  return st.armed.exchange(false, std::memory_order_acq_rel);
+}
+
+producer::producer(publication& pub, std::size_t ring_capacity) : pub_(pub), touched_(pub.io_threads(), 0) {
+  rings_.reserve(pub.io_threads());
+  for (std::size_t i = 0; i < pub.io_threads(); ++i) rings_.push_back(std::make_unique<ring>(ring_capacity));
+}
+
+void producer::push(std::size_t io, const notice& n) noexcept {
+  touched_[io] = 1;
+  if (rings_[io]->push(n)) return;
+  auto& st = pub_.io_[io];
+  if (n.what == notice::kind::book) {
+    // Not queued: let the overflow rescan deliver it, and let later publishes notify.
+    st.pending[n.instrument].store(0, std::memory_order_relaxed);
+  } else {
+    pub_.lost_trades_.fetch_add(1, std::memory_order_relaxed);
+  }
+  pub_.overflows_.fetch_add(1, std::memory_order_relaxed);
+  st.overflow.store(true, std::memory_order_release);
+}
+
+void producer::publish_book(instrument_id id, const level_book& book, std::uint64_t version, std::uint64_t exch_ts,
+                            std::uint64_t recv_ts, std::uint64_t recv_mono, data_quality quality) noexcept {
+  staging_.version = version;
+  staging_.exch_ts = exch_ts;
+  staging_.recv_ts = recv_ts;
+  staging_.recv_mono = recv_mono;
+  staging_.instrument = id;
+  staging_.quality = quality;
+  staging_.fill_from(book);
+  pub_.slots_[id].store(staging_, staging_.used_bytes());
+  // Write-then-check: pairs with the clear-then-read fence in publication::drain.
+  std::atomic_thread_fence(std::memory_order_seq_cst);
+  notice n;
+  n.what = notice::kind::book;
+  n.instrument = id;
+  n.exch_ts = exch_ts;
+  n.recv_ts = recv_ts;
+  for (std::size_t io = 0; io < rings_.size(); ++io) {
+    auto& pending = pub_.io_[io].pending[id];
+    // Already pending: that io thread has not read the slot yet and will see this state.
+    if (pending.load(std::memory_order_relaxed) != 0) continue;
+    if (pending.exchange(1, std::memory_order_acq_rel) != 0) continue;
+    push(io, n);
+  }
+}
+
+void producer::publish_trade(instrument_id id, side aggressor, price_t price, qty_t qty, std::uint64_t trade_seq,
+                             std::uint64_t exch_ts, std::uint64_t recv_ts) noexcept {
+  notice n;
+  n.what = notice::kind::trade;
+  n.aggressor = aggressor;
+  n.instrument = id;
+  n.seq = trade_seq;
+  n.price = price;
+  n.qty = qty;
+  n.exch_ts = exch_ts;
+  n.recv_ts = recv_ts;
+  for (std::size_t io = 0; io < rings_.size(); ++io) push(io, n);
+}
+
+void producer::flush() {
+  bool any = false;
+  for (auto t : touched_) any = any || t != 0;
+  if (!any) return;
+  // Push-then-check: pairs with the fence in publication::rearm.
+  std::atomic_thread_fence(std::memory_order_seq_cst);
+  for (std::size_t io = 0; io < touched_.size(); ++io) {
+    if (touched_[io] == 0) continue;
+    touched_[io] = 0;
+    auto& st = pub_.io_[io];
+    if (st.armed.load(std::memory_order_relaxed) && st.armed.exchange(false, std::memory_order_acq_rel)) {
+      pub_.wakeups_.fetch_add(1, std::memory_order_relaxed);
+      if (st.wake) st.wake();
+    }
+  }
+}
+
+} // namespace mdgw

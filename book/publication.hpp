@@ -1,0 +1,191 @@
+// Publication: how a feed thread hands book states and trades to the io threads.
+//
+//   feed thread ─► producer::publish_book ─► seqlock slot per instrument (latest state)
+//                                        └─► change notice into an spsc ring per io thread
+//   feed thread ─► producer::flush (end of a batch) ─► wake each io thread at most once
+//   io thread   ─► publication::drain ─► notices ─► reads slots
+//
+// Why it is correct and bounded:
+// - One spsc_queue per (producer, io thread): each has exactly one writer and one reader.
+// - A book notice is pushed only when the instrument's pending flag for that io thread
+//   was clear, so a ring never holds more than one book notice per instrument: the io
+//   thread learns "this instrument changed" and reads the newest state from the slot
+//   (conflation happens here, for free). The io thread clears the flag *before* reading
+//   the slot (with a seq_cst fence between), so a publish that its read misses always
+//   finds the flag clear and pushes a fresh notice.
+// - Wake-ups: `armed` is true while an io thread is idle. flush() wakes an io thread only
+//   if it received notices in this batch and `armed` was true (exchange to false), so it
+//   is woken at most once per batch. The io thread re-arms after draining and then checks
+//   the rings once more (seq_cst fences on both sides: the store-buffer case), so a
+//   notice pushed concurrently is never stranded.
+// - If a ring is full (an io thread stalled for a long time), the notice is not lost
+//   silently: the io thread's overflow flag is raised and its next drain treats every
+//   instrument as changed. Trades dropped that way are counted (lost_trades()).
+#pragma once
+
+#include "book_top.hpp"
+#include "level_book.hpp"
+#include "seqlock.hpp"
+#include "types.hpp"
+
+#include <boost/lockfree/spsc_queue.hpp>
+
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+namespace mdgw {
+
+struct notice {
+  enum class kind : std::uint8_t { book = 0, trade = 1 };
+  kind what = kind::book;
+  side aggressor = side::bid;      // trades: the side that took liquidity
+  std::uint16_t reserved_ = 0;
+  instrument_id instrument = 0;
+  std::uint64_t seq = 0;           // trades: per-instrument trade sequence
+  price_t price = 0;               // trades
+  qty_t qty = 0;                   // trades
+  std::uint64_t exch_ts = 0;
+  std::uint64_t recv_ts = 0;
+};
+static_assert(std::is_trivially_copyable_v<notice>);
+static_assert(sizeof(notice) == 48);
+
+class publication;
+
+// The feed thread's handle. Not thread-safe: one producer per feed thread.
+class producer {
+public:
+  producer(const producer&) = delete;
+  producer& operator=(const producer&) = delete;
+
+  // Publishes the top of `book` as instrument `id`'s state at `version`.
+  void publish_book(instrument_id id, const level_book& book, std::uint64_t version, std::uint64_t exch_ts,
+                    std::uint64_t recv_ts, std::uint64_t recv_mono,
+                    data_quality quality = data_quality::ok) noexcept;
+  // Queues a trade for every io thread (trades are a stream, not conflated).
+  void publish_trade(instrument_id id, side aggressor, price_t price, qty_t qty, std::uint64_t trade_seq,
+                     std::uint64_t exch_ts, std::uint64_t recv_ts) noexcept;
+  // End of a batch: wakes each io thread that received notices, at most once.
+  void flush();
+
+private:
+  friend class publication;
+  using ring = boost::lockfree::spsc_queue<notice>;
+  producer(publication& pub, std::size_t ring_capacity);
+  void push(std::size_t io, const notice& n) noexcept;
+
+  publication& pub_;
+  std::vector<std::unique_ptr<ring>> rings_; // one per io thread
+  std::vector<std::uint8_t> touched_;         // io threads that got notices this batch
+  book_top staging_{};                        // built here, then copied into the slot
+};
+
+class publication {
+public:
+  publication(std::size_t io_threads, std::size_t max_instruments);
+  ~publication();
+  publication(const publication&) = delete;
+  publication& operator=(const publication&) = delete;
+
+  // --- setup and instrument registry (any thread; not on the hot path) ---
+  // Returns the new id, or nullopt when the symbol exists or capacity is exhausted.
+  std::optional<instrument_id> add_instrument(instrument_info info);
+  [[nodiscard]] std::optional<instrument_id> find(std::string_view symbol) const;
+  [[nodiscard]] std::size_t instrument_count() const noexcept { return count_.load(std::memory_order_acquire); }
+  // Precondition: id < instrument_count(). Infos are immutable once added.
+  [[nodiscard]] const instrument_info& info(instrument_id id) const noexcept { return infos_[id]; }
+  [[nodiscard]] std::size_t io_threads() const noexcept { return io_.size(); }
+
+  // Before any producer publishes: one producer per feed thread.
+  producer& add_producer(std::size_t ring_capacity);
+  // Before start: how to wake io thread `io` (e.g. post a drain to its io_context).
+  void set_waker(std::size_t io, std::function<void()> wake);
+
+  // --- io thread side ---
+  // Pops every pending notice for io thread `io` and calls on_notice(const notice&).
+  // Book notices come with their pending flag already cleared, so the caller reads the
+  // slot after this returns or inside on_notice. Returns the number of notices.
+  template <class OnNotice>
+  std::size_t drain(std::size_t io, OnNotice&& on_notice);
+  // Call when drain returned and the io thread goes idle. Returns true when notices
+  // arrived meanwhile: the caller then drains again (it stays disarmed).
+  [[nodiscard]] bool rearm(std::size_t io) noexcept;
+
+  void read_top(instrument_id id, book_top& out) const noexcept {
+    slots_[id].load(out, book_top::kHeaderBytes, [](const book_top& t) { return t.used_bytes(); });
+  }
+  [[nodiscard]] bool try_read_top(instrument_id id, book_top& out) const noexcept {
+    return slots_[id].try_load(out, book_top::kHeaderBytes, [](const book_top& t) { return t.used_bytes(); });
+  }
+
+  [[nodiscard]] std::uint64_t lost_trades() const noexcept { return lost_trades_.load(std::memory_order_relaxed); }
+  [[nodiscard]] std::uint64_t overflows() const noexcept { return overflows_.load(std::memory_order_relaxed); }
+  [[nodiscard]] std::uint64_t wakeups() const noexcept { return wakeups_.load(std::memory_order_relaxed); }
+
+private:
+  friend class producer;
+  struct alignas(64) io_state {
+    std::atomic<bool> armed{true};
+    std::atomic<bool> overflow{false};
+    std::unique_ptr<std::atomic<std::uint8_t>[]> pending; // per instrument
+    std::function<void()> wake;
+    std::vector<producer::ring*> rings; // one per producer
+  };
+
+  std::size_t max_instruments_;
+  std::unique_ptr<instrument_info[]> infos_;
+  std::unique_ptr<seqlock_slot<book_top>[]> slots_;
+  std::atomic<std::size_t> count_{0};
+  mutable std::mutex registry_mutex_; // registry only: never taken on the data path
+  std::unordered_map<std::string, instrument_id> by_symbol_;
+  std::vector<std::unique_ptr<producer>> producers_;
+  std::vector<io_state> io_;
+  std::atomic<std::uint64_t> lost_trades_{0};
+  std::atomic<std::uint64_t> overflows_{0};
+  std::atomic<std::uint64_t> wakeups_{0};
+};
+
+template <class OnNotice>
+std::size_t publication::drain(std::size_t io, OnNotice&& on_notice) {
+  io_state& st = io_[io];
+  std::size_t n = 0;
+  if (st.overflow.exchange(false, std::memory_order_acq_rel)) {
+    // A ring was full: some book notices were not queued. Treat everything as changed.
+    const std::size_t count = instrument_count();
+    for (std::size_t i = 0; i < count; ++i) st.pending[i].store(0, std::memory_order_relaxed);
+    std::atomic_thread_fence(std::memory_order_seq_cst);
+    for (std::size_t i = 0; i < count; ++i) {
+      notice nt;
+      nt.instrument = static_cast<instrument_id>(i);
+      on_notice(static_cast<const notice&>(nt));
+      ++n;
+    }
+  }
+  for (producer::ring* r : st.rings) {
+    notice batch[64];
+    std::size_t got;
+    while ((got = r->pop(batch, 64)) != 0) {
+      for (std::size_t k = 0; k < got; ++k) {
+        if (batch[k].what == notice::kind::book) {
+          st.pending[batch[k].instrument].store(0, std::memory_order_relaxed);
+        }
+      }
+      // Clear-then-read: pairs with the exchange in producer::publish_book.
+      std::atomic_thread_fence(std::memory_order_seq_cst);
+      for (std::size_t k = 0; k < got; ++k) on_notice(static_cast<const notice&>(batch[k]));
+      n += got;
+    }
+  }
+  return n;
+}
+
+} // namespace mdgw

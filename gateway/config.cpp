@@ -1,0 +1,157 @@
+#include "config.hpp"
+
+#include <charconv>
+#include <cstdlib>
+#include <fstream>
+#include <limits>
+#include <thread>
+
+namespace mdgw {
+
+namespace {
+
+template <class Int>
+Int parse_int(const std::string& name, const std::string& v, Int lo, Int hi) {
+  Int x{};
+  auto [p, ec] = std::from_chars(v.data(), v.data() + v.size(), x);
+  if (v.empty() || ec != std::errc{} || p != v.data() + v.size() || x < lo || x > hi) {
+    throw config_error("invalid value '" + v + "' for " + name + ": expected an integer in " + std::to_string(lo) +
+                       ".." + std::to_string(hi));
+  }
+  return x;
+}
+
+void apply(gateway_config& c, const std::string& name, const std::string& v) {
+  const std::string flag = "--" + name;
+  if (name == "bind") {
+    if (v.empty()) throw config_error("invalid value '' for --bind: expected an IP address");
+    c.bind = v;
+  } else if (name == "port") {
+    c.port = parse_int<std::uint16_t>(flag, v, 0, 65535);
+  } else if (name == "cert") {
+    c.cert_file = v;
+  } else if (name == "key") {
+    c.key_file = v;
+  } else if (name == "io-threads") {
+    c.io_threads = parse_int<unsigned>(flag, v, 1, 256);
+  } else if (name == "max-message-bytes") {
+    c.max_message_bytes = parse_int<std::size_t>(flag, v, 64, std::size_t{1} << 30);
+  } else if (name == "max-subscriptions") {
+    c.max_subscriptions = parse_int<std::size_t>(flag, v, 1, 1'000'000);
+  } else if (name == "max-connections") {
+    c.max_connections = parse_int<std::size_t>(flag, v, 1, 10'000'000);
+  } else if (name == "handshake-timeout-ms") {
+    c.handshake_timeout = std::chrono::milliseconds(parse_int<std::int64_t>(flag, v, 100, 600'000));
+  } else if (name == "idle-timeout-s") {
+    c.idle_timeout = std::chrono::seconds(parse_int<std::int64_t>(flag, v, 1, 86'400));
+  } else if (name == "sim-seed") {
+    c.sim_seed = parse_int<std::uint64_t>(flag, v, 0, std::numeric_limits<std::uint64_t>::max());
+  } else if (name == "sim-instruments") {
+    c.sim_instruments = parse_int<std::size_t>(flag, v, 1, 100'000);
+  } else if (name == "sim-rate") {
+    c.sim_rate = v == "max" ? 0.0 : static_cast<double>(parse_int<std::uint64_t>(flag + " (or 'max')", v, 1, 1'000'000'000));
+  } else if (name == "sim-events") {
+    c.sim_events = parse_int<std::uint64_t>(flag, v, 0, std::numeric_limits<std::uint64_t>::max());
+  } else {
+    throw config_error("unknown option '" + flag + "' (see --help)");
+  }
+}
+
+bool known_option(const std::string& name) {
+  static constexpr const char* kNames[] = {"bind", "port", "cert", "key", "io-threads", "max-message-bytes",
+                                           "max-subscriptions", "max-connections", "handshake-timeout-ms",
+                                           "idle-timeout-s", "sim-seed", "sim-instruments", "sim-rate", "sim-events"};
+  for (const char* n : kNames) {
+    if (name == n) return true;
+  }
+  return false;
+}
+
+std::string trim(const std::string& s) {
+  const auto b = s.find_first_not_of(" \t\r");
+  if (b == std::string::npos) return {};
+  const auto e = s.find_last_not_of(" \t\r");
+  return s.substr(b, e - b + 1);
+}
+
+void apply_file(gateway_config& c, const std::string& path) {
+  std::ifstream in(path);
+  if (!in) throw config_error("--config: cannot open '" + path + "'");
+  std::string line;
+  int lineno = 0;
+  while (std::getline(in, line)) {
+    ++lineno;
+    const std::string t = trim(line);
+    if (t.empty() || t[0] == '#') continue;
+    const auto eq = t.find('=');
+    if (eq == std::string::npos) {
+      throw config_error(path + ":" + std::to_string(lineno) + ": expected 'name = value'");
+    }
+    try {
+      apply(c, trim(t.substr(0, eq)), trim(t.substr(eq + 1)));
+    } catch (const config_error& e) {
+      throw config_error(path + ":" + std::to_string(lineno) + ": " + e.what());
+    }
+  }
+}
+
+} // namespace
+
+std::string usage() {
+  return "usage: mdgw [options]\n"
+         "  --bind ADDR                 listen address (default 0.0.0.0)\n"
+         "  --port N                    port for HTTP/ws and TLS https/wss (default 8443, env MDGW_PORT; 0 = any)\n"
+         "  --cert FILE --key FILE      PEM certificate and key; TLS is served only with both\n"
+         "  --io-threads N              network threads, one io_context each (default 1)\n"
+         "  --max-message-bytes N       largest client frame; bigger closes with 1009 (default 65536)\n"
+         "  --max-subscriptions N       per connection (default 1000)\n"
+         "  --max-connections N         total (default 100000)\n"
+         "  --handshake-timeout-ms N    HTTP request / WebSocket handshake timeout (default 10000)\n"
+         "  --idle-timeout-s N          WebSocket idle timeout; pings at half of it (default 300)\n"
+         "  --sim-seed N                simulated market seed (default 42)\n"
+         "  --sim-instruments N         simulated instruments (default 64)\n"
+         "  --sim-rate N|max            simulated order actions per second (default 5000)\n"
+         "  --sim-events N              stop the simulator after N actions (default: never)\n"
+         "  --config FILE               'name = value' lines with the names above\n"
+         "  --help\n";
+}
+
+gateway_config parse_config(const std::vector<std::string>& args) {
+  gateway_config c;
+  c.io_threads = std::max(1U, std::thread::hardware_concurrency() > 1 ? std::thread::hardware_concurrency() - 1 : 1U);
+  if (const char* p = std::getenv("MDGW_PORT"); p != nullptr && *p != '\0') {
+    try {
+      apply(c, "port", p);
+    } catch (const config_error& e) {
+      throw config_error(std::string("MDGW_PORT: ") + e.what());
+    }
+  }
+  for (std::size_t i = 0; i < args.size(); ++i) {
+    std::string a = args[i];
+    if (a == "--help" || a == "-h") {
+      c.help = true;
+      continue;
+    }
+    if (a.rfind("--", 0) != 0 || a.size() == 2) throw config_error("unexpected argument '" + a + "' (see --help)");
+    std::string name = a.substr(2);
+    std::string value;
+    const auto eq = name.find('=');
+    if (eq != std::string::npos) {
+      value = name.substr(eq + 1);
+      name = name.substr(0, eq);
+    }
+    if (name != "config" && !known_option(name)) throw config_error("unknown option '--" + name + "' (see --help)");
+    if (eq == std::string::npos) {
+      if (i + 1 >= args.size()) throw config_error("missing value for --" + name);
+      value = args[++i];
+    }
+    if (name == "config") apply_file(c, value);
+    else apply(c, name, value);
+  }
+  if (c.cert_file.empty() != c.key_file.empty()) {
+    throw config_error(c.cert_file.empty() ? "--key given without --cert" : "--cert given without --key");
+  }
+  return c;
+}
+
+} // namespace mdgw

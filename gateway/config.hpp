@@ -1,0 +1,41 @@
+// Startup configuration: command-line flags, MDGW_* environment variables and an
+// optional `--config FILE` of `name = value` lines (same names as the flags). Any bad
+// name or value stops startup with a config_error that names it.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+namespace mdgw {
+
+struct config_error : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
+struct gateway_config {
+  std::string bind = "0.0.0.0";
+  std::uint16_t port = 8443;
+  std::string cert_file; // TLS served only when both are set
+  std::string key_file;
+  unsigned io_threads = 1;
+  std::size_t max_message_bytes = 64 * 1024;
+  std::size_t max_subscriptions = 1000;
+  std::size_t max_connections = 100000;
+  std::chrono::milliseconds handshake_timeout{10'000};
+  std::chrono::seconds idle_timeout{300};
+  // simulator
+  std::uint64_t sim_seed = 42;
+  std::size_t sim_instruments = 64;
+  double sim_rate = 5000; // order actions/s; 0 = max
+  std::uint64_t sim_events = 0; // 0 = unbounded
+  bool help = false;
+};
+
+// Parses argv (and env, and --config). Throws config_error.
+[[nodiscard]] gateway_config parse_config(const std::vector<std::string>& args);
+[[nodiscard]] std::string usage();
+
+} // namespace mdgw

@@ -1,0 +1,194 @@
+#include "http_handler.hpp"
+
+#include "io_worker.hpp"
+#include "protocol.hpp"
+
+#include <charconv>
+#include <cstdio>
+
+namespace mdgw {
+
+namespace {
+
+constexpr std::string_view kIndexPage = R"(<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>mdgw</title>
+<style>
+body{background:#0e1116;color:#d7dde5;font:14px/1.4 system-ui,sans-serif;margin:2em}
+table{border-collapse:collapse;font-variant-numeric:tabular-nums}
+td,th{padding:2px 10px;text-align:right}.bid{color:#3fb950}.ask{color:#f85149}
+select{background:#161b22;color:#d7dde5;border:1px solid #30363d}
+</style></head><body>
+<h1>mdgw</h1>
+<p>Market data gateway. <a href="/health">/health</a> &middot; <a href="/instruments">/instruments</a></p>
+<p><select id="sym"></select> <span id="st">connecting</span></p>
+<table><thead><tr><th>bid orders</th><th>bid size</th><th>bid</th><th>ask</th><th>ask size</th><th>ask orders</th></tr></thead>
+<tbody id="book"></tbody></table>
+<script>
+const sel=document.getElementById('sym'),body=document.getElementById('book'),st=document.getElementById('st');
+let ws,chan;
+fetch('/instruments').then(r=>r.json()).then(list=>{
+  for(const i of list){const o=document.createElement('option');o.textContent=i.symbol;sel.appendChild(o);}
+  connect();});
+function connect(){
+  ws=new WebSocket((location.protocol==='https:'?'wss://':'ws://')+location.host+'/ws');
+  ws.onopen=()=>{st.textContent='live';sub();};
+  ws.onclose=()=>{st.textContent='disconnected, retrying';setTimeout(connect,1000);};
+  ws.onmessage=e=>{const m=JSON.parse(e.data);if(m.type!=='data')return;
+    for(const u of m.updates){if(u.channel!==chan)continue;let h='';
+      for(let i=0;i<10;i++){const b=u.bids[i]||['','',''],a=u.asks[i]||['','',''];
+        h+=`<tr><td>${b[2]}</td><td>${b[1]}</td><td class=bid>${b[0]}</td><td class=ask>${a[0]}</td><td>${a[1]}</td><td>${a[2]}</td></tr>`;}
+      body.innerHTML=h;}};
+}
+let id=0;
+function sub(){if(chan)ws.send(JSON.stringify({op:'unsubscribe',id:++id,channels:[chan]}));
+  chan='book.'+sel.value+'.10';ws.send(JSON.stringify({op:'subscribe',id:++id,channels:[chan]}));}
+sel.onchange=()=>{if(ws&&ws.readyState===1)sub();};
+</script></body></html>
+)";
+
+http::response<http::string_body> reply(const http::request<http::string_body>& req, http::status status,
+                                        std::string body, std::string_view content_type = "application/json") {
+  http::response<http::string_body> res{status, req.version()};
+  res.set(http::field::server, "mdgw");
+  res.set(http::field::content_type, content_type);
+  res.set(http::field::cache_control, "no-store");
+  res.keep_alive(req.keep_alive());
+  res.body() = std::move(body);
+  res.prepare_payload();
+  return res;
+}
+
+std::string error_body(std::string_view msg) {
+  std::string out = "{\"error\":";
+  protocol::append_json_string(out, msg);
+  out.push_back('}');
+  return out;
+}
+
+std::string health(const http_context& ctx) {
+  std::size_t ws = 0;
+  std::size_t http_n = 0;
+  for (const io_worker* w : ctx.workers) {
+    ws += w->ws_connections();
+    http_n += w->http_connections();
+  }
+  const double uptime =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - ctx.started).count();
+  char up[32];
+  std::snprintf(up, sizeof up, "%.3f", uptime);
+  std::string out = "{\"status\":\"ok\",\"uptime_s\":";
+  out.append(up);
+  out.append(",\"connections\":{\"http\":");
+  protocol::append_uint(out, http_n);
+  out.append(",\"ws\":");
+  protocol::append_uint(out, ws);
+  out.append("},\"io_threads\":");
+  protocol::append_uint(out, ctx.workers.size());
+  out.append(",\"instruments\":");
+  protocol::append_uint(out, ctx.pub.instrument_count());
+  out.append(",\"feeds\":[");
+  for (std::size_t i = 0; i < ctx.feeds.size(); ++i) {
+    const feed_status st = ctx.feeds[i]->status();
+    if (i != 0) out.push_back(',');
+    out.append("{\"name\":");
+    protocol::append_json_string(out, st.name);
+    out.append(",\"state\":");
+    protocol::append_json_string(out, st.state);
+    out.append(",\"events\":");
+    protocol::append_uint(out, st.events);
+    out.append(",\"errors\":");
+    protocol::append_uint(out, st.errors);
+    out.push_back('}');
+  }
+  out.append("],\"publication\":{\"wakeups\":");
+  protocol::append_uint(out, ctx.pub.wakeups());
+  out.append(",\"ring_overflows\":");
+  protocol::append_uint(out, ctx.pub.overflows());
+  out.append("}}");
+  return out;
+}
+
+std::string instruments(const http_context& ctx) {
+  std::string out = "[";
+  const std::size_t n = ctx.pub.instrument_count();
+  for (std::size_t i = 0; i < n; ++i) {
+    const instrument_info& in = ctx.pub.info(static_cast<instrument_id>(i));
+    if (i != 0) out.push_back(',');
+    out.append("{\"symbol\":");
+    protocol::append_json_string(out, in.symbol);
+    out.append(",\"venue\":");
+    protocol::append_json_string(out, in.venue);
+    out.append(",\"price_scale\":");
+    protocol::append_uint(out, static_cast<std::uint64_t>(in.price_scale));
+    out.append(",\"qty_scale\":");
+    protocol::append_uint(out, static_cast<std::uint64_t>(in.qty_scale));
+    out.append(",\"tick_size\":\"");
+    protocol::append_decimal(out, in.tick_size, in.price_scale);
+    out.append("\",\"lot_size\":\"");
+    protocol::append_decimal(out, in.lot_size, in.qty_scale);
+    out.append("\"}");
+  }
+  out.push_back(']');
+  return out;
+}
+
+// Percent-decodes a path segment ("SIM%3AAAPL" → "SIM:AAPL"); nullopt when malformed.
+std::optional<std::string> url_decode(std::string_view s) {
+  std::string out;
+  out.reserve(s.size());
+  for (std::size_t i = 0; i < s.size(); ++i) {
+    if (s[i] != '%') {
+      out.push_back(s[i]);
+      continue;
+    }
+    if (i + 2 >= s.size()) return std::nullopt;
+    unsigned v = 0;
+    auto [p, ec] = std::from_chars(s.data() + i + 1, s.data() + i + 3, v, 16);
+    if (ec != std::errc{} || p != s.data() + i + 3) return std::nullopt;
+    out.push_back(static_cast<char>(v));
+    i += 2;
+  }
+  return out;
+}
+
+} // namespace
+
+http::response<http::string_body> handle_http(const http_context& ctx, const http::request<http::string_body>& req) {
+  if (req.method() != http::verb::get && req.method() != http::verb::head) {
+    return reply(req, http::status::method_not_allowed, error_body("only GET is supported"));
+  }
+  std::string_view target = req.target();
+  std::string_view query;
+  if (const auto q = target.find('?'); q != std::string_view::npos) {
+    query = target.substr(q + 1);
+    target = target.substr(0, q);
+  }
+  if (target == "/" || target == "/index.html") {
+    return reply(req, http::status::ok, std::string(kIndexPage), "text/html; charset=utf-8");
+  }
+  if (target == "/health") return reply(req, http::status::ok, health(ctx));
+  if (target == "/instruments") return reply(req, http::status::ok, instruments(ctx));
+  constexpr std::string_view kBook = "/book/";
+  if (target.starts_with(kBook)) {
+    auto sym = url_decode(target.substr(kBook.size()));
+    if (!sym) return reply(req, http::status::bad_request, error_body("malformed symbol"));
+    auto id = ctx.pub.find(*sym);
+    if (!id) return reply(req, http::status::not_found, error_body("unknown symbol"));
+    int depth = static_cast<int>(kMaxDepth);
+    if (query.starts_with("depth=")) {
+      const std::string_view d = query.substr(6);
+      auto [p, ec] = std::from_chars(d.data(), d.data() + d.size(), depth);
+      if (ec != std::errc{} || p != d.data() + d.size() || depth < 1 || depth > static_cast<int>(kMaxDepth)) {
+        return reply(req, http::status::bad_request, error_body("depth must be an integer in 1..50"));
+      }
+    }
+    auto top = std::make_unique<book_top>();
+    ctx.pub.read_top(*id, *top);
+    std::string body;
+    protocol::encode_book_http(body, *top, depth, ctx.pub.info(*id));
+    return reply(req, http::status::ok, std::move(body));
+  }
+  return reply(req, http::status::not_found, error_body("not found"));
+}
+
+} // namespace mdgw

@@ -1,0 +1,45 @@
+// mdgw: wires the feeds, the publication and the gateway server. Explicit wiring, no
+// singletons: everything is constructed here and destroyed in reverse order.
+#include "config.hpp"
+#include "server.hpp"
+#include "simulator_feed.hpp"
+
+#include <cstdio>
+#include <exception>
+#include <string>
+#include <vector>
+
+int main(int argc, char** argv) {
+  mdgw::gateway_config cfg;
+  try {
+    cfg = mdgw::parse_config(std::vector<std::string>(argv + 1, argv + argc));
+  } catch (const mdgw::config_error& e) {
+    std::fprintf(stderr, "mdgw: %s\n", e.what());
+    return 2;
+  }
+  if (cfg.help) {
+    std::fputs(mdgw::usage().c_str(), stdout);
+    return 0;
+  }
+  try {
+    mdgw::simulator_config sc;
+    sc.seed = cfg.sim_seed;
+    sc.instruments = cfg.sim_instruments;
+    sc.rate = cfg.sim_rate;
+    sc.max_events = cfg.sim_events;
+    mdgw::publication pub(cfg.io_threads, std::max<std::size_t>(cfg.sim_instruments, 1) + 16);
+    mdgw::simulator_feed sim(sc, pub);
+    mdgw::server srv(cfg, pub, {&sim});
+    const auto port = srv.start();
+    sim.start();
+    std::printf("mdgw: listening on %s:%u (http/ws%s)\n", cfg.bind.c_str(), static_cast<unsigned>(port),
+                cfg.cert_file.empty() ? "" : " and https/wss");
+    std::fflush(stdout);
+    srv.run_until_signal();
+    sim.stop();
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "mdgw: %s\n", e.what());
+    return 1;
+  }
+  return 0;
+}

@@ -1,0 +1,31 @@
+// Common names for the network code. Asio and Beast are compiled once in
+// beast_asio.cpp (separate compilation); this header only declares.
+#pragma once
+
+#include <boost/asio.hpp>
+#include <boost/asio/ssl.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <boost/beast/ssl.hpp>
+#include <boost/beast/websocket.hpp>
+#include <boost/beast/websocket/ssl.hpp>
+
+namespace mdgw {
+
+namespace net = boost::asio;
+namespace ssl = boost::asio::ssl;
+namespace beast = boost::beast;
+namespace http = boost::beast::http;
+namespace websocket = boost::beast::websocket;
+using tcp = boost::asio::ip::tcp;
+using error_code = boost::system::error_code;
+
+using plain_stream = beast::tcp_stream;
+using tls_stream = beast::ssl_stream<beast::tcp_stream>;
+
+// Reports an I/O failure unless it is one of the benign ends of a connection
+// (operation_aborted, websocket closed, end of stream, TLS stream truncated, reset).
+void fail(const error_code& ec, const char* what);
+[[nodiscard]] bool benign(const error_code& ec);
+
+} // namespace mdgw

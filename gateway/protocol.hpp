@@ -1,0 +1,85 @@
+// Client protocol v0 (docs/protocol.md): request parsing and message encoding.
+//
+// Encoding is hand-written into std::string with std::to_chars: book fragments are built
+// once per (instrument, depth, version) and shared by every session that sends them, so
+// the encoder is on the fan-out hot path; a DOM would allocate per value.
+#pragma once
+
+#include "book_top.hpp"
+#include "types.hpp"
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace mdgw::protocol {
+
+enum class error_code : int {
+  bad_json = 1000,
+  unknown_op = 1001,
+  bad_request = 1002,
+  unknown_channel = 1003,
+  unknown_symbol = 1004,
+  bad_depth = 1005,
+  not_subscribed = 1006,
+  too_many_subscriptions = 1007,
+  already_subscribed = 1008,
+};
+
+enum class op { subscribe, unsubscribe, ping };
+
+struct request {
+  op what = op::ping;
+  std::uint64_t id = 0;
+  std::vector<std::string> channels;
+};
+
+struct request_error {
+  error_code code;
+  std::optional<std::uint64_t> id; // the request's id when it had a usable one
+  std::string message;
+};
+
+// Parses one client text frame. Exactly one of the two is set.
+struct parse_result {
+  std::optional<request> req;
+  std::optional<request_error> err;
+};
+[[nodiscard]] parse_result parse_request(std::string_view text);
+
+// A parsed channel name `book.<SYM>.<depth>`.
+struct book_channel {
+  std::string symbol;
+  int depth = 0;
+};
+// Returns the channel, or an error code (unknown_channel / bad_depth) and message.
+struct channel_parse {
+  std::optional<book_channel> channel;
+  error_code code = error_code::unknown_channel;
+  std::string message;
+};
+[[nodiscard]] channel_parse parse_channel(std::string_view name);
+
+// --- encoding ---
+// Appends an exact decimal for value / 10^scale ("187.4200", "-0.0100", "300").
+void append_decimal(std::string& out, std::int64_t value, int scale);
+void append_uint(std::string& out, std::uint64_t v);
+void append_json_string(std::string& out, std::string_view s);
+
+// One element of a data batch's "updates" array for a book channel.
+void encode_book_update(std::string& out, std::string_view channel, bool snapshot, const book_top& top, int depth,
+                        const instrument_info& info);
+// The body of GET /book/<SYM>.
+void encode_book_http(std::string& out, const book_top& top, int depth, const instrument_info& info);
+
+[[nodiscard]] std::string encode_error(const request_error& e);
+[[nodiscard]] std::string encode_ack(std::string_view type, std::uint64_t id, const std::vector<std::string>& channels);
+[[nodiscard]] std::string encode_pong(std::uint64_t id, std::uint64_t ts);
+// Prefix of a data batch: `{"type":"data","ts_send":N,"updates":[`; the caller appends
+// fragments separated by commas and then kBatchSuffix.
+void encode_batch_prefix(std::string& out, std::uint64_t ts_send);
+inline constexpr std::string_view kBatchSuffix = "]}";
+
+} // namespace mdgw::protocol

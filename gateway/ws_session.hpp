@@ -1,0 +1,39 @@
+// A WebSocket session on a plain or TLS stream. Everything of a session runs on its io
+// thread, so it needs no strand. Instantiated in ws_session.cpp for plain_stream and
+// tls_stream only: Beast's websocket templates are compiled in that one file.
+#pragma once
+
+#include "net.hpp"
+#include "session_base.hpp"
+
+#include <memory>
+
+namespace mdgw {
+
+template <class NextLayer>
+class ws_session final : public session_base, public std::enable_shared_from_this<ws_session<NextLayer>> {
+public:
+  ws_session(io_worker& worker, NextLayer&& stream);
+  ~ws_session() override;
+  // Completes the upgrade for an HTTP request that asked for it.
+  void run(http::request<http::string_body> req);
+  void shutdown_going_away() override;
+
+private:
+  void on_accept(error_code ec);
+  void do_read();
+  void on_read(error_code ec, std::size_t n);
+  void write_message(std::span<const net::const_buffer> buffers) override;
+  void on_write(error_code ec, std::size_t n);
+  void close_with(websocket::close_code code, std::string_view reason) override;
+  void on_close(error_code ec);
+
+  websocket::stream<NextLayer> ws_;
+  beast::flat_buffer buffer_;
+  bool close_started_ = false;
+};
+
+extern template class ws_session<plain_stream>;
+extern template class ws_session<tls_stream>;
+
+} // namespace mdgw

@@ -1,0 +1,132 @@
+#include "protocol.hpp"
+
+#include <boost/json.hpp>
+#include <gtest/gtest.h>
+
+namespace mdgw::protocol {
+namespace {
+
+namespace json = boost::json;
+
+std::string decimal(std::int64_t v, int scale) {
+  std::string s;
+  append_decimal(s, v, scale);
+  return s;
+}
+
+TEST(Decimal, ExactFixedScale) {
+  EXPECT_EQ(decimal(1874200, 4), "187.4200");
+  EXPECT_EQ(decimal(1, 4), "0.0001");
+  EXPECT_EQ(decimal(0, 2), "0.00");
+  EXPECT_EQ(decimal(-100, 4), "-0.0100");
+  EXPECT_EQ(decimal(300, 0), "300");
+  EXPECT_EQ(decimal(123456789012345678, 8), "1234567890.12345678");
+  EXPECT_EQ(decimal(INT64_MIN, 0), "-9223372036854775808");
+}
+
+TEST(Request, Subscribe) {
+  auto r = parse_request(R"({"op":"subscribe","id":7,"channels":["book.SIM:AAPL.10","book.SIM:BRK.A.5"]})");
+  ASSERT_TRUE(r.req);
+  EXPECT_EQ(r.req->what, op::subscribe);
+  EXPECT_EQ(r.req->id, 7U);
+  ASSERT_EQ(r.req->channels.size(), 2U);
+  EXPECT_EQ(r.req->channels[1], "book.SIM:BRK.A.5");
+}
+
+TEST(Request, ErrorsCarryCodesAndIds) {
+  struct tc {
+    const char* text;
+    error_code code;
+    std::optional<std::uint64_t> id;
+  };
+  const tc cases[] = {
+      {"{not json", error_code::bad_json, std::nullopt},
+      {"[1,2]", error_code::bad_json, std::nullopt},
+      {R"({"id":3})", error_code::unknown_op, 3},
+      {R"({"op":"dance","id":4})", error_code::unknown_op, 4},
+      {R"({"op":"subscribe","id":5})", error_code::bad_request, 5},
+      {R"({"op":"subscribe","id":6,"channels":[]})", error_code::bad_request, 6},
+      {R"({"op":"subscribe","id":7,"channels":[1]})", error_code::bad_request, 7},
+      {R"({"op":"subscribe","id":-1,"channels":["book.X.1"]})", error_code::bad_request, std::nullopt},
+      {R"({"op":"ping"})", error_code::bad_request, std::nullopt},
+  };
+  for (const auto& c : cases) {
+    auto r = parse_request(c.text);
+    ASSERT_TRUE(r.err) << c.text;
+    EXPECT_FALSE(r.req);
+    EXPECT_EQ(r.err->code, c.code) << c.text;
+    EXPECT_EQ(r.err->id, c.id) << c.text;
+    // The encoded error is valid JSON with the same code and id.
+    auto v = json::parse(encode_error(*r.err)).as_object();
+    EXPECT_EQ(v.at("type").as_string(), "error");
+    EXPECT_EQ(v.at("code").to_number<int>(), static_cast<int>(c.code));
+    if (c.id) EXPECT_EQ(v.at("id").to_number<std::uint64_t>(), *c.id);
+    else EXPECT_TRUE(v.at("id").is_null());
+  }
+}
+
+TEST(Channel, Parse) {
+  auto ok = parse_channel("book.SIM:BRK.A.25");
+  ASSERT_TRUE(ok.channel);
+  EXPECT_EQ(ok.channel->symbol, "SIM:BRK.A");
+  EXPECT_EQ(ok.channel->depth, 25);
+  EXPECT_EQ(parse_channel("trades.SIM:AAPL.5").code, error_code::unknown_channel);
+  EXPECT_EQ(parse_channel("book.SIM:AAPL").code, error_code::unknown_channel);
+  EXPECT_EQ(parse_channel("book..5").code, error_code::unknown_channel);
+  EXPECT_EQ(parse_channel("book.SIM:AAPL.0").code, error_code::bad_depth);
+  EXPECT_EQ(parse_channel("book.SIM:AAPL.51").code, error_code::bad_depth);
+  EXPECT_EQ(parse_channel("book.SIM:AAPL.x").code, error_code::bad_depth);
+  EXPECT_EQ(parse_channel("book.SIM:AAPL.5x").code, error_code::bad_depth);
+  EXPECT_FALSE(parse_channel("book.SIM:AAPL.0").channel);
+}
+
+TEST(Encode, BookUpdateIsValidJsonWithExactLevels) {
+  book_top top{};
+  top.version = 42;
+  top.exch_ts = 1'700'000'000'000'000'001ULL;
+  top.recv_ts = 1'700'000'000'000'000'002ULL;
+  top.n_bids = 2;
+  top.n_asks = 1;
+  top.levels[0] = {1000100, 300, 3, 0};
+  top.levels[1] = {1000000, 100, 1, 0};
+  top.levels[2] = {1000200, 500, 2, 0};
+  instrument_info info;
+  info.symbol = "SIM:\"Q\"";
+  info.price_scale = 4;
+  std::string frag;
+  encode_book_update(frag, "book.SIM:\"Q\".1", true, top, 1, info);
+  auto v = json::parse(frag).as_object();
+  EXPECT_EQ(v.at("channel").as_string(), "book.SIM:\"Q\".1");
+  EXPECT_EQ(v.at("kind").as_string(), "snapshot");
+  EXPECT_EQ(v.at("seq").to_number<std::uint64_t>(), 42U);
+  EXPECT_EQ(v.at("ts_exch").to_number<std::uint64_t>(), top.exch_ts);
+  ASSERT_EQ(v.at("bids").as_array().size(), 1U); // depth 1
+  EXPECT_EQ(v.at("bids").as_array()[0].as_array()[0].as_string(), "100.0100");
+  EXPECT_EQ(v.at("bids").as_array()[0].as_array()[1].as_string(), "300");
+  EXPECT_EQ(v.at("bids").as_array()[0].as_array()[2].to_number<int>(), 3);
+  EXPECT_EQ(v.at("asks").as_array()[0].as_array()[0].as_string(), "100.0200");
+
+  std::string batch;
+  encode_batch_prefix(batch, 99);
+  batch += frag;
+  batch += ",";
+  batch += frag;
+  batch += kBatchSuffix;
+  auto b = json::parse(batch).as_object();
+  EXPECT_EQ(b.at("type").as_string(), "data");
+  EXPECT_EQ(b.at("ts_send").to_number<int>(), 99);
+  EXPECT_EQ(b.at("updates").as_array().size(), 2U);
+}
+
+TEST(Encode, Replies) {
+  auto ack = json::parse(encode_ack("subscribed", 9, {"book.A.1", "book.B.2"})).as_object();
+  EXPECT_EQ(ack.at("type").as_string(), "subscribed");
+  EXPECT_EQ(ack.at("id").to_number<int>(), 9);
+  EXPECT_EQ(ack.at("channels").as_array().size(), 2U);
+  auto pong = json::parse(encode_pong(5, 123)).as_object();
+  EXPECT_EQ(pong.at("type").as_string(), "pong");
+  EXPECT_EQ(pong.at("ts").to_number<int>(), 123);
+}
+
+} // namespace
+} // namespace mdgw::protocol
