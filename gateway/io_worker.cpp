@@ -133,16 +133,17 @@ void io_worker::on_notice(const notice& n) {
 }
 
 void io_worker::on_wake() {
-  do {
-    pub_.drain(index_, [this](const notice& n) { on_notice(n); });
-    // Sessions are flushed after the whole drain: one message carries every change.
-    for (std::size_t i = 0; i < ready_.size(); ++i) {
-      session_base* s = ready_[i];
-      s->in_ready_list = false;
-      s->flush();
-    }
-    ready_.clear();
-  } while (pub_.rearm(index_));
+  pub_.drain(index_, [this](const notice& n) { on_notice(n); });
+  // Sessions are flushed after the whole drain: one message carries every change.
+  for (std::size_t i = 0; i < ready_.size(); ++i) {
+    session_base* s = ready_[i];
+    s->in_ready_list = false;
+    s->flush();
+  }
+  ready_.clear();
+  // Notices that arrived meanwhile are drained by a fresh handler rather than a loop
+  // here: under a flat-out feed a loop would never yield to write completions.
+  if (pub_.rearm(index_)) net::post(ioc_, [this] { on_wake(); });
 }
 
 } // namespace mdgw

@@ -97,9 +97,6 @@ private:
   std::size_t index_;
   publication& pub_;
   const gateway_config& cfg_;
-  net::io_context ioc_{1};
-  std::optional<net::executor_work_guard<net::io_context::executor_type>> guard_;
-  std::thread thread_;
 
   std::vector<instrument_state> instruments_;
   std::vector<std::unique_ptr<book_channel>> channel_store_;
@@ -108,8 +105,14 @@ private:
   std::atomic<std::size_t> ws_count_{0};
   std::atomic<std::size_t> http_count_{0};
   bool shutting_down_ = false;
-  std::unique_ptr<net::steady_timer> shutdown_timer_;
   std::chrono::steady_clock::time_point shutdown_deadline_{};
+  // Declared after the state above on purpose: destroying the io_context destroys the
+  // handlers still queued, and with them sessions whose destructors leave channels and
+  // the connection registry, which must still exist then.
+  net::io_context ioc_{1};
+  std::optional<net::executor_work_guard<net::io_context::executor_type>> guard_;
+  std::unique_ptr<net::steady_timer> shutdown_timer_;
+  std::thread thread_;
 };
 
 } // namespace mdgw
