@@ -4,7 +4,10 @@
 #include "server.hpp"
 #include "simulator_feed.hpp"
 
+#include <chrono>
 #include <cstdio>
+#include <stdexcept>
+#include <thread>
 #include <exception>
 #include <string>
 #include <vector>
@@ -30,8 +33,15 @@ int main(int argc, char** argv) {
     mdgw::publication pub(cfg.io_threads, std::max<std::size_t>(cfg.sim_instruments, 1) + 16);
     mdgw::simulator_feed sim(sc, pub);
     mdgw::server srv(cfg, pub, {&sim});
-    const auto port = srv.start();
+    // The feed publishes its initial books before the port opens: no client ever sees
+    // an instrument without a state.
     sim.start();
+    const auto ready_by = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+    while (sim.status().state == "starting") {
+      if (std::chrono::steady_clock::now() > ready_by) throw std::runtime_error("the simulator did not start");
+      std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    }
+    const auto port = srv.start();
     std::printf("mdgw: listening on %s:%u (http/ws%s)\n", cfg.bind.c_str(), static_cast<unsigned>(port),
                 cfg.cert_file.empty() ? "" : " and https/wss");
     std::fflush(stdout);

@@ -50,9 +50,7 @@ void session_base::flush() {
     buffers_.push_back(net::buffer(reply_in_flight_));
   } else {
     if (dirty_.empty()) return;
-    prefix_.clear();
-    protocol::encode_batch_prefix(prefix_, realtime_ns());
-    buffers_.push_back(net::buffer(prefix_));
+    buffers_.emplace_back(); // the prefix, once its send stamp is known
     bool any = false;
     for (subscription* s : dirty_) {
       s->dirty = false;
@@ -70,6 +68,11 @@ void session_base::flush() {
     }
     dirty_.clear();
     if (!any) return;
+    // Stamped after the fragments were gathered: every state in the message was
+    // received before ts_send.
+    prefix_.clear();
+    protocol::encode_batch_prefix(prefix_, realtime_ns());
+    buffers_[0] = net::buffer(prefix_);
     buffers_.push_back(net::buffer(protocol::kBatchSuffix.data(), protocol::kBatchSuffix.size()));
   }
   writing_ = true;
