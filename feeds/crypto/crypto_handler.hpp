@@ -1,0 +1,219 @@
+// What the three crypto handlers (Kraken, Binance, Coinbase) share: per-instrument book
+// state, counters, the sink they report to, and the frame they are handed.
+//
+// Rationale:
+// - A handler is a pure function of its input frames plus its books: no sockets, no
+//   clock, no threads. The same object is driven by the capture replay (tests, bench,
+//   the replay feed) and, later, by the live WebSocket client. It is single-threaded:
+//   the feed thread owning it is the books' only writer.
+// - Levels, not orders: all three venues send aggregated price levels with an absolute
+//   size, applied with level_book::set. The venues do not report order counts, so every
+//   level is stored with orders = 0, meaning "not reported" (1 would be a made-up
+//   number a client could mistake for a real count).
+// - Frames are parsed in full before anything is applied: a frame with one bad number
+//   changes nothing. But the update it carried is then lost, so the instrument's book is
+//   no longer provably right: it is marked stale and a resync is requested, exactly as
+//   for a checksum, sequence or ticker mismatch. A stale instrument keeps its last book
+//   (published with quality `stale`, so clients see it) and ignores updates until a
+//   fresh snapshot arrives; it is never published as good in between.
+// - Before its first snapshot an instrument is `resyncing` (nothing to publish yet).
+// - Reports go to a crypto_sink (virtual calls: one per changed book or trade, not per
+//   level). The sink decides batching and publication (book/publication.hpp).
+#pragma once
+
+#include "book_top.hpp"
+#include "level_book.hpp"
+#include "types.hpp"
+
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+namespace mdgw::crypto {
+
+// A frame handed to a handler. The JSON parser reads in 64-byte blocks, so the
+// kFramePadding bytes after data[size) must be readable (their content is irrelevant).
+// frame_buffer and the capture loader provide that.
+inline constexpr std::size_t kFramePadding = 64;
+
+struct padded_frame {
+  const char* data = nullptr;
+  std::size_t size = 0;
+  std::uint64_t recv_ts = 0; // gateway receive time (or the capture's), realtime ns
+};
+
+// Owns a copy of one frame with the padding behind it (tests, the live client).
+class frame_buffer {
+public:
+  frame_buffer() = default;
+  explicit frame_buffer(std::string_view json, std::uint64_t recv_ts = 0) { assign(json, recv_ts); }
+  void assign(std::string_view json, std::uint64_t recv_ts = 0) {
+    storage_.assign(json.size() + kFramePadding, ' ');
+    storage_.replace(0, json.size(), json);
+    size_ = json.size();
+    recv_ts_ = recv_ts;
+  }
+  [[nodiscard]] padded_frame frame() const noexcept { return {storage_.data(), size_, recv_ts_}; }
+  [[nodiscard]] std::string_view json() const noexcept { return {storage_.data(), size_}; }
+
+private:
+  std::string storage_;
+  std::size_t size_ = 0;
+  std::uint64_t recv_ts_ = 0;
+};
+
+enum class frame_status : std::uint8_t {
+  ok = 0,             // applied: a book changed, a trade was reported, or control handled
+  ignored,            // understood and deliberately not used (heartbeat, kline, ...)
+  buffered,           // Binance: kept until the depth snapshot arrives
+  dropped_old,        // Binance: older than the snapshot (u <= lastUpdateId), as documented
+  out_of_sync,        // an update for an instrument awaiting its (re)snapshot: not applied
+  mismatch,           // a checksum, sequence or ticker check failed: instrument now stale
+  bad_frame,          // malformed JSON, unexpected shape or bad number: counted, rejected
+  unknown_instrument, // names an instrument this handler was not configured with
+};
+
+[[nodiscard]] const char* to_string(frame_status s) noexcept;
+
+enum class resync_reason : std::uint8_t {
+  checksum_mismatch = 0, // Kraken "c"
+  sequence_gap,          // Binance U/u chain break
+  ticker_mismatch,       // Coinbase ticker / Binance bookTicker disagrees with the book
+  bad_update,            // an update for the instrument could not be parsed or applied
+  snapshot_rejected,     // the snapshot itself was malformed or did not join the stream
+};
+
+[[nodiscard]] const char* to_string(resync_reason r) noexcept;
+
+struct trade_print {
+  side aggressor = side::bid; // the side that took liquidity (bid = a buy)
+  price_t price = 0;
+  qty_t qty = 0;
+  std::uint64_t trade_seq = 0; // per instrument, from 1, assigned by the handler
+  std::uint64_t exch_ts = 0;
+  std::uint64_t recv_ts = 0;
+};
+
+class crypto_sink {
+public:
+  virtual ~crypto_sink() = default;
+  // The book and/or the quality of instrument `index` changed; read handler.instrument().
+  virtual void on_book(std::size_t index) = 0;
+  virtual void on_trade(std::size_t index, const trade_print& t) = 0;
+  // The instrument went stale: the owner must get a fresh snapshot (Kraken, Coinbase:
+  // resubscribe; Binance: fetch the REST depth snapshot). A replay just reports it.
+  virtual void on_resync(std::size_t index, resync_reason why) = 0;
+};
+
+// Configured per instrument before the handler runs (the publication registry needs
+// the scales up front).
+struct instrument_config {
+  std::string venue_symbol; // as the venue spells it: "XBT/USD", "BTCUSDT", "BTC-USD"
+  int price_scale = 8;
+  int qty_scale = 8;
+  price_t tick_size = 1; // in price units
+  qty_t lot_size = 1;    // in quantity units
+};
+
+struct crypto_instrument {
+  instrument_info info;     // symbol "<VENUE>:<venue_symbol>"
+  std::string venue_symbol;
+  level_book book{256};
+  data_quality quality = data_quality::resyncing;
+  std::uint64_t version = 0;   // book changes applied (a snapshot or an update frame: +1)
+  std::uint64_t exch_ts = 0;   // of the newest applied change
+  std::uint64_t recv_ts = 0;
+  std::uint64_t trade_seq = 0; // trades reported
+};
+
+// Everything is counted per handler; the feed reports the sum of the bad ones as errors.
+struct crypto_counters {
+  std::uint64_t frames = 0;
+  std::uint64_t snapshots = 0;        // applied
+  std::uint64_t updates = 0;          // update frames/events applied
+  std::uint64_t levels = 0;           // level changes applied (snapshots included)
+  std::uint64_t trades = 0;
+  std::uint64_t ignored = 0;          // control and unused frames
+  std::uint64_t bad_frames = 0;       // malformed or unparseable input, unknown instruments
+  std::uint64_t checks_ok = 0;        // checksums, tickers, bookTickers that agreed
+  std::uint64_t checksum_mismatches = 0;
+  std::uint64_t sequence_gaps = 0;
+  std::uint64_t ticker_mismatches = 0;
+  std::uint64_t resyncs = 0;          // resynchronizations requested
+  std::uint64_t dropped_old = 0;      // Binance diffs older than the snapshot
+  std::uint64_t buffered = 0;         // Binance diffs held until the snapshot
+  std::uint64_t out_of_sync = 0;      // updates ignored while an instrument awaited a snapshot
+  std::uint64_t unknown_deletes = 0;  // size-0 updates for absent levels (normal on all three)
+  std::uint64_t truncated = 0;        // Kraken: levels dropped beyond the subscribed depth
+  std::uint64_t republished = 0;      // Kraken: levels carrying the "r" flag
+  std::uint64_t unchecked_tickers = 0; // tickers not comparable (first per product, ids apart)
+
+  [[nodiscard]] std::uint64_t errors() const noexcept {
+    return bad_frames + checksum_mismatches + sequence_gaps + ticker_mismatches;
+  }
+};
+
+class crypto_handler {
+public:
+  crypto_handler(std::string venue, const std::vector<instrument_config>& instruments);
+  virtual ~crypto_handler();
+  crypto_handler(const crypto_handler&) = delete;
+  crypto_handler& operator=(const crypto_handler&) = delete;
+
+  // One WebSocket frame (text). Never throws on bad input.
+  [[nodiscard]] virtual frame_status on_frame(const padded_frame& f) = 0;
+  // A REST reply (url and body) recorded in or fetched for the session. Binance takes
+  // its depth snapshots this way; the default ignores it.
+  [[nodiscard]] virtual frame_status on_rest(std::string_view url, const padded_frame& body);
+  // The connection was (re)established: per-connection state is reset and every
+  // instrument waits for a fresh snapshot. Books are kept (published stale) until then.
+  virtual void on_connect();
+
+  void set_sink(crypto_sink* sink) noexcept;
+
+  [[nodiscard]] const std::string& venue() const noexcept { return venue_; }
+  [[nodiscard]] std::size_t instrument_count() const noexcept { return instruments_.size(); }
+  [[nodiscard]] const crypto_instrument& instrument(std::size_t index) const noexcept { return instruments_[index]; }
+  // Single-threaded like the rest of the handler (it caches the last hit).
+  [[nodiscard]] std::optional<std::size_t> find(std::string_view venue_symbol) const noexcept;
+  [[nodiscard]] const crypto_counters& counters() const noexcept { return counters_; }
+
+protected:
+  // Snapshot/update bookkeeping; each calls the sink once.
+  void book_changed(std::size_t index, std::uint64_t exch_ts, std::uint64_t recv_ts);
+  // The instrument's book cannot be trusted any more: stale, counted, resync requested.
+  void mark_stale(std::size_t index, resync_reason why);
+  void report_trade(std::size_t index, trade_print t);
+  // Applies one absolute level (qty 0 deletes); false when the book rejected it.
+  [[nodiscard]] bool set_level(std::size_t index, side s, price_t price, qty_t qty);
+
+  std::vector<crypto_instrument> instruments_;
+  crypto_counters counters_;
+
+private:
+  struct symbol_hash {
+    using is_transparent = void;
+    std::size_t operator()(std::string_view s) const noexcept { return std::hash<std::string_view>{}(s); }
+  };
+
+  std::string venue_;
+  std::unordered_map<std::string, std::size_t, symbol_hash, std::equal_to<>> by_symbol_;
+  // Frames of one instrument come in runs: a compare against the last hit is cheaper
+  // than hashing. Points into by_symbol_'s key (stable: the map never changes).
+  mutable const std::string* last_symbol_ = nullptr;
+  mutable std::size_t last_index_ = 0;
+  crypto_sink* sink_;
+};
+
+// Drops every level beyond `depth` on both sides (Kraken: the subscribed depth).
+// Returns how many were dropped. level_book has no truncate, so this deletes the worst
+// level by price; it only runs when an insert pushed a side past the depth (one level).
+std::size_t truncate_book(level_book& book, std::size_t depth);
+
+} // namespace mdgw::crypto

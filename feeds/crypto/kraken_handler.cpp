@@ -1,0 +1,465 @@
+#include "kraken_handler.hpp"
+
+#include "crc32.hpp"
+#include "json_util.hpp"
+
+#include <algorithm>
+#include <array>
+#include <charconv>
+#include <cstring>
+
+namespace mdgw::crypto {
+
+namespace {
+
+// Strings of one level as they appear in the frame (views into the parser's buffer).
+struct raw_level {
+  std::string_view price;
+  std::string_view qty;
+  std::string_view ts;
+  side s = side::bid;
+  bool republish = false;
+};
+
+struct parsed_level {
+  price_t price = 0;
+  qty_t qty = 0;
+  side s = side::bid;
+  bool republish = false;
+};
+
+struct raw_trade {
+  std::string_view price;
+  std::string_view qty;
+  std::string_view ts;
+  std::string_view side_word;
+};
+
+// 10 levels of two int64 rendered in decimal: at most 10 * 2 * 19 bytes.
+constexpr std::size_t kSideTextBytes = kraken_handler::kChecksumLevels * 2 * 20;
+constexpr std::size_t kTop = kraken_handler::kChecksumLevels;
+
+constexpr std::size_t kMaxLevelText = 40; // two int64 in decimal: at most 2 * 19 bytes
+
+// The checksum text of one side's top 10 and the levels it was rendered from.
+struct side_text {
+  std::array<char, kSideTextBytes + kMaxLevelText> text{}; // + slack for fixed-size copies
+  std::array<price_t, kTop> price{};
+  std::array<qty_t, kTop> qty{};
+  std::array<std::uint16_t, kTop + 1> offset{}; // level i is text[offset[i], offset[i+1])
+  std::size_t n = 0;
+  [[nodiscard]] std::size_t size() const noexcept { return offset[n]; }
+};
+
+struct side_cache {
+  side_text buf[2];
+  unsigned current = 0;
+  bool dirty = true;
+  [[nodiscard]] const side_text& text() const noexcept { return buf[current]; }
+};
+
+struct checksum_cache {
+  side_cache asks;
+  side_cache bids;
+  std::uint32_t asks_crc = 0; // CRC state after the asks text
+  std::uint32_t full = 0;     // CRC of asks + bids, valid when neither side is dirty
+};
+
+// The checksum text of a side: price digits then volume digits per level, best first.
+// The integers are the exchange's strings without the point (see the header), and
+// to_chars of a positive integer has no leading zeros: exactly Kraken's text.
+std::size_t render_side(const level_book& b, side s, char* out) noexcept {
+  char* p = out;
+  const std::size_t n = std::min(b.depth(s), kTop);
+  for (std::size_t i = 0; i < n; ++i) {
+    const price_level& l = b.level(s, i);
+    p = std::to_chars(p, p + 20, l.price).ptr;
+    p = std::to_chars(p, p + 20, l.qty).ptr;
+  }
+  return static_cast<std::size_t>(p - out);
+}
+
+// Same text, reusing the previous rendering of every level whose price and volume did
+// not change (a typical update changes one level and shifts the others): a merge of
+// two best-first lists, memcpy for the known levels, to_chars for the new ones.
+void rerender_side(const level_book& b, side s, side_cache& c) noexcept {
+  const side_text& old = c.buf[c.current];
+  side_text& out = c.buf[c.current ^ 1U];
+  const std::size_t n = std::min(b.depth(s), kTop);
+  char* const base = out.text.data();
+  char* p = base;
+  std::size_t j = 0;
+  for (std::size_t i = 0; i < n; ++i) {
+    const price_level& l = b.level(s, i);
+    while (j < old.n && (s == side::bid ? old.price[j] > l.price : old.price[j] < l.price)) ++j;
+    out.offset[i] = static_cast<std::uint16_t>(p - base);
+    out.price[i] = l.price;
+    out.qty[i] = l.qty;
+    if (j < old.n && old.price[j] == l.price && old.qty[j] == l.qty) {
+      // A fixed 40-byte copy (a level is at most 38) beats a variable-length memcpy
+      // call; both buffers have kMaxLevelText bytes of slack behind the text.
+      std::memcpy(p, old.text.data() + old.offset[j], kMaxLevelText);
+      p += old.offset[j + 1] - old.offset[j];
+    } else {
+      p = std::to_chars(p, p + 20, l.price).ptr;
+      p = std::to_chars(p, p + 20, l.qty).ptr;
+    }
+  }
+  out.offset[n] = static_cast<std::uint16_t>(p - base);
+  out.n = n;
+  c.current ^= 1U;
+  c.dirty = false;
+}
+
+// Whether setting `price` on side s can change that side's top 10 (before applying).
+bool touches_top(const level_book& b, side s, price_t price) noexcept {
+  if (b.depth(s) <= kraken_handler::kChecksumLevels) return true;
+  const price_t tenth = b.level(s, kraken_handler::kChecksumLevels - 1).price;
+  return s == side::bid ? price >= tenth : price <= tenth;
+}
+
+// Exactly `scale` fraction digits: Kraken's fixed per-pair formatting (see header).
+bool parse_book_number(std::string_view s, int scale, std::int64_t& out) noexcept {
+  int frac = -1;
+  return parse_decimal(s, scale, out, &frac) == decimal_status::ok && frac == scale;
+}
+
+bool collect_levels(json::dom::element v, side s, std::vector<raw_level>& out) noexcept {
+  json::dom::array levels;
+  if (v.get_array().get(levels)) return false;
+  for (json::dom::element lv : levels) {
+    json::dom::array a;
+    if (lv.get_array().get(a)) return false;
+    raw_level& r = out.emplace_back(); // in place; a rejected frame is dropped whole
+    r.s = s;
+    std::size_t k = 0;
+    for (json::dom::element e : a) {
+      std::string_view sv;
+      if (!json::get_string(e, sv)) return false;
+      switch (k) {
+      case 0: r.price = sv; break;
+      case 1: r.qty = sv; break;
+      case 2: r.ts = sv; break;
+      case 3: r.republish = sv == "r"; break;
+      default: break;
+      }
+      ++k;
+    }
+    if (k < 3) return false;
+  }
+  return true;
+}
+
+bool collect_trades(json::dom::element v, std::vector<raw_trade>& out) noexcept {
+  json::dom::array trades;
+  if (v.get_array().get(trades)) return false;
+  for (json::dom::element tv : trades) {
+    json::dom::array a;
+    if (tv.get_array().get(a)) return false;
+    raw_trade t;
+    std::size_t k = 0;
+    for (json::dom::element e : a) {
+      std::string_view sv;
+      if (k < 4 && !json::get_string(e, sv)) return false;
+      switch (k) {
+      case 0: t.price = sv; break;
+      case 1: t.qty = sv; break;
+      case 2: t.ts = sv; break;
+      case 3: t.side_word = sv; break;
+      default: break; // order type, misc
+      }
+      ++k;
+    }
+    if (k < 4) return false;
+    out.push_back(t);
+  }
+  return true;
+}
+
+// "book-1000" -> 1000; 0 when the name carries no depth.
+std::size_t depth_from_channel(std::string_view name) noexcept {
+  constexpr std::string_view kPrefix = "book-";
+  if (name.substr(0, kPrefix.size()) != kPrefix) return 0;
+  std::size_t d = 0;
+  const auto r = std::from_chars(name.data() + kPrefix.size(), name.data() + name.size(), d);
+  return r.ec == std::errc() && r.ptr == name.data() + name.size() ? d : 0;
+}
+
+} // namespace
+
+struct kraken_handler::impl {
+  json::dom::parser parser;
+  std::vector<raw_level> raw;
+  std::vector<parsed_level> parsed;
+  std::vector<raw_trade> trades;
+  std::vector<trade_print> prints;
+  std::vector<std::size_t> depth;          // per instrument
+  std::vector<checksum_cache> checksums;   // per instrument
+  std::size_t default_depth = 10;
+};
+
+kraken_handler::kraken_handler(const kraken_config& config)
+    : crypto_handler("KRAKEN", config.pairs), impl_(std::make_unique<impl>()) {
+  impl_->default_depth = config.default_depth;
+  impl_->depth.assign(instruments_.size(), config.default_depth);
+  impl_->checksums.resize(instruments_.size());
+  impl_->raw.reserve(2048);
+  impl_->parsed.reserve(2048);
+}
+
+kraken_handler::~kraken_handler() = default;
+
+void kraken_handler::on_connect() {
+  crypto_handler::on_connect();
+  std::fill(impl_->depth.begin(), impl_->depth.end(), impl_->default_depth);
+}
+
+std::size_t kraken_handler::depth(std::size_t index) const noexcept { return impl_->depth[index]; }
+
+std::uint32_t kraken_handler::checksum(std::size_t index) const {
+  std::array<char, 2 * kSideTextBytes> text{};
+  const level_book& b = instruments_[index].book;
+  std::size_t n = render_side(b, side::ask, text.data());
+  n += render_side(b, side::bid, text.data() + n);
+  return crc32(text.data(), n);
+}
+
+frame_status kraken_handler::on_frame(const padded_frame& f) {
+  ++counters_.frames;
+  impl& m = *impl_;
+  const auto bad = [this] {
+    ++counters_.bad_frames;
+    return frame_status::bad_frame;
+  };
+  json::dom::element root;
+  if (!json::parse(m.parser, f, root)) return bad();
+
+  if (root.is_object()) {
+    // Events: heartbeat, systemStatus, subscriptionStatus, pong, ... Any field order.
+    std::string_view event, status, pair, channel_name;
+    std::uint64_t sub_depth = 0;
+    json::dom::object obj;
+    if (root.get_object().get(obj)) return bad();
+    for (const json::dom::key_value_pair kv : obj) {
+      if (kv.key == "event") {
+        if (!json::get_string(kv.value, event)) return bad();
+      } else if (kv.key == "status") {
+        if (!json::get_string(kv.value, status)) return bad();
+      } else if (kv.key == "pair") {
+        if (!json::get_string(kv.value, pair)) return bad();
+      } else if (kv.key == "channelName") {
+        if (!json::get_string(kv.value, channel_name)) return bad();
+      } else if (kv.key == "subscription") {
+        json::dom::object sub;
+        if (kv.value.get_object().get(sub)) return bad();
+        for (const json::dom::key_value_pair skv : sub) {
+          if (skv.key == "depth" && skv.value.get_uint64().get(sub_depth)) return bad();
+        }
+      }
+    }
+    if (event == "heartbeat") {
+      last_heartbeat_ = f.recv_ts;
+      ++counters_.ignored;
+      return frame_status::ignored;
+    }
+    if (event == "systemStatus") {
+      system_status_.assign(status);
+      return frame_status::ok;
+    }
+    if (event == "subscriptionStatus") {
+      const auto index = find(pair);
+      if (!index) {
+        ++counters_.ignored;
+        return frame_status::unknown_instrument;
+      }
+      if (channel_name.substr(0, 4) != "book") return frame_status::ok;
+      if (status == "subscribed") {
+        const std::size_t d = sub_depth != 0 ? sub_depth : depth_from_channel(channel_name);
+        if (d != 0) m.depth[*index] = d;
+      } else if (status == "unsubscribed" && instruments_[*index].quality == data_quality::ok) {
+        // No more updates will come: the book is no longer maintained.
+        instruments_[*index].quality = data_quality::resyncing;
+        book_changed(*index, 0, f.recv_ts);
+      }
+      return frame_status::ok;
+    }
+    ++counters_.ignored; // pong, subscription errors, future events
+    return frame_status::ignored;
+  }
+
+  json::dom::array arr;
+  if (root.get_array().get(arr)) return bad();
+  // [channelID, {data}, ({data},) "channelName", "pair"] or [channelID, [trades], ...]
+  m.raw.clear();
+  m.trades.clear();
+  std::string_view channel_name, pair, checksum_text;
+  bool snapshot = false;
+  bool update = false;
+  bool has_trades = false;
+  std::size_t idx = 0;
+  for (const json::dom::element v : arr) {
+    switch (v.type()) {
+    case json::dom::element_type::INT64:
+    case json::dom::element_type::UINT64:
+      if (idx != 0) return bad(); // the channel id; the pair at the end names the instrument
+      break;
+    case json::dom::element_type::OBJECT: {
+      json::dom::object obj;
+      if (v.get_object().get(obj)) return bad();
+      for (const json::dom::key_value_pair kv : obj) {
+        if (kv.key == "as" || kv.key == "bs") {
+          snapshot = true;
+          if (!collect_levels(kv.value, kv.key == "as" ? side::ask : side::bid, m.raw)) return bad();
+        } else if (kv.key == "a" || kv.key == "b") {
+          update = true;
+          if (!collect_levels(kv.value, kv.key == "a" ? side::ask : side::bid, m.raw)) return bad();
+        } else if (kv.key == "c") {
+          if (!json::get_string(kv.value, checksum_text)) return bad();
+        }
+      }
+      break;
+    }
+    case json::dom::element_type::ARRAY:
+      has_trades = true;
+      if (!collect_trades(v, m.trades)) return bad();
+      break;
+    case json::dom::element_type::STRING: {
+      std::string_view s;
+      if (!json::get_string(v, s)) return bad();
+      if (channel_name.empty()) {
+        channel_name = s;
+      } else if (pair.empty()) {
+        pair = s;
+      } else {
+        return bad();
+      }
+      break;
+    }
+    default: return bad();
+    }
+    ++idx;
+  }
+  const auto found = find(pair);
+  if (!found) {
+    ++counters_.bad_frames;
+    return frame_status::unknown_instrument;
+  }
+  const std::size_t index = *found;
+  crypto_instrument& in = instruments_[index];
+
+  if (channel_name == "trade" && has_trades) {
+    // Validate every trade before reporting any.
+    m.prints.clear();
+    for (const raw_trade& t : m.trades) {
+      trade_print p;
+      side s{};
+      if (!json::get_decimal(t.price, in.info.price_scale, p.price) ||
+          !json::get_decimal(t.qty, in.info.qty_scale, p.qty) || !parse_epoch_seconds(t.ts, p.exch_ts) ||
+          !json::parse_side_word(t.side_word, s)) {
+        return bad();
+      }
+      p.aggressor = s;
+      p.recv_ts = f.recv_ts;
+      m.prints.push_back(p);
+    }
+    for (const trade_print& p : m.prints) report_trade(index, p);
+    return frame_status::ok;
+  }
+  if (channel_name.substr(0, 4) != "book") {
+    ++counters_.ignored; // a channel we do not handle (spread, ohlc, ...)
+    return frame_status::ignored;
+  }
+  if (snapshot == update) return bad(); // a book frame with neither or both kinds of data
+  if (const std::size_t d = depth_from_channel(channel_name); d != 0) m.depth[index] = d;
+
+  if (update && in.quality != data_quality::ok) {
+    ++counters_.out_of_sync;
+    return frame_status::out_of_sync;
+  }
+
+  // Parse everything first: a frame with one bad number changes nothing.
+  m.parsed.clear();
+  std::uint64_t exch_ts = 0;
+  for (const raw_level& r : m.raw) {
+    parsed_level& p = m.parsed.emplace_back(); // filled in place: no copy of a temporary
+    std::uint64_t ts = 0;
+    if (!parse_book_number(r.price, in.info.price_scale, p.price) ||
+        !parse_book_number(r.qty, in.info.qty_scale, p.qty) || !parse_epoch_seconds(r.ts, ts)) {
+      ++counters_.bad_frames;
+      if (in.quality == data_quality::ok) {
+        mark_stale(index, update ? resync_reason::bad_update : resync_reason::snapshot_rejected);
+      }
+      return frame_status::bad_frame;
+    }
+    p.s = r.s;
+    p.republish = r.republish;
+    exch_ts = std::max(exch_ts, ts);
+  }
+
+  checksum_cache& cc = m.checksums[index];
+  const std::size_t depth = m.depth[index];
+  if (snapshot) {
+    in.book.clear();
+    // Each side comes best first; a level_book side keeps its best at the back, so
+    // inserting worst first appends instead of shifting the whole side every time.
+    for (auto it = m.parsed.rbegin(); it != m.parsed.rend(); ++it) {
+      const parsed_level& p = *it;
+      if (!set_level(index, p.s, p.price, p.qty)) {
+        ++counters_.bad_frames;
+        mark_stale(index, resync_reason::snapshot_rejected);
+        return frame_status::bad_frame;
+      }
+    }
+    counters_.truncated += truncate_book(in.book, depth);
+    cc.asks.dirty = cc.bids.dirty = true;
+    in.quality = data_quality::ok;
+    ++counters_.snapshots;
+    book_changed(index, exch_ts, f.recv_ts);
+    return frame_status::ok;
+  }
+
+  for (const parsed_level& p : m.parsed) {
+    if (touches_top(in.book, p.s, p.price)) (p.s == side::ask ? cc.asks : cc.bids).dirty = true;
+    if (!set_level(index, p.s, p.price, p.qty)) {
+      ++counters_.bad_frames;
+      ++in.version;
+      mark_stale(index, resync_reason::bad_update);
+      return frame_status::bad_frame;
+    }
+    counters_.republished += p.republish ? 1 : 0;
+  }
+  if (const std::size_t dropped = truncate_book(in.book, depth); dropped != 0) {
+    counters_.truncated += dropped;
+    if (depth < kChecksumLevels) cc.asks.dirty = cc.bids.dirty = true;
+  }
+  ++counters_.updates;
+
+  if (!checksum_text.empty()) {
+    std::uint32_t expected = 0;
+    const auto r = std::from_chars(checksum_text.data(), checksum_text.data() + checksum_text.size(), expected);
+    if (r.ec != std::errc() || r.ptr != checksum_text.data() + checksum_text.size()) {
+      ++counters_.bad_frames;
+      ++in.version;
+      mark_stale(index, resync_reason::bad_update);
+      return frame_status::bad_frame;
+    }
+    const bool any_dirty = cc.asks.dirty || cc.bids.dirty;
+    if (cc.asks.dirty) {
+      rerender_side(in.book, side::ask, cc.asks);
+      cc.asks_crc = crc32(cc.asks.text().text.data(), cc.asks.text().size());
+    }
+    if (cc.bids.dirty) rerender_side(in.book, side::bid, cc.bids);
+    if (any_dirty) cc.full = crc32_update(cc.asks_crc, cc.bids.text().text.data(), cc.bids.text().size());
+    if (cc.full != expected) {
+      ++counters_.checksum_mismatches;
+      ++in.version;
+      mark_stale(index, resync_reason::checksum_mismatch);
+      return frame_status::mismatch;
+    }
+    ++counters_.checks_ok;
+  }
+  book_changed(index, exch_ts, f.recv_ts);
+  return frame_status::ok;
+}
+
+} // namespace mdgw::crypto

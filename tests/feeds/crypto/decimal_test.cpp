@@ -1,0 +1,169 @@
+#include "decimal.hpp"
+
+#include "crc32.hpp"
+
+#include <gtest/gtest.h>
+
+#include <cstdint>
+#include <limits>
+#include <string>
+
+namespace mdgw::crypto {
+namespace {
+
+std::int64_t parse_ok(std::string_view s, int scale) {
+  std::int64_t v = -12345;
+  EXPECT_EQ(parse_decimal(s, scale, v), decimal_status::ok) << s;
+  return v;
+}
+
+decimal_status status_of(std::string_view s, int scale) {
+  std::int64_t v = 777;
+  const decimal_status st = parse_decimal(s, scale, v);
+  if (st != decimal_status::ok) {
+    EXPECT_EQ(v, 777) << "out written on failure: " << s;
+  }
+  return st;
+}
+
+TEST(Decimal, ParsesExactly) {
+  EXPECT_EQ(parse_ok("0.00012340", 8), 12340);
+  EXPECT_EQ(parse_ok("62000.1", 8), 6'200'010'000'000);
+  EXPECT_EQ(parse_ok("62000.1", 1), 620001);
+  EXPECT_EQ(parse_ok("0.000835600", 9), 835600);
+  EXPECT_EQ(parse_ok("354.80000000", 8), 35'480'000'000);
+  EXPECT_EQ(parse_ok("11802.77325050", 8), 1'180'277'325'050);
+  EXPECT_EQ(parse_ok("0", 8), 0);
+  EXPECT_EQ(parse_ok("0.0", 4), 0);
+  EXPECT_EQ(parse_ok("000123", 2), 12300);
+  EXPECT_EQ(parse_ok("985", 1), 9850);
+  EXPECT_EQ(parse_ok("-1.5", 2), -150);
+  // 0.1 is not representable in binary: the integer path is exact where double is not.
+  EXPECT_EQ(parse_ok("0.1", 18), 100'000'000'000'000'000);
+  // Trailing zeros beyond the scale are exact ("2.63300000" from Coinbase at scale 3).
+  EXPECT_EQ(parse_ok("2.63300000", 3), 2633);
+  EXPECT_EQ(parse_ok("14.7550", 4), 147550);
+}
+
+TEST(Decimal, Int64Bounds) {
+  EXPECT_EQ(parse_ok("9223372036854775807", 0), std::numeric_limits<std::int64_t>::max());
+  EXPECT_EQ(parse_ok("-9223372036854775808", 0), std::numeric_limits<std::int64_t>::min());
+  EXPECT_EQ(parse_ok("92233720368.54775807", 8), std::numeric_limits<std::int64_t>::max());
+  EXPECT_EQ(status_of("9223372036854775808", 0), decimal_status::overflow);
+  EXPECT_EQ(status_of("92233720368.54775808", 8), decimal_status::overflow);
+  EXPECT_EQ(status_of("92233720369", 8), decimal_status::overflow); // overflows on scaling
+  EXPECT_EQ(status_of("99999999999999999999999", 0), decimal_status::overflow);
+  EXPECT_EQ(status_of("184467440737095516160", 0), decimal_status::overflow); // wraps uint64 exactly
+  EXPECT_EQ(status_of("9999999999999999999", 0), decimal_status::overflow);   // 19 digits: unchecked path
+  EXPECT_EQ(status_of("18446744073709551615", 0), decimal_status::overflow);  // uint64 max
+  EXPECT_EQ(status_of("-9223372036854775809", 0), decimal_status::overflow);
+  EXPECT_EQ(status_of("0.0000000000000000009223372036854775807", 18), decimal_status::too_precise); // long: checked path
+  EXPECT_EQ(parse_ok("0.000000000000000001000000000000000000", 18), 1);
+}
+
+TEST(Decimal, RejectsGarbage) {
+  EXPECT_EQ(status_of("", 8), decimal_status::empty);
+  EXPECT_EQ(status_of("-", 8), decimal_status::empty);
+  EXPECT_EQ(status_of("1e-5", 8), decimal_status::exponent);
+  EXPECT_EQ(status_of("1.5E3", 8), decimal_status::exponent);
+  EXPECT_EQ(status_of("e5", 8), decimal_status::exponent);
+  EXPECT_EQ(status_of("1.", 8), decimal_status::bad_syntax);
+  EXPECT_EQ(status_of(".5", 8), decimal_status::bad_syntax);
+  EXPECT_EQ(status_of("1.2.3", 8), decimal_status::bad_syntax);
+  EXPECT_EQ(status_of("+1", 8), decimal_status::bad_syntax);
+  EXPECT_EQ(status_of(" 1", 8), decimal_status::bad_syntax);
+  EXPECT_EQ(status_of("1 ", 8), decimal_status::bad_syntax);
+  EXPECT_EQ(status_of("0x10", 8), decimal_status::bad_syntax);
+  EXPECT_EQ(status_of("nan", 8), decimal_status::bad_syntax);
+  EXPECT_EQ(status_of("1,5", 8), decimal_status::bad_syntax);
+  EXPECT_EQ(status_of("--1", 8), decimal_status::bad_syntax);
+  EXPECT_EQ(status_of(std::string("1\0" "2", 3), 8), decimal_status::bad_syntax);
+  // Precision is never silently dropped.
+  EXPECT_EQ(status_of("0.000000001", 8), decimal_status::too_precise);
+  EXPECT_EQ(status_of("1.23", 1), decimal_status::too_precise);
+  EXPECT_EQ(status_of("1.20x", 1), decimal_status::bad_syntax); // syntax wins over precision
+  EXPECT_EQ(status_of("1", -1), decimal_status::bad_scale);
+  EXPECT_EQ(status_of("1", 19), decimal_status::bad_scale);
+}
+
+TEST(Decimal, ReportsFractionDigits) {
+  std::int64_t v = 0;
+  int frac = -1;
+  ASSERT_EQ(parse_decimal("0.043130", 8, v, &frac), decimal_status::ok);
+  EXPECT_EQ(frac, 6);
+  EXPECT_EQ(v, 4'313'000);
+  ASSERT_EQ(parse_decimal("42", 8, v, &frac), decimal_status::ok);
+  EXPECT_EQ(frac, 0);
+}
+
+TEST(Decimal, FormatRoundTrips) {
+  char buf[64];
+  const auto fmt = [&](std::int64_t v, int scale) { return std::string(buf, format_decimal(v, scale, buf)); };
+  EXPECT_EQ(fmt(12340, 8), "0.00012340");
+  EXPECT_EQ(fmt(35'480'000'000, 8), "354.80000000");
+  EXPECT_EQ(fmt(-150, 2), "-1.50");
+  EXPECT_EQ(fmt(7, 0), "7");
+  EXPECT_EQ(fmt(std::numeric_limits<std::int64_t>::min(), 8), "-92233720368.54775808");
+  for (const char* s : {"0.000835600", "13.260800", "0.00000001", "123456789.12345678"}) {
+    std::int64_t v = 0;
+    int frac = 0;
+    ASSERT_EQ(parse_decimal(s, 9, v, &frac), decimal_status::ok);
+    std::int64_t w = 0;
+    ASSERT_EQ(parse_decimal(s, frac, w), decimal_status::ok);
+    EXPECT_EQ(fmt(w, frac), s);
+  }
+}
+
+TEST(Decimal, Timestamps) {
+  std::uint64_t ns = 0;
+  ASSERT_TRUE(parse_epoch_seconds("1618678134.045305", ns));
+  EXPECT_EQ(ns, 1'618'678'134'045'305'000ULL);
+  ASSERT_TRUE(parse_epoch_seconds("1618678132", ns));
+  EXPECT_EQ(ns, 1'618'678'132'000'000'000ULL);
+  EXPECT_FALSE(parse_epoch_seconds("-1.0", ns));
+  EXPECT_FALSE(parse_epoch_seconds("1.0000000001", ns)); // below a nanosecond
+  EXPECT_FALSE(parse_epoch_seconds("abc", ns));
+
+  ASSERT_TRUE(parse_iso8601_utc("2021-04-17T16:43:37.075687Z", ns));
+  EXPECT_EQ(ns, 1'618'677'817'075'687'000ULL);
+  ASSERT_TRUE(parse_iso8601_utc("1970-01-01T00:00:00Z", ns));
+  EXPECT_EQ(ns, 0U);
+  ASSERT_TRUE(parse_iso8601_utc("2024-02-29T23:59:59.123456789Z", ns));
+  EXPECT_EQ(ns, 1'709'251'199'123'456'789ULL);
+  EXPECT_FALSE(parse_iso8601_utc("2021-04-17 16:43:37Z", ns));
+  EXPECT_FALSE(parse_iso8601_utc("2021-04-17T16:43:37+01:00", ns));
+  EXPECT_FALSE(parse_iso8601_utc("2021-13-17T16:43:37Z", ns));
+  EXPECT_FALSE(parse_iso8601_utc("2021-04-17T16:43:37.Z", ns));
+}
+
+TEST(Crc32, MatchesZlib) {
+  // The standard check value of CRC-32/ISO-HDLC.
+  EXPECT_EQ(crc32("123456789", 9), 0xCBF43926U);
+  EXPECT_EQ(crc32("", 0), 0U);
+  const std::string s = "The quick brown fox jumps over the lazy dog";
+  EXPECT_EQ(crc32(s.data(), s.size()), 0x414FA339U);
+  // Incremental == one shot, at every split (the Kraken cache relies on it).
+  for (std::size_t k = 0; k <= s.size(); ++k) {
+    EXPECT_EQ(crc32_update(crc32(s.data(), k), s.data() + k, s.size() - k), 0x414FA339U) << k;
+  }
+}
+
+TEST(Crc32, AcceleratedPathEqualsTables) {
+  // Every length from 0 to 600 (the folding path starts at 64 and leaves a tail), at
+  // every alignment offset 0..15, from a chained state too.
+  std::string buf(700, '\0');
+  std::uint32_t x = 12345;
+  for (char& c : buf) {
+    x = x * 1103515245U + 12345U;
+    c = static_cast<char>(x >> 16);
+  }
+  for (std::size_t off = 0; off < 16; ++off) {
+    for (std::size_t n = 0; n + off <= 600; ++n) {
+      ASSERT_EQ(crc32(buf.data() + off, n), crc32_update_portable(0, buf.data() + off, n)) << off << " " << n;
+      ASSERT_EQ(crc32_update(0xDEADBEEFU, buf.data() + off, n), crc32_update_portable(0xDEADBEEFU, buf.data() + off, n));
+    }
+  }
+}
+
+} // namespace
+} // namespace mdgw::crypto
