@@ -1,0 +1,340 @@
+// Order-by-order ITCH 5.0 books: every live order by reference number, aggregated into a
+// level_book per stock locate, plus the per-locate directory, status and imbalance state.
+//
+// Rationale:
+// - The order map is the hot structure (every A/F/E/C/X/D/U touches it once or twice).
+//   It is an open-addressing table with linear probing over 24-byte entries, Fibonacci
+//   hashing of groups of 4 consecutive reference numbers (see order_map::home) and
+//   backward-shift deletion (no tombstones, so probe lengths do not degrade over a day
+//   of adds and deletes). No allocation per order: the
+//   table grows by doubling only when it passes half full, so after warm-up (or with
+//   book_config::expected_orders sized for the day) a message never allocates.
+//   A slot is free when its shares are 0: a live order always has shares > 0 (an order
+//   executed or cancelled down to 0 is removed), so no key value is reserved.
+// - The order keeps its locate, side and price: E/C/X/D/U carry only the reference, and
+//   the order's own locate is the truth when a message's header disagrees (counted).
+// - Level books sit in their own dense array by locate (touched by every order
+//   message); directory, status and imbalance (locate_state) in another, so the hot
+//   array stays small with thousands of stocks.
+// - Each order message updates the locate's level_book and emits the normalized events
+//   (book/events.hpp) through an event_sink: add, reduce (orders = 1 when the order
+//   left the level), and trade for executions (E always, C when printable), P and Q.
+//   A trade comes before the reduce its fill caused. instrument = stock locate; the
+//   feed maps locates to publication ids. exch_ts = midnight_ns + ITCH timestamp.
+// - Bad input never throws and never corrupts a book. Policies (the reference book in
+//   tests/feeds/itch implements the same ones independently):
+//     * E/C/X/D/U naming an order that is not live: counted per kind, skipped.
+//     * A/F/U whose new reference is already live: the live order is removed first
+//       (the exchange's newest statement wins), counted as duplicate_ref.
+//     * Adds (and the new half of U) with 0 shares, price 0 or a side other than B/S:
+//       counted as invalid, not added (U still removes its original order).
+//     * E/C/X with 0 shares: invalid, order untouched. E/C/X for more shares than the
+//       order has: the order is removed (over_execution); E/C still report the trade
+//       for the quantity the exchange said traded.
+//   Each kind is reported once through the log function.
+#pragma once
+
+#include "events.hpp"
+#include "itch_decoder.hpp"
+#include "itch_messages.hpp"
+#include "level_book.hpp"
+#include "types.hpp"
+
+#include <array>
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+#include <memory>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace mdgw::itch {
+
+using locate_t = std::uint16_t;
+
+// One live order. 24 bytes.
+struct order_entry {
+  std::uint64_t ref = 0;
+  std::uint32_t price = 0;  // 4 implied decimals
+  std::uint32_t shares = 0; // 0: free slot
+  locate_t locate = 0;
+  side s = side::bid;
+  std::uint8_t reserved_[5] = {};
+};
+static_assert(sizeof(order_entry) == 24);
+
+// Order reference -> order. Not thread-safe (the feed thread owns it).
+class order_map {
+public:
+  explicit order_map(std::size_t expected_orders = 1 << 16);
+
+  [[nodiscard]] order_entry* find(std::uint64_t ref) noexcept {
+    std::size_t i = home(ref);
+    for (;;) {
+      order_entry& e = slots_[i];
+      if (e.shares == 0) return nullptr;
+      if (e.ref == ref) return &e;
+      i = (i + 1) & mask_;
+    }
+  }
+  [[nodiscard]] const order_entry* find(std::uint64_t ref) const noexcept {
+    return const_cast<order_map*>(this)->find(ref);
+  }
+  // Finds the slot of `ref`, claiming a free one when it is not live: {slot, true} when
+  // claimed, {live order, false} otherwise. The caller must give a claimed slot shares
+  // > 0 before any other call (a slot with 0 shares is free). May grow the table first:
+  // entry pointers from earlier calls are invalidated.
+  [[nodiscard]] std::pair<order_entry*, bool> try_insert(std::uint64_t ref);
+  // Starts loading the slot where `ref` would be: the first probe is a cache miss on a
+  // large table, so a caller that sees messages ahead of time hides it.
+  void prefetch(std::uint64_t ref) const noexcept { __builtin_prefetch(&slots_[home(ref)]); }
+  // Removes a live entry (a pointer from find). Other entry pointers are invalidated.
+  void erase(order_entry* e) noexcept;
+  void clear() noexcept;
+
+  [[nodiscard]] std::size_t size() const noexcept { return size_; }
+  [[nodiscard]] std::size_t capacity() const noexcept { return mask_ + 1; }
+  // Visits every live order (tests, snapshots).
+  template <class F>
+  void for_each(F&& f) const {
+    for (std::size_t i = 0; i <= mask_; ++i) {
+      if (slots_[i].shares != 0) f(slots_[i]);
+    }
+  }
+
+private:
+  // Fibonacci hashing of ref / 4, keeping ref % 4 as the offset in a group of 4 slots.
+  // ITCH references increase through the day, so orders added one after another share
+  // a group (one cache line miss per 4 adds instead of one per add; twice as fast on
+  // generated days); groups are scattered, so strided references (the RITCH sample's
+  // are multiples of 100) still spread over the whole table. capacity >= 16, so the
+  // shift stays below 64.
+  [[nodiscard]] std::size_t home(std::uint64_t ref) const noexcept {
+    return static_cast<std::size_t>((((ref >> 2) * 0x9E3779B97F4A7C15ULL) >> (shift_ + 2)) << 2 | (ref & 3));
+  }
+  void rehash(std::size_t new_capacity);
+
+  std::unique_ptr<order_entry[]> slots_;
+  std::size_t mask_ = 0;
+  unsigned shift_ = 64;
+  std::size_t size_ = 0;
+};
+
+// Directory (R) of a locate.
+struct stock_info {
+  bool known = false;             // an R message was seen
+  alpha<8> stock{};               // symbol, space padded
+  std::uint32_t round_lot = 0;
+  char market_category = ' ';
+  char financial_status = ' ';
+  char round_lots_only = ' ';
+  char issue_classification = ' ';
+  alpha<2> issue_sub_type{};
+  char authenticity = ' ';
+  char short_sale_threshold = ' ';
+  char ipo_flag = ' ';
+  char luld_tier = ' ';
+  char etp_flag = ' ';
+  std::uint32_t etp_leverage_factor = 0;
+  char inverse_indicator = ' ';
+
+  [[nodiscard]] std::string_view symbol() const noexcept { return stock.trimmed(); }
+};
+
+// Instrument status of a locate: H, Y, J, h, K, N. ' ' = not announced yet.
+struct instrument_status {
+  char trading_state = ' '; // H: trading_state
+  alpha<4> trading_reason{};
+  char reg_sho_action = ' '; // Y: '0', '1', '2'
+  // J (prices with 4 decimals)
+  std::uint32_t luld_reference_price = 0;
+  std::uint32_t luld_upper_price = 0;
+  std::uint32_t luld_lower_price = 0;
+  std::uint32_t luld_extension = 0;
+  // h
+  char operational_halt_market = ' ';
+  char operational_halt_action = ' ';
+  // K
+  std::uint32_t ipo_release_time = 0; // seconds since midnight
+  char ipo_release_qualifier = ' ';
+  std::uint32_t ipo_price = 0;
+  // N
+  char rpii_interest = ' ';
+  std::uint64_t ts = 0; // exchange ns of the newest status message
+};
+
+// Net Order Imbalance Indicator (I) of a locate: the auction imbalance clients see.
+struct auction_imbalance {
+  bool valid = false;
+  std::uint64_t paired_shares = 0;
+  std::uint64_t imbalance_shares = 0;
+  char direction = ' '; // imbalance_direction
+  std::uint32_t far_price = 0;   // 4 decimals
+  std::uint32_t near_price = 0;
+  std::uint32_t reference_price = 0;
+  char cross_type = ' ';
+  char price_variation = ' ';
+  std::uint64_t ts = 0;
+};
+
+// Market-wide state: system events and MWCB (V/W, always locate 0).
+struct market_status {
+  char system_event = ' ';
+  std::uint64_t mwcb_level[3] = {0, 0, 0}; // 8 implied decimals
+  char mwcb_breached = ' ';
+  std::uint64_t ts = 0;
+};
+
+// What is kept per stock locate besides its levels (those live in a separate dense
+// array: they are touched by every order message, this only by the rarer ones).
+struct locate_state {
+  stock_info info;
+  instrument_status status;
+  auction_imbalance imbalance;
+  std::uint64_t broken_trades = 0; // B messages naming this locate
+};
+
+// Order messages that name an existing order.
+enum class ref_kind : std::uint8_t { executed = 0, executed_with_price, cancel, delete_order, replace, count_ };
+inline constexpr std::size_t kRefKinds = static_cast<std::size_t>(ref_kind::count_);
+
+struct book_counters {
+  std::array<std::uint64_t, kRefKinds> unknown_ref{}; // by ref_kind
+  std::uint64_t duplicate_ref = 0;   // A/F/U with a reference already live
+  std::uint64_t invalid_order = 0;   // adds with 0 shares/price or a bad side; E/C/X of 0
+  std::uint64_t over_execution = 0;  // E/C/X for more than the order had
+  std::uint64_t locate_mismatch = 0; // header locate != the order's locate
+  std::uint64_t level_errors = 0;    // level_book refused an update (a bug if nonzero)
+  std::uint64_t trades = 0;          // trade events (E, printable C, P, Q with shares)
+  std::uint64_t non_printable = 0;   // C executions marked non-printable
+  std::uint64_t cross_trades = 0;    // Q messages
+  std::uint64_t broken_trades = 0;   // B messages
+
+  [[nodiscard]] std::uint64_t unknown_refs() const noexcept {
+    std::uint64_t n = 0;
+    for (auto v : unknown_ref) n += v;
+    return n;
+  }
+  friend bool operator==(const book_counters&, const book_counters&) = default;
+};
+
+// Non-book state that changed (for a feed to publish status / imbalance).
+enum class state_change : std::uint8_t { directory, status, imbalance, market, broken_trade };
+
+class event_sink {
+public:
+  virtual ~event_sink() = default;
+  // A normalized book or trade event; e.instrument is the stock locate.
+  virtual void on_event(const market_event& e) = 0;
+  // Directory, status or imbalance of `locate` changed (locate 0 with market: market-wide).
+  virtual void on_state(locate_t locate, state_change what) {
+    (void)locate;
+    (void)what;
+  }
+};
+
+// Discards everything (benchmarks, replays that only want the final books).
+class null_sink final : public event_sink {
+public:
+  void on_event(const market_event&) override {}
+};
+
+struct book_config {
+  std::uint64_t midnight_ns = 0;       // added to ITCH timestamps: exch_ts since the epoch
+  std::size_t expected_orders = 1 << 16; // live orders to size the order map for
+  log_fn log;                          // reports; empty: stderr
+};
+
+class itch_book {
+public:
+  explicit itch_book(book_config config = {});
+
+  // Decodes and applies one message (tag byte first). Bad input is counted (decoder()
+  // and counters()) and skipped; the return value says whether it was decoded.
+  [[nodiscard]] decode_status apply(const std::uint8_t* msg, std::size_t len, event_sink& sink);
+
+  // Cache hint for a message that apply() will see soon (a few messages ahead in a
+  // batch): loads the order slot it names. Reads nothing past len; any bytes are fine.
+  void prefetch(const std::uint8_t* msg, std::size_t len) const noexcept {
+    if (len < 19) return;
+    switch (msg[0]) {
+    case 'A': case 'F': case 'E': case 'C': case 'X': case 'D': case 'U': break;
+    default: return;
+    }
+    be64 ref;
+    std::memcpy(&ref, msg + 11, sizeof ref);
+    orders_.prefetch(ref.get());
+  }
+
+  // The level book of `locate`, or nullptr when nothing named that locate yet.
+  [[nodiscard]] const level_book* book(locate_t locate) const noexcept {
+    return locate < books_.size() ? &books_[locate] : nullptr;
+  }
+  [[nodiscard]] const locate_state* state(locate_t locate) const noexcept {
+    return locate < locates_.size() ? &locates_[locate] : nullptr;
+  }
+  // One past the highest locate seen.
+  [[nodiscard]] std::size_t locate_limit() const noexcept { return locates_.size(); }
+  [[nodiscard]] const market_status& market() const noexcept { return market_; }
+  [[nodiscard]] const book_counters& counters() const noexcept { return counters_; }
+  [[nodiscard]] const itch_decoder& decoder() const noexcept { return decoder_; }
+  [[nodiscard]] const order_map& orders() const noexcept { return orders_; }
+  [[nodiscard]] const order_entry* find_order(std::uint64_t ref) const noexcept { return orders_.find(ref); }
+  // Forgets every order, level, state and counter (a new session). Keeps the memory:
+  // locates seen stay allocated (with empty books), the order map keeps its capacity.
+  void clear();
+
+  // Decoder visitor entry points (public for itch_decoder::decode; not an API).
+  struct visitor;
+
+private:
+  friend struct visitor;
+
+  [[nodiscard]] locate_state& at(locate_t locate) {
+    if (locate >= locates_.size()) [[unlikely]] grow(locate);
+    return locates_[locate];
+  }
+  [[nodiscard]] level_book& levels(locate_t locate) {
+    if (locate >= books_.size()) [[unlikely]] grow(locate);
+    return books_[locate];
+  }
+  [[gnu::noinline]] void grow(locate_t locate);
+  [[nodiscard]] std::uint64_t ts(const header& h) const noexcept { return config_.midnight_ns + h.timestamp.get(); }
+
+  void add(const header& h, std::uint64_t ref, char side_char, std::uint32_t shares, std::uint32_t price);
+  // Makes `ref` a live order (replacing a live one with that reference).
+  void place(locate_t locate, side s, std::uint64_t ref, std::uint32_t price, std::uint32_t shares,
+             std::uint64_t exch_ts);
+  void check_locate(const order_entry& o, const header& h);
+  void execute(ref_kind kind, const header& h, std::uint64_t ref, std::uint32_t shares, bool printable,
+               std::uint32_t trade_price, bool has_price);
+  void cancel(const header& h, std::uint64_t ref, std::uint32_t shares);
+  void remove(ref_kind kind, const header& h, std::uint64_t ref);
+  void replace(const header& h, std::uint64_t old_ref, std::uint64_t new_ref, std::uint32_t shares, std::uint32_t price);
+  void emit_trade(locate_t locate, side aggressor, std::uint64_t price, std::uint64_t qty, std::uint64_t exch_ts);
+  // Removes `qty` shares of a live order from its level (and the order itself when it
+  // reaches 0); emits the reduce.
+  void reduce_order(order_entry* o, std::uint32_t qty, std::uint64_t exch_ts);
+
+  [[gnu::cold, gnu::noinline]] void on_unknown_ref(ref_kind kind, std::uint64_t ref);
+  [[gnu::cold, gnu::noinline]] void note(std::uint64_t& counter, bool& reported, std::string_view what);
+  void report(std::string_view line);
+
+  book_config config_;
+  itch_decoder decoder_;
+  order_map orders_;
+  std::vector<level_book> books_;      // by locate: hot (every order message)
+  std::vector<locate_state> locates_; // by locate: cold; same size as books_
+  market_status market_;
+  book_counters counters_;
+  event_sink* sink_ = nullptr; // during apply()
+  std::array<bool, kRefKinds> reported_unknown_{};
+  bool reported_duplicate_ = false;
+  bool reported_invalid_ = false;
+  bool reported_over_ = false;
+  bool reported_mismatch_ = false;
+  bool reported_level_ = false;
+};
+
+} // namespace mdgw::itch

@@ -1,0 +1,198 @@
+// ITCH 5.0 decoding: one message at a time (itch_decoder), and the BinaryFILE framing
+// of a capture file, plain or gzip (binary_file_reader).
+//
+// Rationale:
+// - A feed byte is untrusted. itch_decoder::decode looks at the tag byte, checks the
+//   range holds the tag's fixed length (kMessageSize) and only then copies the struct
+//   out; an empty range, an unknown tag or a short range is counted per kind (per tag
+//   byte), reported once per kind through the log function, and skipped. A longer range
+//   is decoded (the spec's fields are a prefix) and counted as oversize.
+// - decode() is a template over the visitor so the dispatch switch and the struct
+//   copies inline into the caller (itch_book): no indirect call per message.
+// - BinaryFILE framing: each message is preceded by a 2-byte big-endian length. Some
+//   files carry wrong prefixes (the RITCH sample's are all zero), so for a known tag the
+//   tag's fixed length wins over a zero or disagreeing prefix (counted, said once). For
+//   an unknown tag only the prefix can frame it: a nonzero prefix delivers it (the
+//   decoder then counts it as unknown); a zero prefix leaves no way to find the next
+//   message, so the reader reports it and stops (failed()).
+// - Input is read in large chunks into one buffer and messages are handed out as spans
+//   into it, so reading costs no allocation per message. gzip input is detected by its
+//   magic bytes and inflated with zlib as it is read.
+#pragma once
+
+#include "itch_messages.hpp"
+
+#include <array>
+#include <bitset>
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace mdgw::itch {
+
+// Receives one line per report (without the newline). Empty: stderr.
+using log_fn = std::function<void(std::string_view)>;
+void log_to_stderr(std::string_view line);
+
+enum class decode_status : std::uint8_t {
+  ok = 0,
+  empty,        // zero-length range
+  unknown_type, // tag byte is no ITCH 5.0 message
+  truncated,    // shorter than the tag's fixed length
+};
+
+class itch_decoder {
+public:
+  explicit itch_decoder(log_fn log = {});
+
+  // Decodes [p, p + len) and calls visitor(const M&) with the message struct M of its
+  // tag. The visitor is not called unless the status is ok.
+  template <class Visitor>
+  [[nodiscard]] decode_status decode(const std::uint8_t* p, std::size_t len, Visitor&& visitor);
+
+  // Counters by tag byte.
+  [[nodiscard]] std::uint64_t decoded(std::uint8_t tag) const noexcept { return decoded_[tag]; }
+  [[nodiscard]] std::uint64_t decoded(msg_type t) const noexcept { return decoded_[static_cast<unsigned char>(t)]; }
+  [[nodiscard]] std::uint64_t unknown(std::uint8_t tag) const noexcept { return unknown_[tag]; }
+  [[nodiscard]] std::uint64_t truncated(std::uint8_t tag) const noexcept { return truncated_[tag]; }
+  [[nodiscard]] std::uint64_t oversize(std::uint8_t tag) const noexcept { return oversize_[tag]; }
+  [[nodiscard]] std::uint64_t empty() const noexcept { return empty_; }
+  [[nodiscard]] std::uint64_t decoded_total() const noexcept;
+  [[nodiscard]] std::uint64_t unknown_total() const noexcept;
+  [[nodiscard]] std::uint64_t truncated_total() const noexcept;
+  [[nodiscard]] std::uint64_t oversize_total() const noexcept;
+  // Bad input of any kind (empty + unknown + truncated; oversize is decoded, not bad).
+  [[nodiscard]] std::uint64_t errors() const noexcept { return empty_ + unknown_total() + truncated_total(); }
+  [[nodiscard]] std::uint64_t reports() const noexcept { return reports_; } // lines logged
+  void reset() noexcept; // counters and the once-per-kind memory
+
+private:
+  // Cold paths: count, and report the first of each kind.
+  [[gnu::cold, gnu::noinline]] decode_status on_bad(decode_status status, std::uint8_t tag, std::size_t len);
+  [[gnu::cold, gnu::noinline]] void on_oversize(std::uint8_t tag, std::size_t len);
+  void report(std::string_view line);
+
+  log_fn log_;
+  std::array<std::uint64_t, 256> decoded_{};
+  std::array<std::uint64_t, 256> unknown_{};
+  std::array<std::uint64_t, 256> truncated_{};
+  std::array<std::uint64_t, 256> oversize_{};
+  std::uint64_t empty_ = 0;
+  std::uint64_t reports_ = 0;
+  std::bitset<256> reported_unknown_;
+  std::bitset<256> reported_truncated_;
+  std::bitset<256> reported_oversize_;
+  bool reported_empty_ = false;
+};
+
+template <class Visitor>
+decode_status itch_decoder::decode(const std::uint8_t* p, std::size_t len, Visitor&& visitor) {
+  if (len == 0) [[unlikely]] return on_bad(decode_status::empty, 0, 0);
+  const std::uint8_t tag = p[0];
+  const std::size_t need = kMessageSize[tag];
+  if (need == 0) [[unlikely]] return on_bad(decode_status::unknown_type, tag, len);
+  if (len < need) [[unlikely]] return on_bad(decode_status::truncated, tag, len);
+  if (len > need) [[unlikely]] on_oversize(tag, len);
+  ++decoded_[tag];
+  switch (static_cast<msg_type>(tag)) {
+  case msg_type::system_event: visitor(load<system_event>(p)); break;
+  case msg_type::stock_directory: visitor(load<stock_directory>(p)); break;
+  case msg_type::stock_trading_action: visitor(load<stock_trading_action>(p)); break;
+  case msg_type::reg_sho_restriction: visitor(load<reg_sho_restriction>(p)); break;
+  case msg_type::market_participant_position: visitor(load<market_participant_position>(p)); break;
+  case msg_type::mwcb_decline_level: visitor(load<mwcb_decline_level>(p)); break;
+  case msg_type::mwcb_status: visitor(load<mwcb_status>(p)); break;
+  case msg_type::ipo_quoting_period_update: visitor(load<ipo_quoting_period_update>(p)); break;
+  case msg_type::luld_auction_collar: visitor(load<luld_auction_collar>(p)); break;
+  case msg_type::operational_halt: visitor(load<operational_halt>(p)); break;
+  case msg_type::add_order: visitor(load<add_order>(p)); break;
+  case msg_type::add_order_mpid: visitor(load<add_order_mpid>(p)); break;
+  case msg_type::order_executed: visitor(load<order_executed>(p)); break;
+  case msg_type::order_executed_with_price: visitor(load<order_executed_with_price>(p)); break;
+  case msg_type::order_cancel: visitor(load<order_cancel>(p)); break;
+  case msg_type::order_delete: visitor(load<order_delete>(p)); break;
+  case msg_type::order_replace: visitor(load<order_replace>(p)); break;
+  case msg_type::trade: visitor(load<trade>(p)); break;
+  case msg_type::cross_trade: visitor(load<cross_trade>(p)); break;
+  case msg_type::broken_trade: visitor(load<broken_trade>(p)); break;
+  case msg_type::noii: visitor(load<noii>(p)); break;
+  case msg_type::rpii: visitor(load<rpii>(p)); break;
+  case msg_type::dlcr_price_discovery: visitor(load<dlcr_price_discovery>(p)); break;
+  }
+  return decode_status::ok;
+}
+
+// Framing counters of a BinaryFILE.
+struct file_stats {
+  std::uint64_t messages = 0;          // handed out by next()
+  std::uint64_t zero_prefix = 0;       // known tag, prefix 0: framed by the tag's length
+  std::uint64_t mismatched_prefix = 0; // known tag, nonzero prefix != the tag's length
+  std::uint64_t unknown_framed = 0;    // unknown tag framed by its nonzero prefix
+  std::uint64_t unframeable = 0;       // unknown tag with prefix 0: reading stopped
+  std::uint64_t truncated_tail = 0;    // input ended inside a message
+  std::uint64_t bytes = 0;             // uncompressed bytes consumed
+};
+
+class binary_file_reader {
+public:
+  static constexpr std::size_t kMinBuffer = 1 << 17; // > 2 + the largest prefix (65535)
+
+  // Opens `path` (plain or gzip). Throws std::runtime_error when it cannot be opened:
+  // this runs at startup, where exceptions are the reporting channel.
+  explicit binary_file_reader(const std::string& path, log_fn log = {}, std::size_t buffer_bytes = 1 << 20);
+  ~binary_file_reader();
+  binary_file_reader(const binary_file_reader&) = delete;
+  binary_file_reader& operator=(const binary_file_reader&) = delete;
+
+  // The next message: its tag byte first, exactly its length (the prefix not included).
+  // The span stays valid until the next call. False at the end of input, on a read
+  // error, or when the stream cannot be framed any more (then failed() is true).
+  [[nodiscard]] bool next(std::span<const std::uint8_t>& msg);
+
+  // Calls f(std::span<const std::uint8_t>) for each remaining message; returns how many.
+  template <class F>
+  std::uint64_t for_each(F&& f) {
+    std::uint64_t n = 0;
+    std::span<const std::uint8_t> m;
+    while (next(m)) {
+      f(m);
+      ++n;
+    }
+    return n;
+  }
+
+  [[nodiscard]] const file_stats& stats() const noexcept { return stats_; }
+  [[nodiscard]] bool gzip() const noexcept { return gz_ != nullptr; }
+  [[nodiscard]] bool failed() const noexcept { return failed_; }
+  // Bytes of the file read so far (compressed bytes for gzip) and its size: progress.
+  [[nodiscard]] std::uint64_t input_offset() const noexcept;
+  [[nodiscard]] std::uint64_t input_size() const noexcept { return file_size_; }
+
+private:
+  // Makes at least n bytes available at pos_ unless the input ends; returns the count.
+  std::size_t fill(std::size_t n);
+  std::size_t read_some(std::uint8_t* dst, std::size_t n);
+  void report(std::string_view line);
+
+  log_fn log_;
+  std::string path_;
+  int fd_ = -1;
+  void* gz_ = nullptr; // gzFile; void* keeps zlib.h out of this header
+  std::uint64_t file_size_ = 0;
+  std::uint64_t raw_offset_ = 0;
+  std::vector<std::uint8_t> buf_;
+  std::size_t pos_ = 0;
+  std::size_t end_ = 0;
+  bool eof_ = false;
+  bool failed_ = false;
+  bool reported_zero_ = false;
+  bool reported_mismatch_ = false;
+  bool reported_unknown_ = false;
+  file_stats stats_;
+};
+
+} // namespace mdgw::itch
