@@ -167,8 +167,7 @@ void append_levels(std::string& out, const price_level* levels, std::size_t n, c
   out.push_back(']');
 }
 
-void append_book_body(std::string& out, const book_top& top, int depth) {
-  (void)depth;
+void append_book_stamps(std::string& out, const book_top& top) {
   out.append(",\"seq\":");
   append_uint(out, top.version);
   out.append(",\"ts_exch\":");
@@ -185,7 +184,7 @@ void encode_book_update(std::string& out, std::string_view channel, bool snapsho
   out.append("{\"channel\":");
   append_json_string(out, channel);
   out.append(snapshot ? ",\"kind\":\"snapshot\"" : ",\"kind\":\"update\"");
-  append_book_body(out, top, depth);
+  append_book_stamps(out, top);
   out.append(",\"bids\":");
   append_levels(out, top.bids(), std::min<std::size_t>(top.n_bids, d), info);
   out.append(",\"asks\":");
@@ -197,7 +196,7 @@ void encode_book_http(std::string& out, const book_top& top, int depth, const in
   const auto d = static_cast<std::size_t>(depth);
   out.append("{\"symbol\":");
   append_json_string(out, info.symbol);
-  append_book_body(out, top, depth);
+  append_book_stamps(out, top);
   out.append(",\"quality\":");
   out.append(top.quality == data_quality::ok ? "\"ok\"" : top.quality == data_quality::stale ? "\"stale\"" : "\"resyncing\"");
   out.append(",\"bids\":");
