@@ -8,17 +8,8 @@ namespace mdgw::crypto {
 
 namespace {
 
-struct raw_level {
-  std::string_view price;
-  std::string_view qty;
-  side s = side::bid;
-};
-
-struct parsed_level {
-  price_t price = 0;
-  qty_t qty = 0;
-  side s = side::bid;
-};
+using json::parsed_level;
+using json::raw_level;
 
 // The fields of any event we handle, gathered in one pass in whatever order they come.
 // "a"/"b" mean different things per event (levels, best prices, trade/order ids), so

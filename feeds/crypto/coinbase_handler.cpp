@@ -9,17 +9,8 @@ namespace mdgw::crypto {
 
 namespace {
 
-struct raw_level {
-  std::string_view price;
-  std::string_view qty;
-  side s = side::bid;
-};
-
-struct parsed_level {
-  price_t price = 0;
-  qty_t qty = 0;
-  side s = side::bid;
-};
+using json::parsed_level;
+using json::raw_level;
 
 struct message_fields {
   std::string_view type, product_id, time;

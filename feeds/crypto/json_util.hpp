@@ -59,4 +59,17 @@ inline constexpr std::size_t kMaxFrameBytes = 64U << 20;
   return false;
 }
 
+// One book level of a frame: its strings (views into the parser's buffer), then parsed.
+struct raw_level {
+  std::string_view price;
+  std::string_view qty;
+  side s = side::bid;
+};
+
+struct parsed_level {
+  price_t price = 0;
+  qty_t qty = 0;
+  side s = side::bid;
+};
+
 } // namespace mdgw::crypto::json
