@@ -8,6 +8,7 @@ publication::publication(std::size_t io_threads, std::size_t max_instruments)
     : max_instruments_(max_instruments),
       infos_(std::make_unique<instrument_info[]>(max_instruments)),
       slots_(std::make_unique<seqlock_slot<book_top>[]>(max_instruments)),
+      states_(std::make_unique<seqlock_slot<instrument_state>[]>(max_instruments)),
       io_(io_threads) {
   if (io_threads == 0) throw std::invalid_argument("publication needs at least one io thread");
   for (auto& st : io_) {
@@ -73,9 +74,10 @@ void producer::push(std::size_t io, const notice& n) noexcept {
   if (n.what == notice::kind::book) {
     // Not queued: let the overflow rescan deliver it, and let later publishes notify.
     st.pending[n.instrument].store(0, std::memory_order_relaxed);
-  } else {
+  } else if (n.what == notice::kind::trade) {
     pub_.lost_trades_.fetch_add(1, std::memory_order_relaxed);
-  }
+  } // a state notice needs nothing: its slot holds the newest state for the rescan
+
   pub_.overflows_.fetch_add(1, std::memory_order_relaxed);
   st.overflow.store(true, std::memory_order_release);
 }
@@ -117,6 +119,17 @@ void producer::publish_trade(instrument_id id, side aggressor, price_t price, qt
   n.qty = qty;
   n.exch_ts = exch_ts;
   n.recv_ts = recv_ts;
+  for (std::size_t io = 0; io < rings_.size(); ++io) push(io, n);
+}
+
+void producer::publish_state(instrument_id id, const instrument_state& state) noexcept {
+  pub_.states_[id].store(state);
+  notice n;
+  n.what = notice::kind::state;
+  n.instrument = id;
+  n.seq = state.version;
+  n.exch_ts = state.exch_ts;
+  n.recv_ts = state.recv_ts;
   for (std::size_t io = 0; io < rings_.size(); ++io) push(io, n);
 }
 

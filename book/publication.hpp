@@ -24,6 +24,7 @@
 #pragma once
 
 #include "book_top.hpp"
+#include "instrument_state.hpp"
 #include "level_book.hpp"
 #include "seqlock.hpp"
 #include "types.hpp"
@@ -45,7 +46,7 @@
 namespace mdgw {
 
 struct notice {
-  enum class kind : std::uint8_t { book = 0, trade = 1 };
+  enum class kind : std::uint8_t { book = 0, trade = 1, state = 2 };
   kind what = kind::book;
   side aggressor = side::bid;      // trades: the side that took liquidity
   std::uint16_t reserved_ = 0;
@@ -74,6 +75,9 @@ public:
   // Queues a trade for every io thread (trades are a stream, not conflated).
   void publish_trade(instrument_id id, side aggressor, price_t price, qty_t qty, std::uint64_t trade_seq,
                      std::uint64_t exch_ts, std::uint64_t recv_ts) noexcept;
+  // Publishes instrument `id`'s trading state / imbalance (rare: status messages). Each
+  // io thread gets a state notice; the state itself is read from its slot.
+  void publish_state(instrument_id id, const instrument_state& state) noexcept;
   // End of a batch: wakes each io thread that received notices, at most once.
   void flush();
 
@@ -127,6 +131,8 @@ public:
     return slots_[id].try_load(out, book_top::kHeaderBytes, [](const book_top& t) { return t.used_bytes(); });
   }
 
+  void read_state(instrument_id id, instrument_state& out) const noexcept { states_[id].load(out); }
+
   [[nodiscard]] std::uint64_t lost_trades() const noexcept { return lost_trades_.load(std::memory_order_relaxed); }
   [[nodiscard]] std::uint64_t overflows() const noexcept { return overflows_.load(std::memory_order_relaxed); }
   [[nodiscard]] std::uint64_t wakeups() const noexcept { return wakeups_.load(std::memory_order_relaxed); }
@@ -144,6 +150,7 @@ private:
   std::size_t max_instruments_;
   std::unique_ptr<instrument_info[]> infos_;
   std::unique_ptr<seqlock_slot<book_top>[]> slots_;
+  std::unique_ptr<seqlock_slot<instrument_state>[]> states_;
   std::atomic<std::size_t> count_{0};
   mutable std::mutex registry_mutex_; // registry only: never taken on the data path
   std::unordered_map<std::string, instrument_id> by_symbol_;

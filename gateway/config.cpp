@@ -1,5 +1,7 @@
 #include "config.hpp"
 
+#include "itch_feed.hpp"
+
 #include <charconv>
 #include <cstdlib>
 #include <fstream>
@@ -19,6 +21,26 @@ Int parse_int(const std::string& name, const std::string& v, Int lo, Int hi) {
                        ".." + std::to_string(hi));
   }
   return x;
+}
+
+double parse_double(const std::string& name, const std::string& v, double lo, double hi) {
+  double x = 0;
+  auto [p, ec] = std::from_chars(v.data(), v.data() + v.size(), x);
+  if (v.empty() || ec != std::errc{} || p != v.data() + v.size() || !(x >= lo && x <= hi)) {
+    throw config_error("invalid value '" + v + "' for " + name + ": expected a number in " + std::to_string(lo) + ".." +
+                       std::to_string(hi));
+  }
+  return x;
+}
+
+// "HOST:PORT" with a port in 1..65535.
+std::string parse_endpoint(const std::string& name, const std::string& v) {
+  const auto colon = v.rfind(':');
+  if (colon == std::string::npos || colon == 0) {
+    throw config_error("invalid value '" + v + "' for " + name + ": expected HOST:PORT");
+  }
+  (void)parse_int<std::uint16_t>(name + " port", v.substr(colon + 1), 1, 65535);
+  return v;
 }
 
 void apply(gateway_config& c, const std::string& name, const std::string& v) {
@@ -47,11 +69,36 @@ void apply(gateway_config& c, const std::string& name, const std::string& v) {
   } else if (name == "sim-seed") {
     c.sim_seed = parse_int<std::uint64_t>(flag, v, 0, std::numeric_limits<std::uint64_t>::max());
   } else if (name == "sim-instruments") {
-    c.sim_instruments = parse_int<std::size_t>(flag, v, 1, 100'000);
+    c.sim_instruments = parse_int<std::size_t>(flag, v, 0, 100'000);
   } else if (name == "sim-rate") {
     c.sim_rate = v == "max" ? 0.0 : static_cast<double>(parse_int<std::uint64_t>(flag + " (or 'max')", v, 1, 1'000'000'000));
   } else if (name == "sim-events") {
     c.sim_events = parse_int<std::uint64_t>(flag, v, 0, std::numeric_limits<std::uint64_t>::max());
+  } else if (name == "itch-file") {
+    if (v.empty()) throw config_error("invalid value '' for --itch-file: expected a file name");
+    c.itch_file = v;
+  } else if (name == "itch-speed") {
+    c.itch_speed = v == "max" ? 0.0 : v == "realtime" ? 1.0 : parse_double(flag + " (or 'max', 'realtime')", v, 0.0, 1e9);
+  } else if (name == "itch-mold-group") {
+    c.itch_mold_group = parse_endpoint(flag, v);
+  } else if (name == "itch-mold-interface") {
+    c.itch_mold_interface = v;
+  } else if (name == "itch-mold-retrans") {
+    c.itch_mold_retrans = parse_endpoint(flag, v);
+  } else if (name == "itch-date") {
+    try {
+      (void)itch::midnight_new_york(v);
+    } catch (const std::runtime_error& e) {
+      throw config_error("invalid value '" + v + "' for --itch-date: expected a date YYYY-MM-DD");
+    }
+    c.itch_date = v;
+  } else if (name == "itch-venue") {
+    if (v.empty() || v.find(':') != std::string::npos) {
+      throw config_error("invalid value '" + v + "' for --itch-venue: expected a name without ':'");
+    }
+    c.itch_venue = v;
+  } else if (name == "itch-max-symbols") {
+    c.itch_max_symbols = parse_int<std::size_t>(flag, v, 1, 65'536);
   } else {
     throw config_error("unknown option '" + flag + "' (see --help)");
   }
@@ -60,7 +107,9 @@ void apply(gateway_config& c, const std::string& name, const std::string& v) {
 bool known_option(const std::string& name) {
   static constexpr const char* kNames[] = {"bind", "port", "cert", "key", "io-threads", "max-message-bytes",
                                            "max-subscriptions", "max-connections", "handshake-timeout-ms",
-                                           "idle-timeout-s", "sim-seed", "sim-instruments", "sim-rate", "sim-events"};
+                                           "idle-timeout-s", "sim-seed", "sim-instruments", "sim-rate", "sim-events",
+                                           "itch-file", "itch-speed", "itch-mold-group", "itch-mold-interface",
+                                           "itch-mold-retrans", "itch-date", "itch-venue", "itch-max-symbols"};
   for (const char* n : kNames) {
     if (name == n) return true;
   }
@@ -109,9 +158,17 @@ std::string usage() {
          "  --handshake-timeout-ms N    HTTP request / WebSocket handshake timeout (default 10000)\n"
          "  --idle-timeout-s N          WebSocket idle timeout; pings at half of it (default 300)\n"
          "  --sim-seed N                simulated market seed (default 42)\n"
-         "  --sim-instruments N         simulated instruments (default 64)\n"
+         "  --sim-instruments N         simulated instruments (default 64; 0 = no simulator)\n"
          "  --sim-rate N|max            simulated order actions per second (default 5000)\n"
          "  --sim-events N              stop the simulator after N actions (default: never)\n"
+         "  --itch-file FILE            replay an ITCH 5.0 BinaryFILE (plain or gzip)\n"
+         "  --itch-speed X|max|realtime replay pace: max (default), realtime (1) or a factor\n"
+         "  --itch-mold-group ADDR:PORT ITCH over MoldUDP64 multicast instead of a file\n"
+         "  --itch-mold-interface ADDR  interface address to join the group on (default 127.0.0.1)\n"
+         "  --itch-mold-retrans H:P     MoldUDP64 retransmission (re-request) server\n"
+         "  --itch-date YYYY-MM-DD      the ITCH day (timestamps count from its New York midnight; default today)\n"
+         "  --itch-venue NAME           symbol prefix, NAME:<stock> (default NASDAQ)\n"
+         "  --itch-max-symbols N        ITCH instruments published at most (default 10000)\n"
          "  --config FILE               'name = value' lines with the names above\n"
          "  --help\n";
 }
@@ -147,6 +204,12 @@ gateway_config parse_config(const std::vector<std::string>& args) {
     }
     if (name == "config") apply_file(c, value);
     else apply(c, name, value);
+  }
+  if (!c.itch_file.empty() && !c.itch_mold_group.empty()) {
+    throw config_error("--itch-file and --itch-mold-group are exclusive: one ITCH source");
+  }
+  if (c.itch_file.empty() && c.itch_mold_group.empty() && c.sim_instruments == 0) {
+    throw config_error("--sim-instruments 0 leaves no feed: give --itch-file or --itch-mold-group");
   }
   if (c.cert_file.empty() != c.key_file.empty()) {
     throw config_error(c.cert_file.empty() ? "--key given without --cert" : "--cert given without --key");

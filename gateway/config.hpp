@@ -31,6 +31,15 @@ struct gateway_config {
   std::size_t sim_instruments = 64;
   double sim_rate = 5000; // order actions/s; 0 = max
   std::uint64_t sim_events = 0; // 0 = unbounded
+  // ITCH 5.0 (a BinaryFILE replay or MoldUDP64 multicast); off when both are empty
+  std::string itch_file;
+  double itch_speed = 0; // 0 = as fast as possible, 1 = real time
+  std::string itch_mold_group; // ADDR:PORT
+  std::string itch_mold_interface = "127.0.0.1";
+  std::string itch_mold_retrans; // HOST:PORT
+  std::string itch_date;         // YYYY-MM-DD of the ITCH day; empty: today (New York)
+  std::string itch_venue = "NASDAQ";
+  std::size_t itch_max_symbols = 10000;
   bool help = false;
 };
 

@@ -169,11 +169,20 @@ http::response<http::string_body> handle_http(const http_context& ctx, const htt
   if (target == "/health") return reply(req, http::status::ok, health(ctx));
   if (target == "/instruments") return reply(req, http::status::ok, instruments(ctx));
   constexpr std::string_view kBook = "/book/";
-  if (target.starts_with(kBook)) {
-    auto sym = url_decode(target.substr(kBook.size()));
+  constexpr std::string_view kStatus = "/status/";
+  const bool is_book = target.starts_with(kBook);
+  if (is_book || target.starts_with(kStatus)) {
+    auto sym = url_decode(target.substr(is_book ? kBook.size() : kStatus.size()));
     if (!sym) return reply(req, http::status::bad_request, error_body("malformed symbol"));
     auto id = ctx.pub.find(*sym);
     if (!id) return reply(req, http::status::not_found, error_body("unknown symbol"));
+    if (!is_book) {
+      instrument_state st;
+      ctx.pub.read_state(*id, st);
+      std::string body;
+      protocol::encode_state_http(body, st, ctx.pub.info(*id));
+      return reply(req, http::status::ok, std::move(body));
+    }
     int depth = static_cast<int>(kMaxDepth);
     if (query.starts_with("depth=")) {
       const std::string_view d = query.substr(6);

@@ -1,21 +1,65 @@
 // mdgw: wires the feeds, the publication and the gateway server. Explicit wiring, no
 // singletons: everything is constructed here and destroyed in reverse order.
+//
+//   mdgw [options]      the gateway (see --help)
+//   mdgw book ...       print ITCH books (see `mdgw book --help`, docs/itch.md)
+#include "book_command.hpp"
 #include "config.hpp"
+#include "itch_feed.hpp"
 #include "server.hpp"
 #include "simulator_feed.hpp"
 
 #include <chrono>
 #include <cstdio>
-#include <stdexcept>
-#include <thread>
 #include <exception>
+#include <memory>
+#include <stdexcept>
 #include <string>
+#include <thread>
 #include <vector>
 
+namespace {
+
+std::unique_ptr<mdgw::itch::itch_feed> make_itch_feed(const mdgw::gateway_config& cfg, mdgw::publication& pub) {
+  if (cfg.itch_file.empty() && cfg.itch_mold_group.empty()) return nullptr;
+  mdgw::itch::itch_feed_config ic;
+  ic.source.file = cfg.itch_file;
+  ic.source.speed = cfg.itch_speed;
+  ic.source.progress = true;
+  ic.source.mold_group = cfg.itch_mold_group;
+  ic.source.mold_interface = cfg.itch_mold_interface;
+  ic.source.mold_retrans = cfg.itch_mold_retrans;
+  ic.venue = cfg.itch_venue;
+  ic.midnight_ns = mdgw::itch::midnight_new_york(cfg.itch_date);
+  ic.max_symbols = cfg.itch_max_symbols;
+  try {
+    return std::make_unique<mdgw::itch::itch_feed>(ic, pub);
+  } catch (const std::runtime_error& e) {
+    throw std::runtime_error(std::string(cfg.itch_file.empty() ? "--itch-mold-group: " : "--itch-file: ") + e.what());
+  }
+}
+
+// Starts every feed and waits until each has published its initial state, so no client
+// ever sees an instrument without one.
+void start_feeds(const std::vector<mdgw::feed*>& feeds) {
+  for (mdgw::feed* f : feeds) f->start();
+  const auto ready_by = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+  for (mdgw::feed* f : feeds) {
+    while (f->status().state == "starting") {
+      if (std::chrono::steady_clock::now() > ready_by) throw std::runtime_error("feed " + f->status().name + " did not start");
+      std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    }
+  }
+}
+
+} // namespace
+
 int main(int argc, char** argv) {
+  std::vector<std::string> args(argv + 1, argv + argc);
+  if (!args.empty() && args[0] == "book") return mdgw::run_book_command({args.begin() + 1, args.end()});
   mdgw::gateway_config cfg;
   try {
-    cfg = mdgw::parse_config(std::vector<std::string>(argv + 1, argv + argc));
+    cfg = mdgw::parse_config(args);
   } catch (const mdgw::config_error& e) {
     std::fprintf(stderr, "mdgw: %s\n", e.what());
     return 2;
@@ -25,28 +69,30 @@ int main(int argc, char** argv) {
     return 0;
   }
   try {
-    mdgw::simulator_config sc;
-    sc.seed = cfg.sim_seed;
-    sc.instruments = cfg.sim_instruments;
-    sc.rate = cfg.sim_rate;
-    sc.max_events = cfg.sim_events;
-    mdgw::publication pub(cfg.io_threads, std::max<std::size_t>(cfg.sim_instruments, 1) + 16);
-    mdgw::simulator_feed sim(sc, pub);
-    mdgw::server srv(cfg, pub, {&sim});
-    // The feed publishes its initial books before the port opens: no client ever sees
-    // an instrument without a state.
-    sim.start();
-    const auto ready_by = std::chrono::steady_clock::now() + std::chrono::seconds(30);
-    while (sim.status().state == "starting") {
-      if (std::chrono::steady_clock::now() > ready_by) throw std::runtime_error("the simulator did not start");
-      std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    const bool itch = !cfg.itch_file.empty() || !cfg.itch_mold_group.empty();
+    const std::size_t capacity = cfg.sim_instruments + (itch ? cfg.itch_max_symbols : 0) + 16;
+    mdgw::publication pub(cfg.io_threads, capacity);
+    std::vector<mdgw::feed*> feeds;
+    std::unique_ptr<mdgw::simulator_feed> sim;
+    if (cfg.sim_instruments > 0) {
+      mdgw::simulator_config sc;
+      sc.seed = cfg.sim_seed;
+      sc.instruments = cfg.sim_instruments;
+      sc.rate = cfg.sim_rate;
+      sc.max_events = cfg.sim_events;
+      sim = std::make_unique<mdgw::simulator_feed>(sc, pub);
+      feeds.push_back(sim.get());
     }
+    auto itch_feed = make_itch_feed(cfg, pub);
+    if (itch_feed) feeds.push_back(itch_feed.get());
+    mdgw::server srv(cfg, pub, feeds);
+    start_feeds(feeds);
     const auto port = srv.start();
     std::printf("mdgw: listening on %s:%u (http/ws%s)\n", cfg.bind.c_str(), static_cast<unsigned>(port),
                 cfg.cert_file.empty() ? "" : " and https/wss");
     std::fflush(stdout);
     srv.run_until_signal();
-    sim.stop();
+    for (mdgw::feed* f : feeds) f->stop();
   } catch (const std::exception& e) {
     std::fprintf(stderr, "mdgw: %s\n", e.what());
     return 1;

@@ -206,6 +206,115 @@ void encode_book_http(std::string& out, const book_top& top, int depth, const in
   out.push_back('}');
 }
 
+namespace {
+
+const char* trading_state_name(char c) noexcept {
+  switch (c) {
+  case 'T': return "trading";
+  case 'H': return "halted";
+  case 'P': return "paused";
+  case 'Q': return "quotation_only";
+  default: return "unknown";
+  }
+}
+
+const char* short_sale_name(char c) noexcept {
+  switch (c) {
+  case '0': return "none";
+  case '1': return "in_effect";
+  case '2': return "remains_in_effect";
+  default: return "unknown";
+  }
+}
+
+const char* imbalance_direction_name(char c) noexcept {
+  switch (c) {
+  case 'B': return "buy";
+  case 'S': return "sell";
+  case 'N': return "none";
+  case 'O': return "insufficient_orders";
+  case 'P': return "paused";
+  default: return "unknown";
+  }
+}
+
+const char* cross_type_name(char c) noexcept {
+  switch (c) {
+  case 'O': return "opening";
+  case 'C': return "closing";
+  case 'H': return "halt_or_ipo";
+  case 'A': return "extended_trading_close";
+  default: return "unknown";
+  }
+}
+
+void append_field(std::string& out, std::string_view name, std::string_view value) {
+  out.append(",\"");
+  out.append(name);
+  out.append("\":");
+  append_json_string(out, value);
+}
+
+void append_price_field(std::string& out, std::string_view name, price_t p, const instrument_info& info) {
+  out.append(",\"");
+  out.append(name);
+  out.append("\":\"");
+  append_decimal(out, p, info.price_scale);
+  out.push_back('"');
+}
+
+} // namespace
+
+void encode_state_http(std::string& out, const instrument_state& st, const instrument_info& info) {
+  out.append("{\"symbol\":");
+  append_json_string(out, info.symbol);
+  out.append(",\"version\":");
+  append_uint(out, st.version);
+  out.append(",\"ts_exch\":");
+  append_uint(out, st.exch_ts);
+  out.append(",\"ts_recv\":");
+  append_uint(out, st.recv_ts);
+  append_field(out, "trading_state", trading_state_name(st.trading_state));
+  std::string_view reason(st.reason, sizeof st.reason);
+  while (!reason.empty() && (reason.back() == ' ' || reason.back() == '\0')) reason.remove_suffix(1);
+  append_field(out, "reason", reason);
+  append_field(out, "short_sale_restriction", short_sale_name(st.short_sale));
+  out.append(",\"mwcb_breached\":");
+  if (st.mwcb_breached >= '1' && st.mwcb_breached <= '3') out.push_back(st.mwcb_breached);
+  else out.append("null");
+  out.append(",\"luld\":");
+  if (st.has_luld != 0) {
+    out.append("{\"reference\":\"");
+    append_decimal(out, st.luld_reference, info.price_scale);
+    out.push_back('"');
+    append_price_field(out, "upper", st.luld_upper, info);
+    append_price_field(out, "lower", st.luld_lower, info);
+    out.push_back('}');
+  } else {
+    out.append("null");
+  }
+  out.append(",\"imbalance\":");
+  if (st.has_imbalance != 0) {
+    out.append("{\"ts_exch\":");
+    append_uint(out, st.imbalance_ts);
+    out.append(",\"paired\":\"");
+    append_decimal(out, st.paired_qty, info.qty_scale);
+    out.append("\",\"imbalance\":\"");
+    append_decimal(out, st.imbalance_qty, info.qty_scale);
+    out.push_back('"');
+    append_field(out, "direction", imbalance_direction_name(st.imbalance_direction));
+    append_price_field(out, "far_price", st.far_price, info);
+    append_price_field(out, "near_price", st.near_price, info);
+    append_price_field(out, "reference_price", st.reference_price, info);
+    append_field(out, "cross_type", cross_type_name(st.cross_type));
+    append_field(out, "price_variation", std::string_view(&st.price_variation, 1));
+    out.push_back('}');
+  } else {
+    out.append("null");
+  }
+  out.push_back('}');
+}
+
 std::string encode_error(const request_error& e) {
   std::string out = "{\"type\":\"error\",\"id\":";
   if (e.id) append_uint(out, *e.id);

@@ -6,6 +6,7 @@
 #pragma once
 
 #include "book_top.hpp"
+#include "instrument_state.hpp"
 #include "types.hpp"
 
 #include <cstdint>
@@ -73,6 +74,10 @@ void encode_book_update(std::string& out, std::string_view channel, bool snapsho
                         const instrument_info& info);
 // The body of GET /book/<SYM>.
 void encode_book_http(std::string& out, const book_top& top, int depth, const instrument_info& info);
+
+// The body of GET /status/<SYM>: trading state, short-sale restriction, LULD collar,
+// market-wide circuit breaker and auction imbalance (docs/protocol.md).
+void encode_state_http(std::string& out, const instrument_state& st, const instrument_info& info);
 
 [[nodiscard]] std::string encode_error(const request_error& e);
 [[nodiscard]] std::string encode_ack(std::string_view type, std::uint64_t id, const std::vector<std::string>& channels);

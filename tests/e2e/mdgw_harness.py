@@ -223,23 +223,29 @@ class Mdgw:
         assert status == 200, (status, body)
         return body
 
-    def sim_state(self) -> str:
-        feeds = [f for f in self.health()["feeds"] if f.get("name") == "sim"]
+    def feed_state(self, name: str = "sim") -> str:
+        feeds = [f for f in self.health()["feeds"] if f.get("name") == name]
         assert len(feeds) == 1, self.health()
         return feeds[0]["state"]
+
+    def sim_state(self) -> str:
+        return self.feed_state("sim")
 
     def instruments(self) -> list:
         status, body = self.http_json("/instruments")
         assert status == 200, (status, body)
         return body
 
-    def wait_sim_finished(self, timeout: float = 30.0) -> None:
+    def wait_feed_finished(self, name: str = "sim", timeout: float = 30.0) -> None:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            if self.sim_state() == "finished":
+            if self.feed_state(name) == "finished":
                 return
             time.sleep(0.1)
-        raise AssertionError(f"sim not finished after {timeout}s: {self.health()}")
+        raise AssertionError(f"feed {name} not finished after {timeout}s: {self.health()}")
+
+    def wait_sim_finished(self, timeout: float = 30.0) -> None:
+        self.wait_feed_finished("sim", timeout)
 
     def __enter__(self):
         return self

@@ -1,0 +1,291 @@
+#include "itch_feed.hpp"
+
+#include <algorithm>
+#include <charconv>
+#include <chrono>
+#include <cstdio>
+#include <stdexcept>
+
+namespace mdgw::itch {
+
+namespace {
+
+constexpr std::uint8_t kBookTouched = 1;
+constexpr std::uint8_t kStateTouched = 2;
+constexpr auto kPollWait = std::chrono::milliseconds(20);
+
+// Days since 1970-01-01 of a civil date (Howard Hinnant's days_from_civil).
+std::int64_t days_from_civil(std::int64_t y, unsigned m, unsigned d) noexcept {
+  y -= m <= 2 ? 1 : 0;
+  const std::int64_t era = (y >= 0 ? y : y - 399) / 400;
+  const auto yoe = static_cast<unsigned>(y - era * 400);
+  const unsigned doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + d - 1;
+  const unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+  return era * 146097 + static_cast<std::int64_t>(doe) - 719468;
+}
+
+// Day of month of the n-th Sunday (n >= 1) of month m.
+unsigned nth_sunday(std::int64_t y, unsigned m, unsigned n) noexcept {
+  const std::int64_t first = days_from_civil(y, m, 1);
+  const auto weekday = static_cast<unsigned>(((first % 7) + 7 + 4) % 7); // 1970-01-01 was a Thursday (4)
+  const unsigned first_sunday = 1 + (7 - weekday) % 7;
+  return first_sunday + 7 * (n - 1);
+}
+
+std::uint64_t midnight_ny(std::int64_t y, unsigned m, unsigned d) {
+  // At midnight the clocks have not changed yet on either transition day (they change
+  // at 02:00), so daylight time holds after the 2nd Sunday of March, up to and
+  // including the 1st Sunday of November.
+  const std::int64_t day = days_from_civil(y, m, d);
+  const bool dst = day > days_from_civil(y, 3, nth_sunday(y, 3, 2)) && day <= days_from_civil(y, 11, nth_sunday(y, 11, 1));
+  const std::int64_t utc_offset_hours = dst ? 4 : 5;
+  return static_cast<std::uint64_t>((day * 24 + utc_offset_hours) * 3600) * 1'000'000'000ULL;
+}
+
+} // namespace
+
+std::uint64_t midnight_new_york(const std::string& date) {
+  if (date.empty()) {
+    // Today in New York: its midnight is at most 5 h after UTC midnight of the date.
+    const auto now_s = static_cast<std::int64_t>(realtime_ns() / 1'000'000'000ULL);
+    std::int64_t day = (now_s - 5 * 3600) / 86400;
+    // civil_from_days, inline: only y/m/d are needed.
+    day += 719468;
+    const std::int64_t era = (day >= 0 ? day : day - 146096) / 146097;
+    const auto doe = static_cast<unsigned>(day - era * 146097);
+    const unsigned yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+    const unsigned doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    const unsigned mp = (5 * doy + 2) / 153;
+    const unsigned d = doy - (153 * mp + 2) / 5 + 1;
+    const unsigned m = mp < 10 ? mp + 3 : mp - 9;
+    const std::int64_t y = static_cast<std::int64_t>(yoe) + era * 400 + (m <= 2 ? 1 : 0);
+    return midnight_ny(y, m, d);
+  }
+  int y = 0;
+  unsigned m = 0;
+  unsigned d = 0;
+  const char* p = date.data();
+  const char* end = p + date.size();
+  auto r1 = std::from_chars(p, end, y);
+  bool ok = r1.ec == std::errc{} && r1.ptr == p + 4 && r1.ptr < end && *r1.ptr == '-';
+  if (ok) {
+    auto r2 = std::from_chars(r1.ptr + 1, end, m);
+    ok = r2.ec == std::errc{} && r2.ptr == r1.ptr + 3 && r2.ptr < end && *r2.ptr == '-';
+    if (ok) {
+      auto r3 = std::from_chars(r2.ptr + 1, end, d);
+      ok = r3.ec == std::errc{} && r3.ptr == end && r3.ptr == r2.ptr + 3;
+    }
+  }
+  if (!ok || y < 1970 || m < 1 || m > 12 || d < 1 || d > 31) {
+    throw std::runtime_error("itch date: '" + date + "' is not a date YYYY-MM-DD");
+  }
+  return midnight_ny(y, m, d);
+}
+
+itch_feed::itch_feed(const itch_feed_config& config, publication& pub)
+    : config_(config),
+      pub_(pub),
+      source_(open_source(config.source)),
+      producer_(pub.add_producer(std::min<std::size_t>(config.max_symbols, 65536) + 8192)),
+      book_(book_config{config.midnight_ns, config.expected_orders, config.source.log}) {
+  touched_list_.reserve(4096);
+}
+
+itch_feed::~itch_feed() { stop(); }
+
+void itch_feed::start() {
+  if (started_) return;
+  started_ = true;
+  thread_ = std::jthread([this](std::stop_token st) { run(std::move(st)); });
+}
+
+void itch_feed::stop() {
+  started_ = true;
+  if (thread_.joinable()) {
+    thread_.request_stop();
+    thread_.join();
+  }
+  state_.store(run_state::stopped, std::memory_order_release);
+}
+
+feed_status itch_feed::status() const {
+  feed_status s;
+  s.name = "itch";
+  switch (state_.load(std::memory_order_acquire)) {
+  case run_state::starting: s.state = "starting"; break;
+  case run_state::running: s.state = "running"; break;
+  case run_state::finished: s.state = "finished"; break;
+  case run_state::stopped: s.state = "stopped"; break;
+  }
+  s.events = messages_.load(std::memory_order_relaxed);
+  s.errors = errors_.load(std::memory_order_relaxed);
+  return s;
+}
+
+void itch_feed::on_message(const std::uint8_t* msg, std::size_t len) { (void)book_.apply(msg, len, *this); }
+
+void itch_feed::touch(locate_t locate) {
+  if (touched_[locate] == 0) touched_list_.push_back(locate);
+  touched_[locate] |= kBookTouched;
+}
+
+void itch_feed::touch_state(locate_t locate) {
+  if (touched_[locate] == 0) touched_list_.push_back(locate);
+  touched_[locate] |= kStateTouched;
+}
+
+void itch_feed::on_event(const market_event& e) {
+  const auto locate = static_cast<locate_t>(e.instrument);
+  if (locate >= pub_ids_.size()) [[unlikely]] register_locate(locate);
+  exch_ts_[locate] = e.exch_ts;
+  if (e.what == market_event::type::trade) {
+    if (pub_ids_[locate] != kNone) {
+      producer_.publish_trade(pub_ids_[locate], e.s, e.price, e.qty, ++trade_seqs_[locate], e.exch_ts, realtime_ns());
+    }
+    return;
+  }
+  ++versions_[locate];
+  touch(locate);
+}
+
+// Grows the per-locate arrays to cover `locate`; registers it when the directory knows it.
+void itch_feed::register_locate(locate_t locate) {
+  if (locate >= pub_ids_.size()) {
+    const std::size_t n = static_cast<std::size_t>(locate) + 1;
+    pub_ids_.resize(n, kNone);
+    versions_.resize(n, 0);
+    trade_seqs_.resize(n, 0);
+    state_versions_.resize(n, 0);
+    exch_ts_.resize(n, 0);
+    touched_.resize(n, 0);
+  }
+  if (pub_ids_[locate] != kNone) return;
+  const locate_state* st = book_.state(locate);
+  if (st == nullptr || !st->info.known) return;
+  if (registered_symbols_ >= config_.max_symbols) {
+    if (!reported_full_) {
+      reported_full_ = true;
+      std::fprintf(stderr, "mdgw: itch: more than %zu symbols; the rest are not published (--itch-max-symbols)\n",
+                   config_.max_symbols);
+    }
+    unpublished_.fetch_add(1, std::memory_order_relaxed);
+    return;
+  }
+  instrument_info info;
+  info.venue = config_.venue;
+  info.symbol = config_.venue + ":" + std::string(st->info.symbol());
+  info.price_scale = 4;
+  info.qty_scale = 0;
+  info.tick_size = 1;
+  info.lot_size = st->info.round_lot > 0 ? st->info.round_lot : 1;
+  const auto id = pub_.add_instrument(info);
+  if (!id) {
+    // The same stock under a second locate (or the publication is full): counted.
+    unpublished_.fetch_add(1, std::memory_order_relaxed);
+    return;
+  }
+  pub_ids_[locate] = *id;
+  ++registered_symbols_;
+  registered_.push_back(locate);
+  touch(locate); // its (possibly empty) book is published at the end of the batch
+  touch_state(locate);
+}
+
+void itch_feed::on_state(locate_t locate, state_change what) {
+  switch (what) {
+  case state_change::directory:
+    register_locate(locate);
+    return;
+  case state_change::status:
+  case state_change::imbalance:
+    if (locate >= pub_ids_.size()) register_locate(locate);
+    touch_state(locate);
+    return;
+  case state_change::market:
+    for (const locate_t l : registered_) touch_state(l);
+    return;
+  case state_change::broken_trade:
+    return; // counted by the book; no channel carries broken trades yet
+  }
+}
+
+instrument_state itch_feed::make_state(locate_t locate) const {
+  instrument_state s;
+  s.version = state_versions_[locate];
+  s.recv_ts = realtime_ns();
+  const locate_state* ls = book_.state(locate);
+  if (ls == nullptr) return s;
+  const instrument_status& st = ls->status;
+  s.exch_ts = std::max(st.ts, ls->imbalance.ts);
+  s.trading_state = st.trading_state;
+  const auto reason = st.trading_reason.view();
+  std::copy_n(reason.data(), std::min<std::size_t>(reason.size(), 4), s.reason);
+  s.short_sale = st.reg_sho_action;
+  s.mwcb_breached = book_.market().mwcb_breached;
+  if (st.luld_reference_price != 0 || st.luld_upper_price != 0 || st.luld_lower_price != 0) {
+    s.has_luld = 1;
+    s.luld_reference = st.luld_reference_price;
+    s.luld_upper = st.luld_upper_price;
+    s.luld_lower = st.luld_lower_price;
+  }
+  const auction_imbalance& im = ls->imbalance;
+  if (im.valid) {
+    s.has_imbalance = 1;
+    s.imbalance_direction = im.direction;
+    s.cross_type = im.cross_type;
+    s.price_variation = im.price_variation;
+    s.paired_qty = static_cast<qty_t>(im.paired_shares);
+    s.imbalance_qty = static_cast<qty_t>(im.imbalance_shares);
+    s.far_price = im.far_price;
+    s.near_price = im.near_price;
+    s.reference_price = im.reference_price;
+    s.imbalance_ts = im.ts;
+  }
+  return s;
+}
+
+void itch_feed::publish_touched() {
+  const std::uint64_t recv_ts = realtime_ns();
+  const std::uint64_t recv_mono = monotonic_ns();
+  const data_quality q = quality();
+  for (const locate_t l : touched_list_) {
+    const std::uint8_t what = touched_[l];
+    touched_[l] = 0;
+    const instrument_id id = pub_ids_[l];
+    if (id == kNone) continue;
+    if ((what & kBookTouched) != 0) {
+      producer_.publish_book(id, *book_.book(l), versions_[l], exch_ts_[l], recv_ts, recv_mono, q);
+    }
+    if ((what & kStateTouched) != 0) {
+      ++state_versions_[l];
+      producer_.publish_state(id, make_state(l));
+    }
+  }
+  touched_list_.clear();
+  producer_.flush();
+}
+
+void itch_feed::run(std::stop_token stop) {
+  state_.store(run_state::running, std::memory_order_release);
+  bool ended = false;
+  while (!stop.stop_requested() && !ended) {
+    const poll_result r = source_->poll(*this, kMaxBatch, kPollWait);
+    ended = r == poll_result::end;
+    const bool gap = source_->gap_open();
+    if (gap != gap_open_) {
+      // Every published instrument changes quality: republish them all.
+      gap_open_ = gap;
+      for (const locate_t l : registered_) touch(l);
+    }
+    publish_touched();
+    messages_.store(source_->delivered(), std::memory_order_relaxed);
+    errors_.store(source_->errors() + book_.decoder().errors(), std::memory_order_relaxed);
+  }
+  if (!ended) return; // stopped
+  finished_.store(true, std::memory_order_release);
+  state_.store(run_state::finished, std::memory_order_release);
+  std::unique_lock lock(idle_mutex_);
+  idle_cv_.wait(lock, stop, [] { return false; });
+}
+
+} // namespace mdgw::itch

@@ -1,0 +1,118 @@
+// The ITCH 5.0 feed: one thread pulls messages from an itch_source (a BinaryFILE replay or
+// MoldUDP64 multicast), applies them to an order-by-order itch_book and publishes books,
+// trades and instrument state through a producer (book/publication.hpp), exactly like the
+// simulator feed.
+//
+// Rationale:
+// - Instruments appear when the stock directory (R) names them: symbol
+//   "<venue>:<stock>" (venue "NASDAQ" by default), price scale 4, quantity scale 0, lot =
+//   the round lot. Orders for a locate the directory never named are applied to the book
+//   (the book stays exact) but not published; they are counted (unpublished_locates).
+// - Batches: up to kMaxBatch messages are applied, then every touched instrument is
+//   published once and the producer flushed once. Trades are published as they happen.
+//   A book's version is the number of add/reduce events applied to it.
+// - Trading state (H), Reg SHO (Y), LULD collars (J), MWCB (V/W, market-wide) and the
+//   NOII imbalance (I) become the instrument's published instrument_state.
+// - A live source's gap: while gap_open(), every published instrument is republished as
+//   stale (clients see it), and as ok again once the gap is filled. Messages are only
+//   ever delivered in order, so the books themselves stay exact.
+// - At the end of input (file end, MoldUDP64 end of session) the final books stay served
+//   and the state says "finished".
+#pragma once
+
+#include "feed.hpp"
+#include "itch_book.hpp"
+#include "itch_source.hpp"
+#include "publication.hpp"
+
+#include <atomic>
+#include <condition_variable>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <stop_token>
+#include <string>
+#include <thread>
+#include <vector>
+
+namespace mdgw::itch {
+
+struct itch_feed_config {
+  itch_source_config source;
+  std::string venue = "NASDAQ";
+  std::uint64_t midnight_ns = 0; // exch_ts = midnight_ns + ITCH timestamp (see midnight_new_york)
+  std::size_t max_symbols = 10000; // instruments this feed may register
+  std::size_t expected_orders = 1 << 20;
+};
+
+// Midnight in New York (where ITCH timestamps start) of the date "YYYY-MM-DD", as ns
+// since the epoch, with US daylight saving rules (since 2007). Throws std::runtime_error
+// on a malformed date. An empty date: today's date in New York.
+[[nodiscard]] std::uint64_t midnight_new_york(const std::string& date);
+
+class itch_feed final : public feed, private event_sink, private message_sink {
+public:
+  static constexpr std::size_t kMaxBatch = 1024;
+
+  // Opens the source (throws std::runtime_error when it cannot) and creates the producer.
+  itch_feed(const itch_feed_config& config, publication& pub);
+  ~itch_feed() override;
+  itch_feed(const itch_feed&) = delete;
+  itch_feed& operator=(const itch_feed&) = delete;
+
+  void start() override;
+  void stop() override;
+  [[nodiscard]] feed_status status() const override;
+
+  // True once the input ended and the final state was published (acquire).
+  [[nodiscard]] bool finished() const noexcept { return finished_.load(std::memory_order_acquire); }
+  // Read only before start(), after finished() is true, or after stop().
+  [[nodiscard]] const itch_book& book() const noexcept { return book_; }
+  [[nodiscard]] std::uint64_t unpublished_locates() const noexcept { return unpublished_.load(std::memory_order_relaxed); }
+
+private:
+  enum class run_state : std::uint8_t { starting, running, finished, stopped };
+
+  void run(std::stop_token stop);
+  void publish_touched();
+  void on_message(const std::uint8_t* msg, std::size_t len) override;
+  void on_event(const market_event& e) override;
+  void on_state(locate_t locate, state_change what) override;
+  void register_locate(locate_t locate);
+  void touch(locate_t locate);
+  void touch_state(locate_t locate);
+  [[nodiscard]] instrument_state make_state(locate_t locate) const;
+  [[nodiscard]] data_quality quality() const noexcept { return gap_open_ ? data_quality::stale : data_quality::ok; }
+
+  static constexpr instrument_id kNone = ~instrument_id{0};
+
+  itch_feed_config config_;
+  publication& pub_;
+  std::unique_ptr<itch_source> source_;
+  producer& producer_;
+  itch_book book_;
+  std::vector<instrument_id> pub_ids_;    // by locate; kNone: not registered
+  std::vector<std::uint64_t> versions_;   // by locate
+  std::vector<std::uint64_t> trade_seqs_; // by locate
+  std::vector<std::uint64_t> state_versions_;
+  std::vector<std::uint64_t> exch_ts_;    // by locate: newest event
+  std::vector<std::uint8_t> touched_;     // bit 0: book, bit 1: state
+  std::vector<locate_t> touched_list_;
+  std::vector<locate_t> registered_;      // locates with a publication id
+  std::size_t registered_symbols_ = 0;
+  bool gap_open_ = false;
+  bool reported_full_ = false;
+
+  std::atomic<run_state> state_{run_state::starting};
+  std::atomic<bool> finished_{false};
+  std::atomic<std::uint64_t> messages_{0};
+  std::atomic<std::uint64_t> errors_{0};
+  std::atomic<std::uint64_t> unpublished_{0};
+
+  std::mutex idle_mutex_;
+  std::condition_variable_any idle_cv_;
+  bool started_ = false;
+  std::jthread thread_; // last
+};
+
+} // namespace mdgw::itch

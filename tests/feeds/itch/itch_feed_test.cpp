@@ -1,0 +1,212 @@
+// The ITCH feed end to end inside one process: a generated day replayed from a BinaryFILE
+// through itch_feed into a publication. What a gateway client would check: every symbol
+// of the directory is published under NASDAQ:<stock>, each published book equals the
+// order-by-order book (an independent itch_book fed the same file), every trade arrives
+// with per-instrument sequences 1, 2, 3, ... and the trading state is published. Also
+// the file source's pacing semantics and New York midnights across DST changes.
+#include "itch_feed.hpp"
+#include "itch_generator.hpp"
+#include "itch_source.hpp"
+#include "itch_test_util.hpp"
+
+#include <gtest/gtest.h>
+
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+#include <map>
+#include <string>
+#include <thread>
+#include <vector>
+
+namespace mdgw::itch {
+namespace {
+
+using itch_test::raw;
+
+std::string temp_path(const char* name) {
+  return "/tmp/mdgw_itch_feed_" + std::to_string(::getpid()) + "_" + name;
+}
+
+struct temp_file {
+  std::string path;
+  ~temp_file() { std::remove(path.c_str()); }
+};
+
+TEST(MidnightNewYork, FollowsUsDaylightSavingRules) {
+  constexpr std::uint64_t h = 3'600'000'000'000ULL;
+  // 2010-12-24 (the RITCH sample's day): EST, midnight = 05:00 UTC.
+  EXPECT_EQ(midnight_new_york("2010-12-24"), 1293148800ULL * 1'000'000'000ULL + 5 * h);
+  // 2019-03-10 is the 2nd Sunday of March: at midnight still EST; the next day EDT.
+  EXPECT_EQ(midnight_new_york("2019-03-10"), 1552176000ULL * 1'000'000'000ULL + 5 * h);
+  EXPECT_EQ(midnight_new_york("2019-03-11"), 1552262400ULL * 1'000'000'000ULL + 4 * h);
+  // 2019-11-03 is the 1st Sunday of November: at midnight still EDT; the next day EST.
+  EXPECT_EQ(midnight_new_york("2019-11-03"), 1572739200ULL * 1'000'000'000ULL + 4 * h);
+  EXPECT_EQ(midnight_new_york("2019-11-04"), 1572825600ULL * 1'000'000'000ULL + 5 * h);
+  EXPECT_THROW((void)midnight_new_york("2019-13-01"), std::runtime_error);
+  EXPECT_THROW((void)midnight_new_york("20191101"), std::runtime_error);
+  EXPECT_THROW((void)midnight_new_york("2019-11-1"), std::runtime_error);
+  const std::uint64_t today = midnight_new_york("");
+  const std::uint64_t now = realtime_ns();
+  EXPECT_LE(today, now);
+  EXPECT_GT(today + 24 * h, now);
+}
+
+class collecting_sink final : public message_sink {
+public:
+  void on_message(const std::uint8_t* msg, std::size_t len) override { messages.emplace_back(msg, msg + len); }
+  std::vector<std::vector<std::uint8_t>> messages;
+};
+
+void write_prefixed(const std::string& path, const std::vector<raw>& msgs) {
+  std::FILE* f = std::fopen(path.c_str(), "wb");
+  ASSERT_NE(f, nullptr);
+  for (const raw& m : msgs) {
+    const std::uint8_t prefix[2] = {static_cast<std::uint8_t>(m.size() >> 8), static_cast<std::uint8_t>(m.size())};
+    std::fwrite(prefix, 1, 2, f);
+    std::fwrite(m.data(), 1, m.size(), f);
+  }
+  std::fclose(f);
+}
+
+TEST(FileSource, FlatOutDeliversEverythingInOrderThenEnds) {
+  temp_file tf{temp_path("flat.itch")};
+  std::vector<raw> msgs;
+  for (std::uint64_t i = 0; i < 10; ++i) msgs.push_back(itch_test::add_msg(1, 1000 + i, i + 1, 'B', 100, 10000));
+  write_prefixed(tf.path, msgs);
+  itch_source_config c;
+  c.file = tf.path;
+  auto src = open_source(c);
+  collecting_sink sink;
+  EXPECT_EQ(src->poll(sink, 4, std::chrono::milliseconds(0)), poll_result::messages);
+  EXPECT_EQ(sink.messages.size(), 4U);
+  EXPECT_EQ(src->poll(sink, 100, std::chrono::milliseconds(0)), poll_result::messages);
+  EXPECT_EQ(src->poll(sink, 100, std::chrono::milliseconds(0)), poll_result::end);
+  ASSERT_EQ(sink.messages.size(), 10U);
+  for (std::size_t i = 0; i < msgs.size(); ++i) EXPECT_EQ(sink.messages[i], msgs[i].b) << i;
+  EXPECT_EQ(src->delivered(), 10U);
+  EXPECT_EQ(src->errors(), 0U);
+  EXPECT_NE(src->describe().find("10 messages"), std::string::npos) << src->describe();
+}
+
+TEST(FileSource, PacedReplayHoldsMessagesUntilTheirTime) {
+  temp_file tf{temp_path("paced.itch")};
+  constexpr std::uint64_t s = 1'000'000'000ULL;
+  // Two messages at the same instant, then one 60 s later: at real time the third is not
+  // due for a minute, so polls return idle and never deliver it early.
+  write_prefixed(tf.path, {itch_test::add_msg(1, 10 * s, 1, 'B', 100, 10000),
+                           itch_test::add_msg(1, 10 * s, 2, 'B', 100, 10000),
+                           itch_test::add_msg(1, 70 * s, 3, 'B', 100, 10000)});
+  itch_source_config c;
+  c.file = tf.path;
+  c.speed = 1.0;
+  auto src = open_source(c);
+  collecting_sink sink;
+  EXPECT_EQ(src->poll(sink, 100, std::chrono::milliseconds(0)), poll_result::messages);
+  EXPECT_EQ(sink.messages.size(), 2U);
+  EXPECT_EQ(src->poll(sink, 100, std::chrono::milliseconds(0)), poll_result::idle);
+  EXPECT_EQ(src->poll(sink, 100, std::chrono::milliseconds(20)), poll_result::idle);
+  EXPECT_EQ(sink.messages.size(), 2U);
+}
+
+TEST(FileSource, ConfigurationErrorsNameTheField) {
+  itch_source_config none;
+  EXPECT_THROW((void)open_source(none), std::runtime_error);
+  itch_source_config both;
+  both.file = "/tmp/x";
+  both.mold_group = "239.1.1.1:5000";
+  try {
+    (void)open_source(both);
+    FAIL() << "no error";
+  } catch (const std::runtime_error& e) {
+    EXPECT_NE(std::string(e.what()).find("mold_group"), std::string::npos) << e.what();
+  }
+  itch_source_config missing;
+  missing.file = "/nonexistent/file.itch";
+  EXPECT_THROW((void)open_source(missing), std::runtime_error);
+}
+
+TEST(ItchFeed, PublishesEveryDirectorySymbolWithTheExactBookTradesAndState) {
+  temp_file tf{temp_path("day.itch")};
+  generator_config gc;
+  gc.seed = 7;
+  gc.symbols = 300;
+  gc.messages = 200'000;
+  const std::uint64_t written = write_binary_file(tf.path, gc);
+  ASSERT_GT(written, 0U);
+
+  publication pub(1, 1000);
+  itch_feed_config fc;
+  fc.source.file = tf.path;
+  fc.midnight_ns = midnight_new_york("2024-06-03");
+  fc.max_symbols = 1000;
+  itch_feed feed(fc, pub);
+  std::map<instrument_id, std::vector<std::uint64_t>> trade_seqs;
+  std::uint64_t trades = 0;
+  auto drain = [&] {
+    (void)pub.drain(0, [&](const notice& n) {
+      if (n.what != notice::kind::trade) return;
+      trade_seqs[n.instrument].push_back(n.seq);
+      ++trades;
+    });
+  };
+  feed.start();
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+  while (!feed.finished() && std::chrono::steady_clock::now() < deadline) {
+    drain();
+    std::this_thread::sleep_for(std::chrono::microseconds(200));
+  }
+  ASSERT_TRUE(feed.finished());
+  drain();
+  EXPECT_EQ(feed.status().state, "finished");
+  EXPECT_EQ(feed.status().events, written);
+  EXPECT_EQ(feed.status().errors, 0U);
+  EXPECT_EQ(pub.lost_trades(), 0U);
+
+  // An independent book fed the same file.
+  itch_book ref;
+  null_sink ns;
+  binary_file_reader reader(tf.path);
+  reader.for_each([&](std::span<const std::uint8_t> m) { (void)ref.apply(m.data(), m.size(), ns); });
+
+  ASSERT_EQ(pub.instrument_count(), gc.symbols);
+  itch_generator names(gc);
+  auto top = std::make_unique<book_top>();
+  for (locate_t l = 1; l <= gc.symbols; ++l) {
+    const auto id = pub.find("NASDAQ:" + names.symbol(l));
+    ASSERT_TRUE(id.has_value()) << names.symbol(l);
+    EXPECT_EQ(pub.info(*id).lot_size, static_cast<qty_t>(ref.state(l)->info.round_lot));
+    pub.read_top(*id, *top);
+    EXPECT_EQ(top->quality, data_quality::ok);
+    const level_book& want = *ref.book(l);
+    ASSERT_EQ(top->n_bids, std::min<std::size_t>(want.depth(side::bid), kMaxDepth)) << names.symbol(l);
+    ASSERT_EQ(top->n_asks, std::min<std::size_t>(want.depth(side::ask), kMaxDepth)) << names.symbol(l);
+    for (std::size_t i = 0; i < top->n_bids; ++i) {
+      EXPECT_EQ(top->bids()[i].price, want.level(side::bid, i).price);
+      EXPECT_EQ(top->bids()[i].qty, want.level(side::bid, i).qty);
+      EXPECT_EQ(top->bids()[i].orders, want.level(side::bid, i).orders);
+    }
+    for (std::size_t i = 0; i < top->n_asks; ++i) {
+      EXPECT_EQ(top->asks()[i].price, want.level(side::ask, i).price);
+      EXPECT_EQ(top->asks()[i].qty, want.level(side::ask, i).qty);
+    }
+    instrument_state st;
+    pub.read_state(*id, st);
+    EXPECT_GT(st.version, 0U);
+    EXPECT_EQ(st.trading_state, ref.state(l)->status.trading_state);
+    EXPECT_EQ(st.has_imbalance != 0, ref.state(l)->imbalance.valid);
+    if (st.has_imbalance != 0) {
+      EXPECT_EQ(st.imbalance_qty, static_cast<qty_t>(ref.state(l)->imbalance.imbalance_shares));
+      EXPECT_EQ(st.reference_price, static_cast<price_t>(ref.state(l)->imbalance.reference_price));
+    }
+  }
+  // Every trade of the day, per instrument in sequence from 1.
+  EXPECT_EQ(trades, ref.counters().trades);
+  for (const auto& [id, seqs] : trade_seqs) {
+    for (std::size_t i = 0; i < seqs.size(); ++i) ASSERT_EQ(seqs[i], i + 1) << pub.info(id).symbol;
+  }
+}
+
+} // namespace
+} // namespace mdgw::itch
