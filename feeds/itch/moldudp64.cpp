@@ -179,7 +179,7 @@ std::size_t mold_session::on_packet(std::span<const std::uint8_t> packet, messag
   }
   std::uint64_t s = seq;
   std::size_t off = mold::kHeaderSize;
-  n += deliver(p, size, off, s, end, sink, budget - n);
+  n += deliver(p, off, s, end, sink, budget - n);
   if (s < end) {
     // The budget ran out: keep the tail (always, or it would have to be re-requested).
     hold(s, static_cast<std::uint32_t>(end - s), p + off, size - off, true);
@@ -189,10 +189,9 @@ std::size_t mold_session::on_packet(std::span<const std::uint8_t> packet, messag
   return n;
 }
 
-std::size_t mold_session::deliver(const std::uint8_t* p, std::size_t size, std::size_t& pos, std::uint64_t& seq,
-                                  std::uint64_t end, message_sink& sink, std::size_t budget) {
-  // The blocks were validated when the packet arrived.
-  (void)size;
+std::size_t mold_session::deliver(const std::uint8_t* p, std::size_t& pos, std::uint64_t& seq, std::uint64_t end,
+                                  message_sink& sink, std::size_t budget) {
+  // The blocks were validated (every length within the datagram) when the packet arrived.
   std::size_t n = 0;
   while (seq < end && seq < next_) {
     pos += 2 + read_u16(p + pos);
@@ -272,7 +271,7 @@ std::size_t mold_session::drain(message_sink& sink, std::size_t budget) {
       continue;
     }
     std::uint64_t seq = it->first;
-    n += deliver(sg.bytes.data(), sg.bytes.size(), sg.pos, seq, end, sink, budget - n);
+    n += deliver(sg.bytes.data(), sg.pos, seq, end, sink, budget - n);
     if (seq >= end) {
       erase(it);
     } else if (seq != it->first) {

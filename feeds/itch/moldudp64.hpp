@@ -203,11 +203,11 @@ private:
     unsigned tries;
   };
 
-  // Delivers from the message blocks at [p + pos, p + size) whose first message has
-  // sequence `seq`, skipping messages before next_; stops at the budget. Updates pos and
-  // seq to the first message not delivered.
-  std::size_t deliver(const std::uint8_t* p, std::size_t size, std::size_t& pos, std::uint64_t& seq,
-                      std::uint64_t end, message_sink& sink, std::size_t budget);
+  // Delivers from the (validated) message blocks at p + pos, whose first message has
+  // sequence `seq` and which end before sequence `end`, skipping messages before next_;
+  // stops at the budget. Updates pos and seq to the first message not delivered.
+  std::size_t deliver(const std::uint8_t* p, std::size_t& pos, std::uint64_t& seq, std::uint64_t end,
+                      message_sink& sink, std::size_t budget);
   // Holds messages [seq, seq + count) (blocks at [p, p + size)); `force` ignores the bound.
   void hold(std::uint64_t seq, std::uint32_t count, const std::uint8_t* p, std::size_t size, bool force);
   void insert(std::map<std::uint64_t, segment>::node_type node);

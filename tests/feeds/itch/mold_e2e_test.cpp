@@ -110,7 +110,10 @@ public:
       out.append(buf, static_cast<std::size_t>(n));
     }
     int status = 0;
-    if (::waitpid(pid_, &status, WNOHANG) != pid_) {
+    // Its stdout closes a moment before it can be reaped.
+    pid_t done = 0;
+    while ((done = ::waitpid(pid_, &status, WNOHANG)) == 0 && clock_type::now() < stop) ::usleep(2000);
+    if (done != pid_) {
       ::kill(pid_, SIGKILL);
       ::waitpid(pid_, &status, 0);
       pid_ = -1;
@@ -231,6 +234,18 @@ std::string generated_day(const temp_dir& dir, std::uint64_t messages, std::uint
   return path;
 }
 
+// A generated day, the books of a loss-free run of it, a fresh group, the source's log.
+struct scenario {
+  temp_dir dir;
+  std::string file;
+  itch_book want{quiet_book()};
+  std::uint64_t total;
+  std::string group = random_group();
+  std::vector<std::string> log;
+  scenario(std::uint64_t messages, std::uint64_t seed)
+      : file(generated_day(dir, messages, seed)), total(feed_file(file, want)) {}
+};
+
 itch_source_config source_config(const std::string& group, std::uint16_t retrans_port, std::vector<std::string>& log) {
   itch_source_config c;
   c.mold_group = group;
@@ -297,18 +312,12 @@ TEST(MoldEndToEnd, OnePercentLossOnTheRitchSampleGivesTheLossFreeBooks) {
 // A slow retransmission server: the gap is open (clients would see stale instruments)
 // until the answer comes, then delivery resumes in order and the books are exact.
 TEST(MoldEndToEnd, SlowRetransmissionKeepsTheGapOpenUntilItFills) {
-  temp_dir dir;
-  const std::string file = generated_day(dir, 20'000, 3);
-  itch_book want(quiet_book());
-  const std::uint64_t total = feed_file(file, want);
-
-  const std::string group = random_group();
+  scenario sc(20'000, 3);
   const std::uint16_t retrans = free_udp_port();
-  std::vector<std::string> log;
-  itch_source_config cfg = source_config(group, retrans, log);
+  itch_source_config cfg = source_config(sc.group, retrans, sc.log);
   cfg.mold_request_timeout = 1000ms; // longer than the server's delay: no repeats needed
   mold_source src(cfg);
-  moldcast tool({"--file", file, "--group", group, "--retrans-port", std::to_string(retrans), "--rate", "5000",
+  moldcast tool({"--file", sc.file, "--group", sc.group, "--retrans-port", std::to_string(retrans), "--rate", "5000",
                  "--drop", "0.03", "--seed", "5", "--retrans-delay-ms", "300", "--heartbeat-ms", "50",
                  "--linger-ms", "1500"});
   itch_book got(quiet_book());
@@ -318,26 +327,20 @@ TEST(MoldEndToEnd, SlowRetransmissionKeepsTheGapOpenUntilItFills) {
 
   ASSERT_TRUE(r.ended) << src.describe();
   EXPECT_GT(r.polls_with_gap_open, 3U); // seen open across several polls while held back
-  EXPECT_EQ(r.delivered, total);
+  EXPECT_EQ(r.delivered, sc.total);
   EXPECT_EQ(src.session().counters().lost, 0U);
   EXPECT_GT(src.session().counters().gaps_filled, 0U);
-  EXPECT_EQ(compare_books(want, got), "");
+  EXPECT_EQ(compare_books(sc.want, got), "");
 }
 
 // No retransmission server answers: each gap is given up on after max_tries requests,
 // the loss is counted and reported, and the source still reaches the end of session.
 TEST(MoldEndToEnd, DeadRetransmissionServerIsGivenUpOnAndReported) {
-  temp_dir dir;
-  const std::string file = generated_day(dir, 20'000, 4);
-  itch_book want(quiet_book());
-  const std::uint64_t total = feed_file(file, want);
-
-  const std::string group = random_group();
-  std::vector<std::string> log;
-  itch_source_config cfg = source_config(group, free_udp_port(), log); // nobody listens there
+  scenario sc(20'000, 4);
+  itch_source_config cfg = source_config(sc.group, free_udp_port(), sc.log); // nobody listens there
   cfg.mold_request_timeout = 10ms;
   mold_source src(cfg);
-  moldcast tool({"--file", file, "--group", group, "--rate", "5000", "--drop", "0.02", "--seed", "9",
+  moldcast tool({"--file", sc.file, "--group", sc.group, "--rate", "5000", "--drop", "0.02", "--seed", "9",
                  "--heartbeat-ms", "50", "--linger-ms", "0"});
   itch_book got(quiet_book());
   const run_result r = receive(src, got, 25s);
@@ -350,10 +353,10 @@ TEST(MoldEndToEnd, DeadRetransmissionServerIsGivenUpOnAndReported) {
   const mold_counters& c = src.session().counters();
   EXPECT_GT(c.unrecoverable_gaps, 0U);
   EXPECT_EQ(c.lost, s.at("dropped_messages"));
-  EXPECT_EQ(r.delivered + c.lost, total);
+  EXPECT_EQ(r.delivered + c.lost, sc.total);
   EXPECT_GE(src.errors(), c.lost);
   bool said = false;
-  for (const auto& l : log) said = said || l.find("gave up") != std::string::npos;
+  for (const auto& l : sc.log) said = said || l.find("gave up") != std::string::npos;
   EXPECT_TRUE(said);
 }
 
