@@ -150,7 +150,9 @@ sockaddr_in ipv4(const std::string& host, std::uint16_t port, const char* what) 
   sockaddr_in a{};
   a.sin_family = AF_INET;
   a.sin_port = htons(port);
-  if (::inet_pton(AF_INET, host.c_str(), &a.sin_addr) != 1) usage_error(std::string(what) + ": bad IPv4 address '" + host + "'");
+  if (::inet_pton(AF_INET, host.c_str(), &a.sin_addr) != 1) {
+    usage_error(std::string(what) + ": bad IPv4 address '" + host + "'");
+  }
   return a;
 }
 
@@ -201,7 +203,8 @@ public:
       : o_(o), store_(std::move(store)), session_(mold::make_session(o.session)), rng_(o.seed), buf_(o.max_packet) {
     const auto colon = o.group.rfind(':');
     if (colon == std::string::npos) usage_error("--group: ADDR:PORT expected");
-    group_ = ipv4(o.group.substr(0, colon), number<std::uint16_t>("--group port", std::string_view(o.group).substr(colon + 1), 1, 65535), "--group");
+    const auto port = number<std::uint16_t>("--group port", std::string_view(o.group).substr(colon + 1), 1, 65535);
+    group_ = ipv4(o.group.substr(0, colon), port, "--group");
     const sockaddr_in iface = ipv4(o.iface, 0, "--interface");
 
     mc_fd_ = ::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);

@@ -232,26 +232,40 @@ void mold_session::hold(std::uint64_t seq, std::uint32_t count, const std::uint8
     }
     erase(it);
   }
-  segment sg;
+  // A spare node (map node and byte vector with their capacity) when there is one.
+  node_type node;
+  if (!spare_.empty()) {
+    node = std::move(spare_.back());
+    spare_.pop_back();
+    node.key() = seq;
+  } else {
+    node = held_.extract(held_.emplace(seq, segment{}).first);
+  }
+  segment& sg = node.mapped();
   sg.count = count;
+  sg.pos = 0;
   sg.bytes.assign(p, p + size);
   buffered_bytes_ += size;
-  held_.emplace(seq, std::move(sg));
+  held_.insert(std::move(node));
   ++counters_.buffered_packets;
   dirty_ = true;
 }
 
 void mold_session::erase(std::map<std::uint64_t, segment>::iterator it) {
-  buffered_bytes_ -= it->second.bytes.size();
-  held_.erase(it);
+  recycle(held_.extract(it));
 }
 
-void mold_session::insert(std::map<std::uint64_t, segment>::node_type node) {
+void mold_session::recycle(node_type node) {
+  buffered_bytes_ -= node.mapped().bytes.size();
+  if (spare_.size() < kSpareNodes) spare_.push_back(std::move(node));
+}
+
+void mold_session::insert(node_type node) {
   auto it = held_.find(node.key());
   if (it != held_.end()) {
     if (it->second.count >= node.mapped().count) {
-      buffered_bytes_ -= node.mapped().bytes.size();
-      return; // the node is destroyed here
+      recycle(std::move(node));
+      return;
     }
     erase(it);
   }
@@ -559,9 +573,11 @@ std::size_t mold_source::receive(int fd, message_sink& sink, std::size_t budget)
   std::size_t n = 0;
   // Bounded: a flood on one socket cannot starve the other or the request timer.
   for (int round = 0; round < 8; ++round) {
-    // A datagram carries at least one message (or none: heartbeats), so reading no more
-    // datagrams than the budget allows keeps the overflow to one packet's tail.
-    const std::size_t want = std::min(kBatch, std::max<std::size_t>(1, budget - n));
+    // Read about as many datagrams as the budget has room for (at the average messages
+    // per packet so far), so that little is read only to be held for the next call.
+    const mold_counters& c = session_.counters();
+    const std::uint64_t per = c.packets == 0 ? 1 : std::max<std::uint64_t>(1, c.delivered / c.packets);
+    const auto want = static_cast<std::size_t>(std::clamp<std::uint64_t>((budget - n + per - 1) / per, 1, kBatch));
     for (std::size_t i = 0; i < want; ++i) {
       iov[i] = {slots_.data() + i * kSlot, kSlot};
       msgs[i].msg_hdr = {};

@@ -24,9 +24,10 @@
 // - The buffer of packets ahead of a gap is an ordered map of segments keyed by first
 //   sequence, bounded in bytes. Past the bound, packets ahead are dropped (counted) and
 //   recovered later by re-requests; the tail of an in-order packet that the consumer's
-//   batch bound cut is always kept (at most one packet per call). The buffer is the loss
-//   path: it allocates, the in-order path does not (a packet is delivered straight from
-//   the receive buffer).
+//   batch bound cut is always kept (at most one packet per call). In-order packets are
+//   delivered straight from the receive buffer; held ones are copied into recycled map
+//   nodes (node handles keep the node and its byte capacity), so after warm-up neither
+//   path allocates.
 // - Gaps: the session knows the highest sequence announced (packet ends, heartbeats, end
 //   of session); every missing run below it is a hole. Up to max_outstanding holes are
 //   re-requested at once (a slow server does not serialize recovery), each request
@@ -210,8 +211,11 @@ private:
                       message_sink& sink, std::size_t budget);
   // Holds messages [seq, seq + count) (blocks at [p, p + size)); `force` ignores the bound.
   void hold(std::uint64_t seq, std::uint32_t count, const std::uint8_t* p, std::size_t size, bool force);
-  void insert(std::map<std::uint64_t, segment>::node_type node);
+  using node_type = std::map<std::uint64_t, segment>::node_type;
+  void insert(node_type node);
   void erase(std::map<std::uint64_t, segment>::iterator it);
+  // Keeps a node that left the map (with its byte capacity) for the next hold().
+  void recycle(node_type node);
   // Up to `limit` holes in [next_, highest_), in order.
   void find_holes(std::size_t limit, std::vector<hole>& out) const;
   [[nodiscard]] std::uint64_t first_missing() const noexcept;
@@ -226,7 +230,9 @@ private:
   std::uint64_t highest_;
   bool end_seen_ = false;
   std::uint64_t end_sequence_ = 0;
+  static constexpr std::size_t kSpareNodes = 64;
   std::map<std::uint64_t, segment> held_; // by first sequence
+  std::vector<node_type> spare_;          // recycled nodes: holding allocates only while warming up
   std::size_t buffered_bytes_ = 0;
   std::vector<outstanding> outstanding_;
   std::vector<outstanding> kept_;
