@@ -12,7 +12,9 @@
 // a heartbeat after --heartbeat-ms without data, ends with --end-count end-of-session
 // packets, then keeps answering re-requests (and repeating end of session every heartbeat
 // interval) for --linger-ms. --retrans-delay-ms holds every answer back that long, so a
-// test can watch a gap stay open. Last stdout line: a summary of key=value counters.
+// test can watch a gap stay open. SIGINT or SIGTERM ends the replay or the linger early
+// (a test stops it once its receiver has everything). Last stdout line: a summary of
+// key=value counters.
 //
 // Rationale:
 // - Every message of the file is kept in memory (its Mold message block: u16 length +
@@ -32,6 +34,7 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <poll.h>
+#include <signal.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -40,6 +43,7 @@
 #include <cerrno>
 #include <charconv>
 #include <chrono>
+#include <csignal>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
@@ -59,6 +63,10 @@ using std::chrono::milliseconds;
 using std::chrono::nanoseconds;
 
 constexpr std::size_t kMaxPending = 4096; // delayed answers held at once
+
+// Set by SIGINT/SIGTERM; the loops check it (ppoll returns EINTR on the signal).
+volatile std::sig_atomic_t g_stop = 0;
+void on_stop_signal(int) { g_stop = 1; }
 
 struct options {
   std::string file;
@@ -242,7 +250,7 @@ public:
     nanoseconds next_send = mono_now();
     last_send_ = next_send;
     std::uint64_t seq = 1;
-    while (seq <= store_.size()) {
+    while (seq <= store_.size() && g_stop == 0) {
       nanoseconds now = mono_now();
       if (now >= next_send) {
         const std::uint16_t n = send_data(seq);
@@ -265,7 +273,7 @@ public:
       wait_until(mono_now() + milliseconds(1));
     }
     const nanoseconds stop = mono_now() + milliseconds(o_.linger_ms);
-    for (nanoseconds now = mono_now(); now < stop; now = mono_now()) {
+    for (nanoseconds now = mono_now(); now < stop && g_stop == 0; now = mono_now()) {
       if (now - last_send_ >= heartbeat) send_header(next_seq_, mold::kEndOfSession, stats_.end_packets);
       serve(now);
       wait_until(std::min(stop, last_send_ + heartbeat));
@@ -401,6 +409,11 @@ private:
 
 int main(int argc, char** argv) {
   const options o = parse(argc, argv);
+  struct sigaction sa{};
+  sa.sa_handler = on_stop_signal; // no SA_RESTART: ppoll returns EINTR
+  ::sigemptyset(&sa.sa_mask);
+  ::sigaction(SIGINT, &sa, nullptr);
+  ::sigaction(SIGTERM, &sa, nullptr);
   try {
     caster c(o, load(o.file));
     return c.run();
