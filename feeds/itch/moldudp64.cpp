@@ -25,7 +25,7 @@ namespace mold {
 session_name make_session(std::string_view name) noexcept {
   session_name s;
   s.fill(' ');
-  std::memcpy(s.data(), name.data(), std::min(name.size(), s.size()));
+  if (!name.empty()) std::memcpy(s.data(), name.data(), std::min(name.size(), s.size()));
   return s;
 }
 
