@@ -577,7 +577,7 @@ std::size_t mold_source::receive(int fd, message_sink& sink, std::size_t budget)
     // per packet so far), so that little is read only to be held for the next call.
     const mold_counters& c = session_.counters();
     const std::uint64_t per = c.packets == 0 ? 1 : std::max<std::uint64_t>(1, c.delivered / c.packets);
-    const auto want = static_cast<std::size_t>(std::clamp<std::uint64_t>((budget - n + per - 1) / per, 1, kBatch));
+    const auto want = static_cast<std::size_t>(std::clamp<std::uint64_t>((budget - n) / per + 1, 1, kBatch));
     for (std::size_t i = 0; i < want; ++i) {
       iov[i] = {slots_.data() + i * kSlot, kSlot};
       msgs[i].msg_hdr = {};
