@@ -1,8 +1,8 @@
 // Micro-benchmarks of the MoldUDP64 session logic (feeds/itch/moldudp64.hpp), no sockets:
 // a generated day (200,000 messages, itch_generator seed 1) packed into 1400-byte packets
 // (about 38 messages each), fed to a fresh mold_session per pass.
-//   BM_mold_in_order     in order, unbounded batch: validation + in-order delivery
-//   BM_mold_batch_256    in order, the consumer takes 256 messages per call: packet tails
+//   BM_mold_in_order/0   in order, unbounded batch: validation + in-order delivery
+//   BM_mold_in_order/256 in order, the consumer takes 256 messages per call: packet tails
 //                        are held and drained (recycled nodes, no allocation after warm-up)
 //   BM_mold_one_percent  every 100th packet withheld and fed 20 packets later (the
 //                        retransmission answer), with requests_due() after every packet:
@@ -66,30 +66,21 @@ void finish(benchmark::State& state, std::uint64_t messages, const touch_sink& s
       benchmark::Counter(static_cast<double>(messages), benchmark::Counter::kIsRate | benchmark::Counter::kInvert);
 }
 
+// Arg: the consumer's batch (messages per call); 0: unbounded.
 void BM_mold_in_order(benchmark::State& state) {
-  touch_sink sink;
-  std::uint64_t messages = 0;
-  for (auto _ : state) {
-    mold_session s(quiet());
-    for (const packet& p : packets()) messages += s.on_packet(p, sink, SIZE_MAX);
-  }
-  finish(state, messages, sink);
-}
-BENCHMARK(BM_mold_in_order);
-
-void BM_mold_batch_256(benchmark::State& state) {
+  const auto batch = state.range(0) == 0 ? SIZE_MAX : static_cast<std::size_t>(state.range(0));
   touch_sink sink;
   std::uint64_t messages = 0;
   for (auto _ : state) {
     mold_session s(quiet());
     for (const packet& p : packets()) {
-      messages += s.on_packet(p, sink, 256);
-      while (s.ready()) messages += s.drain(sink, 256);
+      messages += s.on_packet(p, sink, batch);
+      while (s.ready()) messages += s.drain(sink, batch);
     }
   }
   finish(state, messages, sink);
 }
-BENCHMARK(BM_mold_batch_256);
+BENCHMARK(BM_mold_in_order)->Arg(0)->Arg(256);
 
 void BM_mold_one_percent(benchmark::State& state) {
   touch_sink sink;
