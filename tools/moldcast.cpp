@@ -54,6 +54,7 @@
 #include <stdexcept>
 #include <string>
 #include <string_view>
+#include <type_traits>
 #include <vector>
 
 namespace {
@@ -102,8 +103,17 @@ T number(std::string_view name, std::string_view v, T lo, T hi) {
   T x{};
   const auto [p, ec] = std::from_chars(v.data(), v.data() + v.size(), x);
   if (v.empty() || ec != std::errc() || p != v.data() + v.size() || x < lo || x > hi) {
-    usage_error(std::string(name) + ": '" + std::string(v) + "' is not a number in [" + std::to_string(lo) + ", " +
-                std::to_string(hi) + "]");
+    auto text = [](T x) {
+      if constexpr (std::is_floating_point_v<T>) {
+        char buf[32];
+        std::snprintf(buf, sizeof buf, "%g", x);
+        return std::string(buf);
+      } else {
+        return std::to_string(x);
+      }
+    };
+    usage_error(std::string(name) + ": '" + std::string(v) + "' is not a number in [" + text(lo) + ", " + text(hi) +
+                "]");
   }
   return x;
 }
