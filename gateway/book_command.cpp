@@ -160,6 +160,11 @@ int run_book_command(const std::vector<std::string>& args) {
     }
   }
   std::fflush(stdout);
+  if (source->lost() > 0) {
+    std::fprintf(stderr, "mdgw book: %llu messages were lost for good: these books are not exact\n",
+                 static_cast<unsigned long long>(source->lost()));
+    rc = 4;
+  }
   const auto& c = book.counters();
   std::fprintf(stderr, "mdgw book: %llu messages, %llu decode errors, %llu source errors, %llu unknown order references\n",
                static_cast<unsigned long long>(messages), static_cast<unsigned long long>(book.decoder().errors()),

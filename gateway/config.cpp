@@ -85,6 +85,8 @@ void apply(gateway_config& c, const std::string& name, const std::string& v) {
     c.itch_mold_interface = v;
   } else if (name == "itch-mold-retrans") {
     c.itch_mold_retrans = parse_endpoint(flag, v);
+  } else if (name == "itch-mold-timeout-ms") {
+    c.itch_mold_timeout = std::chrono::milliseconds(parse_int<std::int64_t>(flag, v, 1, 60'000));
   } else if (name == "itch-date") {
     try {
       (void)itch::midnight_new_york(v);
@@ -109,7 +111,7 @@ bool known_option(const std::string& name) {
                                            "max-subscriptions", "max-connections", "handshake-timeout-ms",
                                            "idle-timeout-s", "sim-seed", "sim-instruments", "sim-rate", "sim-events",
                                            "itch-file", "itch-speed", "itch-mold-group", "itch-mold-interface",
-                                           "itch-mold-retrans", "itch-date", "itch-venue", "itch-max-symbols"};
+                                           "itch-mold-retrans", "itch-mold-timeout-ms", "itch-date", "itch-venue", "itch-max-symbols"};
   for (const char* n : kNames) {
     if (name == n) return true;
   }
@@ -166,6 +168,7 @@ std::string usage() {
          "  --itch-mold-group ADDR:PORT ITCH over MoldUDP64 multicast instead of a file\n"
          "  --itch-mold-interface ADDR  interface address to join the group on (default 127.0.0.1)\n"
          "  --itch-mold-retrans H:P     MoldUDP64 retransmission (re-request) server\n"
+         "  --itch-mold-timeout-ms N    re-request an unanswered gap after N ms; give up after 5 (default 50)\n"
          "  --itch-date YYYY-MM-DD      the ITCH day (timestamps count from its New York midnight; default today)\n"
          "  --itch-venue NAME           symbol prefix, NAME:<stock> (default NASDAQ)\n"
          "  --itch-max-symbols N        ITCH instruments published at most (default 10000)\n"

@@ -37,6 +37,7 @@ struct gateway_config {
   std::string itch_mold_group; // ADDR:PORT
   std::string itch_mold_interface = "127.0.0.1";
   std::string itch_mold_retrans; // HOST:PORT
+  std::chrono::milliseconds itch_mold_timeout{50}; // re-request when unanswered this long
   std::string itch_date;         // YYYY-MM-DD of the ITCH day; empty: today (New York)
   std::string itch_venue = "NASDAQ";
   std::size_t itch_max_symbols = 10000;

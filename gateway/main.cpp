@@ -29,6 +29,7 @@ std::unique_ptr<mdgw::itch::itch_feed> make_itch_feed(const mdgw::gateway_config
   ic.source.mold_group = cfg.itch_mold_group;
   ic.source.mold_interface = cfg.itch_mold_interface;
   ic.source.mold_retrans = cfg.itch_mold_retrans;
+  ic.source.mold_request_timeout = cfg.itch_mold_timeout;
   ic.venue = cfg.itch_venue;
   ic.midnight_ns = mdgw::itch::midnight_new_york(cfg.itch_date);
   ic.max_symbols = cfg.itch_max_symbols;

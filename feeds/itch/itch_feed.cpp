@@ -271,10 +271,11 @@ void itch_feed::run(std::stop_token stop) {
   while (!stop.stop_requested() && !ended) {
     const poll_result r = source_->poll(*this, kMaxBatch, kPollWait);
     ended = r == poll_result::end;
-    const bool gap = source_->gap_open();
-    if (gap != gap_open_) {
+    const data_quality before = quality();
+    gap_open_ = source_->gap_open();
+    lost_ = lost_ || source_->lost() > 0;
+    if (quality() != before) {
       // Every published instrument changes quality: republish them all.
-      gap_open_ = gap;
       for (const locate_t l : registered_) touch(l);
     }
     publish_touched();

@@ -15,7 +15,9 @@
 //   NOII imbalance (I) become the instrument's published instrument_state.
 // - A live source's gap: while gap_open(), every published instrument is republished as
 //   stale (clients see it), and as ok again once the gap is filled. Messages are only
-//   ever delivered in order, so the books themselves stay exact.
+//   ever delivered in order, so the books themselves stay exact. If the source gives up
+//   on a gap (lost() > 0), the books are no longer exact: every instrument stays stale
+//   (ITCH has no snapshot to repair them from) and the loss is counted as errors.
 // - At the end of input (file end, MoldUDP64 end of session) the final books stay served
 //   and the state says "finished".
 #pragma once
@@ -82,7 +84,9 @@ private:
   void touch(locate_t locate);
   void touch_state(locate_t locate);
   [[nodiscard]] instrument_state make_state(locate_t locate) const;
-  [[nodiscard]] data_quality quality() const noexcept { return gap_open_ ? data_quality::stale : data_quality::ok; }
+  [[nodiscard]] data_quality quality() const noexcept {
+    return gap_open_ || lost_ ? data_quality::stale : data_quality::ok;
+  }
 
   static constexpr instrument_id kNone = ~instrument_id{0};
 
@@ -101,6 +105,7 @@ private:
   std::vector<locate_t> registered_;      // locates with a publication id
   std::size_t registered_symbols_ = 0;
   bool gap_open_ = false;
+  bool lost_ = false; // the source gave up on a gap: the books are not exact any more
   bool reported_full_ = false;
 
   std::atomic<run_state> state_{run_state::starting};

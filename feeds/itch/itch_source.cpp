@@ -1,5 +1,7 @@
 #include "itch_source.hpp"
 
+#include "moldudp64.hpp"
+
 #include <unistd.h>
 
 #include <algorithm>
@@ -132,9 +134,7 @@ std::unique_ptr<itch_source> open_source(const itch_source_config& config) {
   }
   if (!(config.speed >= 0.0)) throw std::runtime_error("itch speed: must be 0 (as fast as possible) or positive");
   if (!config.file.empty()) return std::make_unique<file_source>(config);
-  if (!config.mold_group.empty()) {
-    throw std::runtime_error("mold_group: MoldUDP64 input is not available in this build");
-  }
+  if (!config.mold_group.empty()) return open_mold_source(config);
   throw std::runtime_error("itch: no source configured (a file or mold_group)");
 }
 

@@ -48,6 +48,9 @@ public:
   [[nodiscard]] virtual bool gap_open() const noexcept { return false; }
   // Bad input and unrecoverable loss, counted.
   [[nodiscard]] virtual std::uint64_t errors() const noexcept = 0;
+  // Messages known to be lost for good (a gap the source gave up on). Once nonzero the
+  // books built from this source are no longer exact: the consumer marks them stale.
+  [[nodiscard]] virtual std::uint64_t lost() const noexcept { return 0; }
   // Messages delivered so far.
   [[nodiscard]] virtual std::uint64_t delivered() const noexcept = 0;
   // One line describing where the source stands (progress line, logs, /health).
