@@ -175,10 +175,10 @@ std::string write_plot(const std::string& gnuplot, const std::string& png, const
   // (99%, 99.9%, ...) gets as much room as the median.
   const std::string data = png + ".dat";
   const std::string script = png + ".gp";
+  const double n = double(std::max<uint64_t>(std::max(r.stats.freshness.count(), r.stats.send_to_recv.count()), 1));
+  const double top = std::max(1.0, std::log10(n));  // the deepest percentile the samples support
   {
     std::ofstream d(data);
-    const double n = double(std::max<uint64_t>(std::max(r.stats.freshness.count(), r.stats.send_to_recv.count()), 1));
-    const double top = std::max(1.0, std::log10(n));
     for (double x = 0; x <= top + 1e-9; x += 0.05) {
       const double p = 100.0 * (1.0 - std::pow(10.0, -x));
       d << std::pow(10.0, x) << ' ' << double(r.stats.freshness.percentile(p)) / 1e3 << ' '
@@ -188,14 +188,17 @@ std::string write_plot(const std::string& gnuplot, const std::string& png, const
   }
   {
     std::ofstream g(script);
+    // Tic labels are printf formats to gnuplot: '%%' prints one '%'.
     g << "set terminal png size 1000,600\n"
       << "set output '" << png << "'\n"
       << "set title 'mdgw-bench " << (o.url.tls ? "wss" : "ws") << ", " << o.connections << " connections, "
-      << rate(r.elapsed_s) << " s, " << r.stats.c.messages << " messages' noenhanced\n"
+      << rate(r.elapsed_s) << " s, " << r.stats.c.messages << " messages'\n"
       << "set logscale x\nset logscale y\nset grid\n"
       << "set xlabel 'percentile'\nset ylabel 'latency (us)'\nset key top left\n"
-      << "set xtics ('0%' 1, '90%' 10, '99%' 100, '99.9%' 1000, '99.99%' 10000, '99.999%' 100000, "
-         "'99.9999%' 1000000)\n"
+      << "set termoption noenhanced\n"
+      << "set xtics ('0%%' 1, '90%%' 10, '99%%' 100, '99.9%%' 1000, '99.99%%' 10000, '99.999%%' 100000, "
+         "'99.9999%%' 1000000)\n"
+      << "set xrange [1:" << std::pow(10.0, std::ceil(top)) << "]\n"
       << "plot '" << data << "' using 1:2 with lines lw 2 title 'freshness (recv - ts_recv)', '" << data
       << "' using 1:3 with lines lw 2 title 'gateway send -> client receive'\n";
     if (!g) return "cannot write " + script;

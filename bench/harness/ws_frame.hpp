@@ -45,7 +45,8 @@ void append_client_frame(std::string& out, ws_opcode op, std::string_view payloa
 //   on_message(std::string_view payload, bool text) -> bool (false: stop, error set by handler)
 //   on_ping(std::string_view), on_pong(std::string_view), on_close(int code, std::string_view reason)
 // consume() parses complete frames from data[0..n) and returns how many bytes it used;
-// the rest (a partial frame) stays for the next call. failed() after a violation.
+// the rest (a partial frame) stays for the next call. failed() after a violation;
+// after a close frame every byte counts as used and nothing more is delivered.
 class ws_reader {
  public:
   explicit ws_reader(std::size_t max_message_bytes = std::size_t{64} << 20) : max_message_(max_message_bytes) {}
@@ -54,12 +55,15 @@ class ws_reader {
   std::size_t consume(const uint8_t* data, std::size_t n, Handler& handler);
 
   [[nodiscard]] bool failed() const noexcept { return error_ != nullptr; }
+  // After a close frame: everything later is discarded (RFC 6455 5.5.1).
+  [[nodiscard]] bool closed() const noexcept { return closed_; }
   [[nodiscard]] const char* error() const noexcept { return error_; }
   // Bytes a buffer must hold to make progress on the frame at its front (0: unknown).
   [[nodiscard]] uint64_t pending_frame_size() const noexcept { return pending_frame_; }
   void reset() noexcept {
     fragment_.clear();
     in_fragment_ = false;
+    closed_ = false;
     error_ = nullptr;
     pending_frame_ = 0;
   }
@@ -69,6 +73,7 @@ class ws_reader {
   std::string fragment_;
   bool in_fragment_ = false;
   bool fragment_text_ = false;
+  bool closed_ = false;
   const char* error_ = nullptr;
   uint64_t pending_frame_ = 0;
 };
@@ -77,6 +82,7 @@ template <class Handler>
 std::size_t ws_reader::consume(const uint8_t* data, std::size_t n, Handler& handler) {
   std::size_t pos = 0;
   pending_frame_ = 0;
+  if (closed_) return n;
   while (pos < n && !error_) {
     ws_frame_header h;
     const frame_status st = parse_server_frame_header(data + pos, n - pos, h);
@@ -142,8 +148,9 @@ std::size_t ws_reader::consume(const uint8_t* data, std::size_t n, Handler& hand
           error_ = "close frame with a 1-byte payload";
           break;
         }
+        closed_ = true;
         handler.on_close(code, reason);
-        return pos;  // nothing after a close frame is read
+        return n;
       }
     }
   }
