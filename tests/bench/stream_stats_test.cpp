@@ -43,6 +43,18 @@ TEST(MessageScan, ReadsEveryUpdateOfADataMessage) {
   EXPECT_EQ(got[1].seq, 7);
 }
 
+TEST(MessageScan, FindsKeysAtTheEdgesAndSkipsLookAlikes) {
+  using scan_detail::find;
+  const std::string s = "\"seq\":1,\"sequence\":2,\"xseq\":3,\"seq\":";
+  const char* b = s.data();
+  const char* e = b + s.size();
+  EXPECT_EQ(find(b, e, "\"seq\":"), b);
+  EXPECT_EQ(find(b + 1, e, "\"seq\":"), b + s.size() - 6);  // the last 6 bytes, not "sequence" or "xseq"
+  EXPECT_EQ(find(b + 1, e - 1, "\"seq\":"), nullptr);
+  EXPECT_EQ(find(b, b + 3, "\"seq\":"), nullptr);
+  EXPECT_EQ(find(b, e, "\"channel\":\""), nullptr);
+}
+
 TEST(MessageScan, UsesTheOldestMergedStampWhenPresent) {
   const std::string m = data(5000, {update("book.X.1", 3, 4000, ",\"ts_recv_oldest\":3500,\"merged\":4")});
   update_view got;
