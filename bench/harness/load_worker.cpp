@@ -216,7 +216,7 @@ void load_worker::close_socket(connection& c) {
   c.table.reset_sequences();
 }
 
-void load_worker::fail(connection& c, const char* why, int64_t now) {
+void load_worker::fail(connection& c, const char* why, int64_t now, int err) {
   const bool stopping = control_ && control_->stop.load(std::memory_order_relaxed);
   if (c.st == connection::state::open) {
     --open_;
@@ -226,8 +226,7 @@ void load_worker::fail(connection& c, const char* why, int64_t now) {
   }
   if (!stopping) {
     std::string what = why;
-    if (errno != 0 && (std::strstr(why, "connect") || std::strstr(why, "socket")))
-      what += std::string(": ") + std::strerror(errno);
+    if (err != 0) what += std::string(": ") + std::strerror(err);
     note_error(what);
   }
   close_socket(c);
@@ -245,11 +244,10 @@ void load_worker::start(connection& c, int64_t now) {
   if (c.started_before) ++stats_.c.reconnects;
   c.started_before = true;
   c.connect_started = now;
-  errno = 0;
   c.fd = ::socket(to_.addr.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
   if (c.fd < 0) {
     c.st = connection::state::connecting;
-    fail(c, "socket", now);
+    fail(c, "socket", now, errno);
     return;
   }
   const int one = 1;
@@ -260,7 +258,7 @@ void load_worker::start(connection& c, int64_t now) {
   } else if (errno == EINPROGRESS) {
     update_interest(c);
   } else {
-    fail(c, "connect", now);
+    fail(c, "connect", now, errno);
   }
 }
 
@@ -275,7 +273,7 @@ void load_worker::on_connected(connection& c, int64_t now) {
     prepare_client_ssl(c.ssl, opts_.url.host);
     SSL_set_connect_state(c.ssl);
     c.st = connection::state::tls;
-    if (!handshake_tls(c)) fail(c, "TLS handshake failed", now);
+    if (!handshake_tls(c)) fail(c, ("TLS handshake failed: " + tls_error_text()).c_str(), now);
     return;
   }
   c.st = connection::state::tls;  // no TLS: the handshake step is empty
@@ -478,15 +476,14 @@ void load_worker::on_event(connection& c, uint32_t events, int64_t now) {
       socklen_t len = sizeof err;
       getsockopt(c.fd, SOL_SOCKET, SO_ERROR, &err, &len);
       if (err != 0 || (events & EPOLLERR)) {
-        errno = err;
-        fail(c, "connect", now);
+        fail(c, "connect", now, err);
         return;
       }
       on_connected(c, now);
       return;
     }
     case connection::state::tls:
-      if (!handshake_tls(c)) fail(c, "TLS handshake failed", now);
+      if (!handshake_tls(c)) fail(c, ("TLS handshake failed: " + tls_error_text()).c_str(), now);
       return;
     case connection::state::upgrading:
     case connection::state::open:

@@ -79,7 +79,9 @@ class load_worker {
   void read_some(connection& c, int64_t now);
   bool flush(connection& c);
   void update_interest(connection& c);
-  void fail(connection& c, const char* why, int64_t now);
+  // Ends c (counted as a connect failure or a disconnect) and schedules its reconnect.
+  // err: the errno behind it, 0 when none.
+  void fail(connection& c, const char* why, int64_t now, int err = 0);
   void close_socket(connection& c);
   io_result io_read(connection& c, uint8_t* p, std::size_t n, std::size_t& got);
   io_result io_write(connection& c, const char* p, std::size_t n, std::size_t& put);

@@ -23,14 +23,6 @@ std::string base64(const unsigned char* p, std::size_t n) {
   return out;
 }
 
-std::string ssl_error_text() {
-  char buf[256];
-  const unsigned long e = ERR_get_error();
-  if (e == 0) return "unknown TLS error";
-  ERR_error_string_n(e, buf, sizeof buf);
-  return buf;
-}
-
 struct fd_guard {
   int fd;
   ~fd_guard() {
@@ -39,6 +31,14 @@ struct fd_guard {
 };
 
 }  // namespace
+
+std::string tls_error_text() {
+  char buf[256];
+  const unsigned long e = ERR_get_error();
+  if (e == 0) return "unknown TLS error";
+  ERR_error_string_n(e, buf, sizeof buf);
+  return buf;
+}
 
 resolved_target resolve(const target_url& url) {
   addrinfo hints{};
@@ -57,14 +57,14 @@ resolved_target resolve(const target_url& url) {
 
 ssl_ctx_ptr make_client_tls(bool verify, const std::string& ca_file) {
   ssl_ctx_ptr ctx(SSL_CTX_new(TLS_client_method()));
-  if (!ctx) throw std::runtime_error("SSL_CTX_new: " + ssl_error_text());
+  if (!ctx) throw std::runtime_error("SSL_CTX_new: " + tls_error_text());
   SSL_CTX_set_min_proto_version(ctx.get(), TLS1_2_VERSION);
   SSL_CTX_set_mode(ctx.get(), SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
   if (verify) {
     SSL_CTX_set_verify(ctx.get(), SSL_VERIFY_PEER, nullptr);
     const int ok = ca_file.empty() ? SSL_CTX_set_default_verify_paths(ctx.get())
                                    : SSL_CTX_load_verify_locations(ctx.get(), ca_file.c_str(), nullptr);
-    if (ok != 1) throw std::runtime_error("cannot load trust anchors '" + ca_file + "': " + ssl_error_text());
+    if (ok != 1) throw std::runtime_error("cannot load trust anchors '" + ca_file + "': " + tls_error_text());
   } else {
     SSL_CTX_set_verify(ctx.get(), SSL_VERIFY_NONE, nullptr);
   }
@@ -110,10 +110,10 @@ std::string http_get(const target_url& url, const resolved_target& to, SSL_CTX* 
   std::unique_ptr<SSL, decltype(&SSL_free)> ssl(nullptr, SSL_free);
   if (url.tls) {
     ssl.reset(SSL_new(tls));
-    if (!ssl) throw std::runtime_error(what + ": SSL_new: " + ssl_error_text());
+    if (!ssl) throw std::runtime_error(what + ": SSL_new: " + tls_error_text());
     SSL_set_fd(ssl.get(), fd.fd);
     prepare_client_ssl(ssl.get(), url.host);
-    if (SSL_connect(ssl.get()) != 1) throw std::runtime_error(what + ": TLS handshake: " + ssl_error_text());
+    if (SSL_connect(ssl.get()) != 1) throw std::runtime_error(what + ": TLS handshake: " + tls_error_text());
   }
   const std::string req = "GET " + path + " HTTP/1.1\r\nHost: " + url.host + ":" + std::to_string(url.port) +
                           "\r\nAccept: */*\r\nConnection: close\r\n\r\n";

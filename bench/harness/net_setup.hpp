@@ -29,6 +29,9 @@ using ssl_ctx_ptr = std::unique_ptr<SSL_CTX, ssl_ctx_deleter>;
 // Accepts any certificate unless verify (then ca_file, or the system's trust anchors).
 [[nodiscard]] ssl_ctx_ptr make_client_tls(bool verify, const std::string& ca_file);
 
+// The oldest queued OpenSSL error of this thread, as text.
+[[nodiscard]] std::string tls_error_text();
+
 // Sets SNI and, when the context verifies, the expected host name.
 void prepare_client_ssl(SSL* ssl, const std::string& host);
 

@@ -53,6 +53,12 @@ std::string json_histogram(const latency_histogram& h) {
   return s;
 }
 
+std::string seconds(double v) {
+  char b[32];
+  std::snprintf(b, sizeof b, "%.3f", v);
+  return b;
+}
+
 std::string rate(double v) {
   char b[32];
   std::snprintf(b, sizeof b, "%.1f", v);
@@ -123,7 +129,7 @@ std::string json_report(const bench_options& o, const run_result& r) {
   std::string s = "{\"tool\":\"mdgw-bench\",\"command\":\"" + json_escape(o.command_line) + "\",\"url\":\"" +
                   (o.url.tls ? "wss://" : "ws://") + json_escape(o.url.host) + ":" + std::to_string(o.url.port) +
                   json_escape(o.url.path) + "\",\"connections\":" + std::to_string(o.connections) +
-                  ",\"threads\":" + std::to_string(o.threads) + ",\"elapsed_s\":" + rate(r.elapsed_s) +
+                  ",\"threads\":" + std::to_string(o.threads) + ",\"elapsed_s\":" + seconds(r.elapsed_s) +
                   ",\"open_at_end\":" + std::to_string(r.open_at_end);
   s += ",\"counters\":{";
   const std::pair<const char*, uint64_t> counts[] = {
