@@ -4,6 +4,7 @@
 #include <openssl/err.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -171,6 +172,9 @@ void load_worker::publish() {
   std::lock_guard lock(published_mutex_);
   published_.stats = stats_;
   published_.open = open_;
+  timespec cpu{};
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &cpu);
+  published_.cpu_ns = int64_t(cpu.tv_sec) * 1'000'000'000 + cpu.tv_nsec;
 }
 
 void load_worker::update_interest(connection& c) {
@@ -303,38 +307,15 @@ bool load_worker::handshake_tls(connection& c) {
   return flush(c);
 }
 
-load_worker::io_result load_worker::io_write(connection& c, const char* p, std::size_t n, std::size_t& put) {
+// One read or write on c's socket, through OpenSSL when c has TLS.
+load_worker::io_result load_worker::io_transfer(connection& c, bool write, void* p, std::size_t n,
+                                                std::size_t& done) {
   if (c.ssl) {
     ERR_clear_error();
-    const int rc = SSL_write(c.ssl, p, int(std::min<std::size_t>(n, 1 << 30)));
+    const int len = int(std::min<std::size_t>(n, 1 << 30));
+    const int rc = write ? SSL_write(c.ssl, p, len) : SSL_read(c.ssl, p, len);
     if (rc > 0) {
-      put = std::size_t(rc);
-      return io_result::progress;
-    }
-    const int err = SSL_get_error(c.ssl, rc);
-    if (err == SSL_ERROR_WANT_WRITE || err == SSL_ERROR_WANT_READ) {
-      c.want_write = err == SSL_ERROR_WANT_WRITE;
-      return io_result::would_block;
-    }
-    return io_result::closed;
-  }
-  for (;;) {
-    const ssize_t rc = ::send(c.fd, p, n, MSG_NOSIGNAL);
-    if (rc >= 0) {
-      put = std::size_t(rc);
-      return io_result::progress;
-    }
-    if (errno == EINTR) continue;
-    return (errno == EAGAIN || errno == EWOULDBLOCK) ? io_result::would_block : io_result::closed;
-  }
-}
-
-load_worker::io_result load_worker::io_read(connection& c, uint8_t* p, std::size_t n, std::size_t& got) {
-  if (c.ssl) {
-    ERR_clear_error();
-    const int rc = SSL_read(c.ssl, p, int(std::min<std::size_t>(n, 1 << 30)));
-    if (rc > 0) {
-      got = std::size_t(rc);
+      done = std::size_t(rc);
       return io_result::progress;
     }
     const int err = SSL_get_error(c.ssl, rc);
@@ -345,12 +326,12 @@ load_worker::io_result load_worker::io_read(connection& c, uint8_t* p, std::size
     return io_result::closed;
   }
   for (;;) {
-    const ssize_t rc = ::recv(c.fd, p, n, 0);
+    const ssize_t rc = write ? ::send(c.fd, p, n, MSG_NOSIGNAL) : ::recv(c.fd, p, n, 0);
     if (rc > 0) {
-      got = std::size_t(rc);
+      done = std::size_t(rc);
       return io_result::progress;
     }
-    if (rc == 0) return io_result::closed;
+    if (rc == 0) return io_result::closed;  // end of stream (n is never 0)
     if (errno == EINTR) continue;
     return (errno == EAGAIN || errno == EWOULDBLOCK) ? io_result::would_block : io_result::closed;
   }
@@ -359,7 +340,7 @@ load_worker::io_result load_worker::io_read(connection& c, uint8_t* p, std::size
 bool load_worker::flush(connection& c) {
   while (c.out_off < c.out.size()) {
     std::size_t put = 0;
-    const io_result r = io_write(c, c.out.data() + c.out_off, c.out.size() - c.out_off, put);
+    const io_result r = io_transfer(c, true, c.out.data() + c.out_off, c.out.size() - c.out_off, put);
     if (r == io_result::closed) return false;
     if (r == io_result::would_block) break;
     c.out_off += put;
@@ -414,7 +395,7 @@ void load_worker::read_some(connection& c, int64_t now) {
     if (c.rlen == c.rbuf.size()) c.rbuf.resize(c.rbuf.size() * 2);
     const std::size_t space = c.rbuf.size() - c.rlen;
     std::size_t got = 0;
-    const io_result r = io_read(c, c.rbuf.data() + c.rlen, space, got);
+    const io_result r = io_transfer(c, false, c.rbuf.data() + c.rlen, space, got);
     if (r == io_result::would_block) {
       update_interest(c);
       return;

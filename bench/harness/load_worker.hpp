@@ -36,7 +36,8 @@ namespace mdgw::bench {
 
 struct worker_snapshot {
   run_stats stats;
-  int open = 0;  // connections with a completed WebSocket handshake
+  int open = 0;         // connections with a completed WebSocket handshake
+  int64_t cpu_ns = 0;   // CPU time of the worker's thread: is the harness the bottleneck?
 };
 
 struct connection_plan {
@@ -83,8 +84,7 @@ class load_worker {
   // err: the errno behind it, 0 when none.
   void fail(connection& c, const char* why, int64_t now, int err = 0);
   void close_socket(connection& c);
-  io_result io_read(connection& c, uint8_t* p, std::size_t n, std::size_t& got);
-  io_result io_write(connection& c, const char* p, std::size_t n, std::size_t& put);
+  io_result io_transfer(connection& c, bool write, void* p, std::size_t n, std::size_t& done);
   void note_error(const std::string& what);
   void publish();
 

@@ -12,6 +12,7 @@
 // - --plot checks for gnuplot before the run, so a long run never ends without its plot.
 #include <signal.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <fstream>
@@ -37,6 +38,7 @@ int64_t mono_ns() {
 struct merged {
   run_stats stats;
   int open = 0;
+  int64_t max_cpu_ns = 0;  // the busiest worker thread
 };
 
 merged merge_all(const std::vector<std::unique_ptr<load_worker>>& workers) {
@@ -45,6 +47,7 @@ merged merge_all(const std::vector<std::unique_ptr<load_worker>>& workers) {
     const worker_snapshot s = w->snapshot();
     m.stats.merge(s.stats);
     m.open += s.open;
+    m.max_cpu_ns = std::max(m.max_cpu_ns, s.cpu_ns);
   }
   return m;
 }
@@ -104,6 +107,7 @@ int run(const bench_options& o) {
   const int64_t end = start + int64_t(o.duration_s * 1e9);
   int64_t last_line = start;
   run_counters last_counters;
+  int64_t last_cpu_ns = 0;
   bool interrupted = false;
   while (!control.stop.load()) {
     const int64_t now = mono_ns();
@@ -119,9 +123,11 @@ int run(const bench_options& o) {
       const merged m = merge_all(workers);
       std::fprintf(stderr, "%s\n",
                    progress_line(double(t - start) / 1e9, m.open, o.connections,
-                                 difference(m.stats.c, last_counters), double(t - last_line) / 1e9, m.stats)
+                                 difference(m.stats.c, last_counters), double(t - last_line) / 1e9, m.stats,
+                                 double(m.max_cpu_ns - last_cpu_ns) / double(t - last_line))
                        .c_str());
       last_counters = m.stats.c;
+      last_cpu_ns = m.max_cpu_ns;
       last_line = t;
     }
   }
@@ -134,6 +140,7 @@ int run(const bench_options& o) {
   r.stats = m.stats;
   r.open_at_end = m.open;
   r.elapsed_s = double(stopped - start) / 1e9;
+  r.max_thread_busy = double(m.max_cpu_ns) / double(stopped - start);
   for (const auto& w : workers)
     for (auto& e : w->first_errors())
       if (r.first_errors.size() < 16) r.first_errors.push_back(std::move(e));

@@ -68,25 +68,28 @@ std::string rate(double v) {
 }  // namespace
 
 std::string progress_line(double elapsed_s, int open, int target, const run_counters& delta, double interval_s,
-                          const run_stats& total) {
+                          const run_stats& total, double thread_busy) {
   char b[320];
   const double iv = interval_s > 0 ? interval_s : 1;
   std::snprintf(b, sizeof b,
                 "[%6.1fs] conns %d/%d  msg/s %.0f  upd/s %.0f  MB/s %.2f  fresh p50 %sus p99 %sus  send->recv p50 "
-                "%sus p99 %sus  errors %llu",
+                "%sus p99 %sus  errors %llu  busy %.0f%%",
                 elapsed_s, open, target, double(delta.messages) / iv, double(delta.represented) / iv,
                 double(delta.bytes) / iv / 1e6, us(total.freshness.percentile(50)).c_str(),
                 us(total.freshness.percentile(99)).c_str(), us(total.send_to_recv.percentile(50)).c_str(),
-                us(total.send_to_recv.percentile(99)).c_str(), (unsigned long long)total.c.errors());
+                us(total.send_to_recv.percentile(99)).c_str(), (unsigned long long)total.c.errors(),
+                thread_busy * 100);
   return b;
 }
 
 void print_table(std::FILE* out, const bench_options& o, const run_result& r) {
   const run_counters& c = r.stats.c;
   const double t = r.elapsed_s > 0 ? r.elapsed_s : 1;
-  std::fprintf(out, "mdgw-bench %s://%s:%u%s  %d connections (%d open at the end), %d threads, %.2f s\n",
+  std::fprintf(out,
+               "mdgw-bench %s://%s:%u%s  %d connections (%d open at the end), %d threads (busiest %.0f%% busy), "
+               "%.2f s\n",
                o.url.tls ? "wss" : "ws", o.url.host.c_str(), unsigned(o.url.port), o.url.path.c_str(), o.connections,
-               r.open_at_end, o.threads, r.elapsed_s);
+               r.open_at_end, o.threads, r.max_thread_busy * 100, r.elapsed_s);
   std::fprintf(out, "\n%-28s %12s", "latency (us)", "count");
   for (const auto& p : kPercentiles) std::fprintf(out, " %10s", p.label);
   std::fprintf(out, " %10s %10s\n", "max", "mean");
@@ -130,7 +133,8 @@ std::string json_report(const bench_options& o, const run_result& r) {
                   (o.url.tls ? "wss://" : "ws://") + json_escape(o.url.host) + ":" + std::to_string(o.url.port) +
                   json_escape(o.url.path) + "\",\"connections\":" + std::to_string(o.connections) +
                   ",\"threads\":" + std::to_string(o.threads) + ",\"elapsed_s\":" + seconds(r.elapsed_s) +
-                  ",\"open_at_end\":" + std::to_string(r.open_at_end);
+                  ",\"open_at_end\":" + std::to_string(r.open_at_end) +
+                  ",\"max_thread_busy\":" + seconds(r.max_thread_busy);
   s += ",\"counters\":{";
   const std::pair<const char*, uint64_t> counts[] = {
       {"messages", c.messages},         {"updates", c.updates},

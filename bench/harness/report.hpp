@@ -15,12 +15,15 @@ struct run_result {
   run_stats stats;
   double elapsed_s = 0;
   int open_at_end = 0;
+  // The busiest reader thread's CPU time over elapsed_s: near 1 means the harness, not
+  // the gateway, limited the run.
+  double max_thread_busy = 0;
   std::vector<std::string> first_errors;
 };
 
 // One line: elapsed, connections open, rates since the previous line, percentiles so far.
 [[nodiscard]] std::string progress_line(double elapsed_s, int open, int target, const run_counters& delta,
-                                        double interval_s, const run_stats& total);
+                                        double interval_s, const run_stats& total, double thread_busy);
 void print_table(std::FILE* out, const bench_options& o, const run_result& r);
 [[nodiscard]] std::string json_report(const bench_options& o, const run_result& r);
 

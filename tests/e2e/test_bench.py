@@ -95,6 +95,8 @@ class BenchHarness(unittest.TestCase):
         self.assertAlmostEqual(rep["rates"]["messages_per_s"], c["messages"] / rep["elapsed_s"],
                                delta=0.05 * c["messages"] / rep["elapsed_s"] + 1)
         self.assertGreaterEqual(rep["elapsed_s"], DURATION_S - 0.1)
+        # The busiest reader thread's CPU share: measured, and below one core.
+        self.assertTrue(0 < rep["max_thread_busy"] < 1.05, rep["max_thread_busy"])
         for name in ("freshness", "send_to_recv", "connect"):
             lat = rep["latency_ns"][name]
             self.assertGreater(lat["count"], 0, name)
