@@ -15,6 +15,7 @@
 #pragma once
 
 #include <cstdint>
+#include <array>
 #include <cstddef>
 #include <cstring>
 #include <string>
@@ -41,18 +42,26 @@ struct update_view {
 
 namespace scan_detail {
 
-// The first occurrence of needle in [b, e). memchr for the needle's last letter, then a
-// compare: the letters of a key are rare in the level arrays that make up most of a
-// message (digits, dots, quotes, brackets), so memchr (SIMD, no set-up cost) skips them
-// in long strides. glibc's memmem builds a shift table on every call, which cost more
-// than the search itself on these short messages.
+// How rarely a character appears in the gateway's messages (higher: rarer). Letters
+// only appear in keys, kinds and symbols; digits, dots, quotes, commas and brackets fill
+// the level arrays that make up most of a message.
+inline constexpr auto kRarity = [] {
+  std::array<uint8_t, 256> r{};
+  constexpr std::string_view kRarestFirst = "qjzxlvwyfgbmkphucodirnaste";
+  for (std::size_t i = 0; i < kRarestFirst.size(); ++i) r[uint8_t(kRarestFirst[i])] = uint8_t(kRarestFirst.size() - i);
+  return r;
+}();
+constexpr int rarity(char ch) noexcept { return kRarity[uint8_t(ch)]; }
+
+// The first occurrence of needle in [b, e): memchr for the needle's rarest letter, then
+// a compare. memchr (SIMD, no set-up cost) skips the level arrays in long strides;
+// glibc's memmem builds a shift table on every call, which cost more than the search
+// itself on these short messages.
 inline const char* find(const char* b, const char* e, std::string_view needle) noexcept {
-  std::size_t a = needle.size();
-  while (a > 0 && !((needle[a - 1] >= 'a' && needle[a - 1] <= 'z') || (needle[a - 1] >= 'A' && needle[a - 1] <= 'Z') ||
-                    (needle[a - 1] >= '0' && needle[a - 1] <= '9')))
-    --a;
-  if (a == 0 || e - b < std::ptrdiff_t(needle.size())) return nullptr;
-  --a;  // index of the anchor character in needle
+  if (needle.empty() || e - b < std::ptrdiff_t(needle.size())) return nullptr;
+  std::size_t a = 0;  // index of the anchor character in needle
+  for (std::size_t i = 1; i < needle.size(); ++i)
+    if (rarity(needle[i]) > rarity(needle[a])) a = i;
   const char* p = b + a;
   const char* last = e - (needle.size() - a);  // the anchor of a match lies at or before this
   while (p <= last) {
