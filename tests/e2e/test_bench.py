@@ -2,8 +2,9 @@
 for 3 s each. Asserts what a user of the harness reads: every connection opened and
 stayed up (cross-checked with the gateway's own /health count), messages arrived, no
 error of any kind, percentiles that are ordered and plausible, a JSON report and a PNG
-plot. Then the failure paths: a bad channel makes the run fail with the gateway's error,
-and --plot without gnuplot fails before running.
+plot. Then the failure paths: a gateway restart mid-run is counted (disconnects with
+close code 1001) and every connection is reopened and resubscribed; a bad channel makes
+the run fail with the gateway's error; --plot without gnuplot fails before running.
 
 Run: /usr/bin/python3 tests/e2e/test_bench.py /path/to/mdgw /path/to/mdgw-bench"""
 import sys
@@ -119,6 +120,40 @@ class BenchHarness(unittest.TestCase):
         rep = self.run_bench(True, "tls")
         self.assertTrue(rep["url"].startswith("wss://"))
         self.check_report(rep)
+
+    def test_gateway_restart_is_counted_and_reconnected(self):
+        n = 5
+        gw1 = h.Mdgw("--sim-rate", "20000")
+        port = gw1.port
+        gw2 = None
+        try:
+            report = os.path.join(self.tmp.name, "restart.json")
+            proc = subprocess.Popen([bench_bin(), "--url", gw1.ws_url(False), "--connections", str(n),
+                                     "--books", "2", "--duration", "5", "--quiet", "--json", report],
+                                    stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+            deadline = time.monotonic() + 4
+            while gw1.health()["connections"]["ws"] < n and time.monotonic() < deadline:
+                time.sleep(0.05)
+            gw1.stop()  # SIGTERM: every WebSocket gets close 1001
+            gw2 = h.Mdgw("--sim-rate", "20000", "--port", str(port))
+            self.assertEqual(gw2.port, port)
+            _, err = proc.communicate(timeout=RUN_TIMEOUT_S)
+            self.assertEqual(proc.returncode, 1, "lost connections must fail the run: " + err)
+            with open(report) as f:
+                rep = json.load(f)
+        finally:
+            gw1.close()
+            if gw2:
+                gw2.close()
+        c = rep["counters"]
+        self.assertEqual(c["disconnects"], n, rep)
+        self.assertGreaterEqual(c["reconnects"], n, rep)
+        self.assertEqual(c["connects"], 2 * n, rep)
+        self.assertEqual(c["subscribed"], 2 * n, rep)
+        self.assertEqual(rep["open_at_end"], n, rep)
+        self.assertEqual(c["seq_errors"], 0, "sequences restart with the new gateway's snapshots")
+        self.assertEqual(c["snapshots"], 2 * 2 * n, rep)
+        self.assertTrue(any("1001" in e for e in rep["first_errors"]), rep["first_errors"])
 
     def test_gateway_error_fails_the_run(self):
         proc = subprocess.run([bench_bin(), "--url", self.gw.ws_url(False), "--channels", "book.SIM:NOPE.10",
