@@ -19,7 +19,12 @@ namespace mdgw::bench {
 
 namespace {
 
-constexpr std::size_t kReadBuffer = 64 * 1024;
+// Read buffers: 64 KiB each (one recv takes many messages), less when there are many
+// connections so that they stay within about 128 MiB in all (16 KiB at least). A buffer
+// grows when a single frame needs more.
+constexpr std::size_t kReadBufferMax = 64 * 1024;
+constexpr std::size_t kReadBufferMin = 16 * 1024;
+constexpr std::size_t kReadBufferBudget = std::size_t{128} << 20;
 constexpr std::size_t kMaxUpgradeResponse = 16 * 1024;
 constexpr int kReadsPerEvent = 16;
 constexpr int64_t kPublishEveryNs = 200'000'000;
@@ -133,13 +138,15 @@ load_worker::load_worker(const bench_options& opts, const resolved_target& to, S
     : opts_(opts), to_(to), tls_(tls) {
   epoll_fd_ = epoll_create1(EPOLL_CLOEXEC);
   if (epoll_fd_ < 0) throw std::runtime_error(std::string("epoll_create1: ") + std::strerror(errno));
+  const auto total = std::size_t(std::max(opts.connections, 1));
+  const std::size_t read_buffer = std::clamp(kReadBufferBudget / total, kReadBufferMin, kReadBufferMax);
   for (auto& p : plan) {
     auto c = std::make_unique<connection>();
     c->table.assign(p.channels);
     c->subscribe_json = subscribe_request(p.channels);
     c->mask_state = uint32_t(p.index) * 2654435761u + 1;
     c->plan = std::move(p);
-    c->rbuf.resize(kReadBuffer);
+    c->rbuf.resize(read_buffer);
     c->out.reserve(1024);
     conns_.push_back(std::move(c));
   }

@@ -11,6 +11,7 @@
 //   --messages).
 // - --plot checks for gnuplot before the run, so a long run never ends without its plot.
 #include <signal.h>
+#include <sys/resource.h>
 
 #include <algorithm>
 #include <chrono>
@@ -52,6 +53,20 @@ merged merge_all(const std::vector<std::unique_ptr<load_worker>>& workers) {
   return m;
 }
 
+// One descriptor per connection plus a few: raise the soft limit (often 1024) up to the
+// hard one, and say so when even that is too low.
+void raise_fd_limit(int connections) {
+  rlimit lim{};
+  if (getrlimit(RLIMIT_NOFILE, &lim) != 0) return;
+  const auto want = rlim_t(connections) + 64;
+  if (lim.rlim_cur >= want) return;
+  lim.rlim_cur = std::min(want, lim.rlim_max);
+  (void)setrlimit(RLIMIT_NOFILE, &lim);
+  if (lim.rlim_cur < want)
+    std::fprintf(stderr, "mdgw-bench: warning: open file limit %llu is below %llu (ulimit -Hn)\n",
+                 (unsigned long long)lim.rlim_cur, (unsigned long long)want);
+}
+
 run_counters difference(const run_counters& now, const run_counters& before) {
   run_counters d;
   d.messages = now.messages - before.messages;
@@ -78,6 +93,7 @@ int run(const bench_options& o) {
   pthread_sigmask(SIG_BLOCK, &sigs, nullptr);  // inherited by the workers
   signal(SIGPIPE, SIG_IGN);                    // OpenSSL writes with write(2)
 
+  raise_fd_limit(o.connections);
   const resolved_target to = resolve(o.url);
   ssl_ctx_ptr tls;
   if (o.url.tls) tls = make_client_tls(o.verify, o.ca_file);
