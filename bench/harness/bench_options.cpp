@@ -61,7 +61,8 @@ const char* usage() noexcept {
          "  --oldest-field NAME    update field with the oldest merged receive stamp (default\n"
          "                         ts_recv_oldest; ts_recv is used when absent); 'none' to not look\n"
          "  --merged-field NAME    update field counting merged source updates (default merged)\n"
-         "Exit status: 0 when the run saw no error, 1 when it counted errors, 2 on bad usage.\n";
+         "ticker.* and trades.* are protocol v1 channels: a v0 gateway answers them with error 1003.\n"
+         "Exit status: 0 when data arrived and no error was counted, 1 otherwise, 2 on bad usage.\n";
 }
 
 target_url parse_url(const std::string& url) {
