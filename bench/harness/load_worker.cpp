@@ -37,6 +37,12 @@ int64_t mono_ns() noexcept {
       .count();
 }
 
+int64_t thread_cpu_ns() noexcept {
+  timespec cpu{};
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &cpu);
+  return int64_t(cpu.tv_sec) * 1'000'000'000 + cpu.tv_nsec;
+}
+
 int64_t real_ns() noexcept {
   return std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::system_clock::now().time_since_epoch())
       .count();
@@ -179,9 +185,7 @@ void load_worker::publish() {
   std::lock_guard lock(published_mutex_);
   published_.stats = stats_;
   published_.open = open_;
-  timespec cpu{};
-  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &cpu);
-  published_.cpu_ns = int64_t(cpu.tv_sec) * 1'000'000'000 + cpu.tv_nsec;
+  published_.cpu_ns = thread_cpu_ns() - cpu_at_start_;
 }
 
 void load_worker::update_interest(connection& c) {
@@ -489,6 +493,7 @@ void load_worker::on_event(connection& c, uint32_t events, int64_t now) {
 
 void load_worker::run(run_control& control, int64_t start_mono_ns) {
   control_ = &control;
+  cpu_at_start_ = thread_cpu_ns();
   next_due_ = std::numeric_limits<int64_t>::max();
   for (auto& c : conns_) {
     c->next_start = start_mono_ns + c->plan.start_offset_ns;

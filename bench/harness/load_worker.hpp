@@ -37,7 +37,7 @@ namespace mdgw::bench {
 struct worker_snapshot {
   run_stats stats;
   int open = 0;         // connections with a completed WebSocket handshake
-  int64_t cpu_ns = 0;   // CPU time of the worker's thread: is the harness the bottleneck?
+  int64_t cpu_ns = 0;   // CPU time of run() on its thread: is the harness the bottleneck?
 };
 
 struct connection_plan {
@@ -98,6 +98,7 @@ class load_worker {
   int open_ = 0;
   run_control* control_ = nullptr;
   int64_t next_due_ = 0;  // earliest next_start of an idle connection (monotonic ns)
+  int64_t cpu_at_start_ = 0;  // this thread's CPU time when run() began
 
   mutable std::mutex published_mutex_;
   worker_snapshot published_;

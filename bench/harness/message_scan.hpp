@@ -25,19 +25,11 @@ namespace mdgw::bench {
 
 enum class msg_type { data, subscribed, unsubscribed, error, pong, other, bad };
 
-struct scan_keys {
-  std::string oldest = "\"ts_recv_oldest\":";  // '"name":' of the oldest-merged stamp
-  std::string merged = "\"merged\":";          // source updates merged into this update
-  bool look_for_oldest = true;
-};
-
-// One update of a data message. ts_oldest is -1 and merged 1 when absent.
-struct update_view {
-  std::string_view channel;
-  int64_t seq = -1;
-  int64_t ts_recv = -1;
-  int64_t ts_oldest = -1;
-  int64_t merged = 1;
+// A key to search for ('"name":') and the index of its rarest letter, the character
+// find() looks for with memchr (see scan_detail::find).
+struct key_pattern {
+  std::string_view text;
+  std::size_t anchor = 0;
 };
 
 namespace scan_detail {
@@ -51,26 +43,96 @@ inline constexpr auto kRarity = [] {
   for (std::size_t i = 0; i < kRarestFirst.size(); ++i) r[uint8_t(kRarestFirst[i])] = uint8_t(kRarestFirst.size() - i);
   return r;
 }();
-constexpr int rarity(char ch) noexcept { return kRarity[uint8_t(ch)]; }
 
-// The first occurrence of needle in [b, e): memchr for the needle's rarest letter, then
-// a compare. memchr (SIMD, no set-up cost) skips the level arrays in long strides;
+}  // namespace scan_detail
+
+constexpr key_pattern make_key(std::string_view text) noexcept {
+  key_pattern k{text, 0};
+  for (std::size_t i = 1; i < text.size(); ++i)
+    if (scan_detail::kRarity[uint8_t(text[i])] > scan_detail::kRarity[uint8_t(text[k.anchor])]) k.anchor = i;
+  return k;
+}
+
+// The field names of a later protocol version, configurable (--oldest-field,
+// --merged-field).
+class scan_keys {
+ public:
+  scan_keys() {
+    set_oldest("ts_recv_oldest");
+    set_merged("merged");
+  }
+  scan_keys(const scan_keys& o) { *this = o; }
+  scan_keys& operator=(const scan_keys& o) {
+    look_for_oldest = o.look_for_oldest;
+    set_oldest(o.oldest_name_);
+    set_merged(o.merged_name_);
+    return *this;
+  }
+  // The update field with the oldest merged receive stamp.
+  void set_oldest(std::string_view name) { oldest_ = pattern(oldest_name_, oldest_text_, name); }
+  // The update field counting the source updates merged into it.
+  void set_merged(std::string_view name) { merged_ = pattern(merged_name_, merged_text_, name); }
+  [[nodiscard]] key_pattern oldest() const noexcept { return oldest_; }
+  [[nodiscard]] key_pattern merged() const noexcept { return merged_; }
+
+  bool look_for_oldest = true;
+
+ private:
+  static key_pattern pattern(std::string& name_out, std::string& text_out, std::string_view name) {
+    name_out.assign(name);
+    text_out.clear();
+    text_out += '"';
+    text_out += name;
+    text_out += "\":";
+    return make_key(text_out);
+  }
+  std::string oldest_name_, merged_name_, oldest_text_, merged_text_;
+  key_pattern oldest_, merged_;
+};
+
+// One update of a data message. ts_oldest is -1 and merged 1 when absent.
+struct update_view {
+  std::string_view channel;
+  int64_t seq = -1;
+  int64_t ts_recv = -1;
+  int64_t ts_oldest = -1;
+  int64_t merged = 1;
+};
+
+namespace scan_detail {
+
+// The first occurrence of key in [b, e): memchr for the key's rarest letter, then a
+// compare. memchr (SIMD, no set-up cost) skips the level arrays in long strides;
 // glibc's memmem builds a shift table on every call, which cost more than the search
 // itself on these short messages.
-inline const char* find(const char* b, const char* e, std::string_view needle) noexcept {
-  if (needle.empty() || e - b < std::ptrdiff_t(needle.size())) return nullptr;
-  std::size_t a = 0;  // index of the anchor character in needle
-  for (std::size_t i = 1; i < needle.size(); ++i)
-    if (rarity(needle[i]) > rarity(needle[a])) a = i;
+inline const char* find(const char* b, const char* e, key_pattern key) noexcept {
+  const std::string_view t = key.text;
+  const std::size_t a = key.anchor;
+  if (t.empty() || e - b < std::ptrdiff_t(t.size())) return nullptr;
   const char* p = b + a;
-  const char* last = e - (needle.size() - a);  // the anchor of a match lies at or before this
+  const char* last = e - (t.size() - a);  // the anchor of a match lies at or before this
   while (p <= last) {
-    p = static_cast<const char*>(std::memchr(p, needle[a], std::size_t(last - p + 1)));
+    p = static_cast<const char*>(std::memchr(p, t[a], std::size_t(last - p + 1)));
     if (!p) return nullptr;
-    if (std::memcmp(p - a, needle.data(), needle.size()) == 0) return p - a;
+    if (std::memcmp(p - a, t.data(), t.size()) == 0) return p - a;
     ++p;
   }
   return nullptr;
+}
+
+// Eight ASCII digits at p as a number, or -1 if any is not a digit (SWAR, after Lemire:
+// a timestamp has 19 digits, and a digit-at-a-time loop was the scan's largest cost).
+inline int64_t eight_digits(const char* p) noexcept {
+  uint64_t v;
+  std::memcpy(&v, p, 8);
+  // A byte is a digit iff its high nibble is 3 and adding 6 keeps it 3.
+  if (((v & 0xF0F0F0F0F0F0F0F0ull) | (((v + 0x0606060606060606ull) & 0xF0F0F0F0F0F0F0F0ull) >> 4)) !=
+      0x3333333333333333ull)
+    return -1;
+  v -= 0x3030303030303030ull;
+  v = (v * 10 + (v >> 8)) & 0x00FF00FF00FF00FFull;               // pairs
+  v = (v * 100 + (v >> 16)) & 0x0000FFFF0000FFFFull;             // quads
+  return int64_t((v * 10000 + (v >> 32)) & 0xFFFFFFFFull);       // eight
 }
 
 // The non-negative integer at p (JSON number without sign, fraction or exponent), or -1.
@@ -78,6 +140,9 @@ inline int64_t read_uint(const char* p, const char* e) noexcept {
   if (p >= e || uint8_t(*p - '0') > 9) return -1;
   uint64_t v = 0;
   int digits = 0;
+  // Eight at a time while 19 digits (the most an int64 holds) are not exceeded.
+  for (int64_t eight; digits <= 11 && e - p >= 8 && (eight = eight_digits(p)) >= 0; p += 8, digits += 8)
+    v = v * 100000000 + uint64_t(eight);
   for (; p < e && uint8_t(*p - '0') <= 9; ++p) {
     if (++digits > 19) return -1;  // 19 digits cannot overflow uint64
     v = v * 10 + uint64_t(*p - '0');
@@ -85,10 +150,16 @@ inline int64_t read_uint(const char* p, const char* e) noexcept {
   return v > uint64_t(INT64_MAX) ? -1 : int64_t(v);
 }
 
-inline int64_t field(const char* b, const char* e, std::string_view key) noexcept {
+inline int64_t field(const char* b, const char* e, key_pattern key) noexcept {
   const char* k = find(b, e, key);
-  return k ? read_uint(k + key.size(), e) : -1;
+  return k ? read_uint(k + key.text.size(), e) : -1;
 }
+
+inline constexpr key_pattern kType = make_key("\"type\":\"");
+inline constexpr key_pattern kTsSend = make_key("\"ts_send\":");
+inline constexpr key_pattern kChannel = make_key("\"channel\":\"");
+inline constexpr key_pattern kSeq = make_key("\"seq\":");
+inline constexpr key_pattern kTsRecv = make_key("\"ts_recv\":");
 
 }  // namespace scan_detail
 
@@ -101,10 +172,9 @@ template <class OnUpdate>
   using namespace scan_detail;
   const char* b = msg.data();
   const char* e = b + msg.size();
-  static constexpr std::string_view kType = "\"type\":\"";
   const char* t = find(b, e, kType);
   if (!t) return msg_type::bad;
-  t += kType.size();
+  t += kType.text.size();
   const std::string_view rest(t, std::size_t(e - t));
   if (!rest.starts_with("data\"")) {
     if (rest.starts_with("subscribed\"")) return msg_type::subscribed;
@@ -113,26 +183,25 @@ template <class OnUpdate>
     if (rest.starts_with("pong\"")) return msg_type::pong;
     return msg_type::other;
   }
-  ts_send = field(b, e, "\"ts_send\":");
+  ts_send = field(b, e, kTsSend);
   if (ts_send < 0) return msg_type::bad;
-  static constexpr std::string_view kChannel = "\"channel\":\"";
   const char* c = find(t, e, kChannel);
   if (!c) return msg_type::bad;
   while (c) {
-    const char* name = c + kChannel.size();
+    const char* name = c + kChannel.text.size();
     const char* name_end = static_cast<const char*>(memchr(name, '"', std::size_t(e - name)));
     if (!name_end) return msg_type::bad;
     const char* next = find(name_end, e, kChannel);
     const char* stop = next ? next : e;
     update_view u;
     u.channel = std::string_view(name, std::size_t(name_end - name));
-    u.seq = field(name_end, stop, "\"seq\":");
-    u.ts_recv = field(name_end, stop, "\"ts_recv\":");
+    u.seq = field(name_end, stop, kSeq);
+    u.ts_recv = field(name_end, stop, kTsRecv);
     if (u.seq < 0 || u.ts_recv < 0) return msg_type::bad;
     if (keys.look_for_oldest) {
-      u.ts_oldest = field(name_end, stop, keys.oldest);
+      u.ts_oldest = field(name_end, stop, keys.oldest());
       if (u.ts_oldest >= 0) {
-        const int64_t m = field(name_end, stop, keys.merged);
+        const int64_t m = field(name_end, stop, keys.merged());
         if (m > 0) u.merged = m;
       }
     }

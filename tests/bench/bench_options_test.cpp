@@ -49,7 +49,7 @@ TEST(BenchOptions, ParsesAFullCommandLine) {
   EXPECT_EQ(o.max_messages, 1000u);
   EXPECT_EQ(o.json_file, "-");
   EXPECT_TRUE(o.quiet);
-  EXPECT_EQ(o.keys.oldest, "\"t_old\":");
+  EXPECT_EQ(o.keys.oldest().text, "\"t_old\":");
   EXPECT_TRUE(o.keys.look_for_oldest);
 }
 

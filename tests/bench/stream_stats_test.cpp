@@ -7,6 +7,8 @@
 
 #include <gtest/gtest.h>
 
+#include <cstdint>
+#include <random>
 #include <string>
 #include <vector>
 
@@ -44,7 +46,7 @@ TEST(MessageScan, ReadsEveryUpdateOfADataMessage) {
 }
 
 TEST(MessageScan, FindsKeysAtTheEdgesAndSkipsLookAlikes) {
-  using scan_detail::find;
+  const auto find = [](const char* b, const char* e, std::string_view k) { return scan_detail::find(b, e, make_key(k)); };
   const std::string s = "\"seq\":1,\"sequence\":2,\"xseq\":3,\"seq\":";
   const char* b = s.data();
   const char* e = b + s.size();
@@ -53,6 +55,31 @@ TEST(MessageScan, FindsKeysAtTheEdgesAndSkipsLookAlikes) {
   EXPECT_EQ(find(b + 1, e - 1, "\"seq\":"), nullptr);
   EXPECT_EQ(find(b, b + 3, "\"seq\":"), nullptr);
   EXPECT_EQ(find(b, e, "\"channel\":\""), nullptr);
+}
+
+TEST(MessageScan, ReadsIntegersOfEveryLength) {
+  using scan_detail::read_uint;
+  std::mt19937_64 rng(5);
+  for (int len = 1; len <= 19; ++len) {
+    for (int k = 0; k < 200; ++k) {
+      std::string digits;
+      for (int i = 0; i < len; ++i) digits += char('0' + (i == 0 && len > 1 ? 1 + rng() % 9 : rng() % 10));
+      if (len == 19 && digits > "9223372036854775807") continue;  // over int64: covered below
+      for (const std::string tail : {"", ",", "}", "]x"}) {
+        const std::string t = digits + tail;
+        ASSERT_EQ(read_uint(t.data(), t.data() + t.size()), std::stoll(digits)) << t;
+      }
+    }
+  }
+  auto read = [](const std::string& t) { return read_uint(t.data(), t.data() + t.size()); };
+  EXPECT_EQ(read("9223372036854775807"), INT64_MAX);
+  EXPECT_EQ(read("9223372036854775808"), -1);
+  EXPECT_EQ(read("12345678901234567890"), -1);  // 20 digits
+  EXPECT_EQ(read("1234567a9"), 1234567);
+  EXPECT_EQ(read("-5"), -1);
+  EXPECT_EQ(read(""), -1);
+  const std::string t = "123456789";
+  EXPECT_EQ(read_uint(t.data(), t.data() + 4), 1234);  // never reads past the end
 }
 
 TEST(MessageScan, UsesTheOldestMergedStampWhenPresent) {
