@@ -1,0 +1,102 @@
+#include "stream_stats.hpp"
+
+#include <algorithm>
+#include <limits>
+
+namespace mdgw::bench {
+
+void run_counters::merge(const run_counters& o) noexcept {
+  messages += o.messages;
+  updates += o.updates;
+  represented += o.represented;
+  bytes += o.bytes;
+  snapshots += o.snapshots;
+  seq_gaps += o.seq_gaps;
+  seq_missing += o.seq_missing;
+  seq_errors += o.seq_errors;
+  unknown_channel += o.unknown_channel;
+  bad_messages += o.bad_messages;
+  error_replies += o.error_replies;
+  subscribed += o.subscribed;
+  other_messages += o.other_messages;
+  connects += o.connects;
+  connect_failures += o.connect_failures;
+  disconnects += o.disconnects;
+  reconnects += o.reconnects;
+  ws_errors += o.ws_errors;
+}
+
+void channel_table::assign(const std::vector<std::string>& channels) {
+  entries_.clear();
+  for (const auto& ch : channels) entries_.push_back(entry{ch, -1, ch.starts_with("trades.")});
+  last_hit_ = 0;
+}
+
+channel_table::entry* channel_table::find(std::string_view name) noexcept {
+  const std::size_t n = entries_.size();
+  for (std::size_t k = 0; k < n; ++k) {
+    std::size_t i = last_hit_ + k;
+    if (i >= n) i -= n;
+    if (entries_[i].name == name) {
+      last_hit_ = i;
+      return &entries_[i];
+    }
+  }
+  return nullptr;
+}
+
+msg_type record_message(std::string_view msg, int64_t recv_ns, const scan_keys& keys, channel_table& channels,
+                        run_stats& stats) {
+  run_counters& c = stats.c;
+  int64_t ts_send = -1;
+  int64_t oldest = std::numeric_limits<int64_t>::max();
+  const msg_type type = scan_message(msg, keys, ts_send, [&](const update_view& u) {
+    ++c.updates;
+    c.represented += uint64_t(u.merged);
+    channel_table::entry* e = channels.find(u.channel);
+    if (!e) {
+      ++c.unknown_channel;
+      return;
+    }
+    if (e->last_seq < 0) {
+      ++c.snapshots;
+    } else {
+      if (e->stream) {
+        if (u.seq > e->last_seq + 1) {
+          ++c.seq_gaps;
+          c.seq_missing += uint64_t(u.seq - e->last_seq - 1);
+        } else if (u.seq <= e->last_seq) {
+          ++c.seq_errors;
+        }
+      } else if (u.seq <= e->last_seq) {
+        ++c.seq_errors;
+      }
+      oldest = std::min(oldest, u.ts_oldest >= 0 ? u.ts_oldest : u.ts_recv);
+    }
+    e->last_seq = u.seq;
+  });
+  switch (type) {
+    case msg_type::data:
+      ++c.messages;
+      stats.send_to_recv.record(recv_ns - ts_send);
+      if (oldest != std::numeric_limits<int64_t>::max()) stats.freshness.record(recv_ns - oldest);
+      break;
+    case msg_type::subscribed:
+      ++c.subscribed;
+      break;
+    case msg_type::error:
+      ++c.error_replies;
+      break;
+    case msg_type::bad:
+      ++c.bad_messages;
+      break;
+    case msg_type::unsubscribed:
+    case msg_type::pong:
+    case msg_type::other:
+      ++c.other_messages;
+      break;
+  }
+  return type;
+}
+
+}  // namespace mdgw::bench

@@ -1,0 +1,232 @@
+// Micro-benchmarks of mdgw-bench's read path: the proof that one reader thread is not
+// the bottleneck. A buffer of 4096 consecutive server frames (as one large read would
+// return them) goes through ws_reader::consume and record_message (scan, channel
+// lookup, sequence check, two histogram records): exactly what load_worker does per
+// read, minus the syscall.
+//   BM_harness_read/levels:1   a one-level book update (~240-byte message)
+//   BM_harness_read/levels:10  a ten-level book update (~700-byte message)
+//   BM_harness_read_batch      5 updates (5 channels) in each message
+//   BM_histogram_record        latency_histogram::record alone
+//   BM_harness_loopback        the whole client over loopback TCP: a load_worker with one
+//                              connection against a server thread that answers the
+//                              upgrade and then sends the one-level buffer in a loop;
+//                              2M messages per iteration. Includes the syscalls and the
+//                              kernel's copies, and the server thread competes for the
+//                              cores; "reader_busy" is the reader thread's CPU share. The
+//                              buffer repeats, so its sequence numbers go backwards once
+//                              per pass (counted as seq errors; the cost is the same).
+// Reproduce (from the project root):
+//   build/bench/mdgw_micro_bench --benchmark_filter='harness|histogram' --benchmark_repetitions=3
+//     --benchmark_report_aggregates_only=true
+// items_per_second is data messages per second on one thread.
+#include <benchmark/benchmark.h>
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "bench_options.hpp"
+#include "latency_histogram.hpp"
+#include "load_worker.hpp"
+#include "net_setup.hpp"
+#include "stream_stats.hpp"
+#include "ws_frame.hpp"
+
+namespace mdgw::bench {
+namespace {
+
+constexpr int kFrames = 4096;
+constexpr int64_t kBase = 1764467539000000000;
+
+std::string book_update(const std::string& channel, int64_t seq, int levels) {
+  std::string u = "{\"channel\":\"" + channel + "\",\"kind\":\"update\",\"seq\":" + std::to_string(seq) +
+                  ",\"ts_exch\":" + std::to_string(kBase + seq * 1000) + ",\"ts_recv\":" +
+                  std::to_string(kBase + seq * 1000 + 7000) + ",\"bids\":[";
+  for (int l = 0; l < levels; ++l) u += std::string(l ? "," : "") + "[\"187." + std::to_string(4200 - l * 10) + "\",\"300\",3]";
+  u += "],\"asks\":[";
+  for (int l = 0; l < levels; ++l) u += std::string(l ? "," : "") + "[\"187." + std::to_string(4300 + l * 10) + "\",\"100\",1]";
+  return u + "]}";
+}
+
+// Server frames (unmasked) of data messages with `per_message` updates each.
+std::vector<uint8_t> frames(int levels, int per_message, std::vector<std::string>& channels) {
+  channels.clear();
+  for (int k = 0; k < per_message; ++k) channels.push_back("book.SIM:SYM" + std::to_string(k) + "." + std::to_string(levels));
+  std::vector<uint8_t> buf;
+  for (int i = 0; i < kFrames; ++i) {
+    std::string msg = "{\"type\":\"data\",\"ts_send\":" + std::to_string(kBase + int64_t(i) * 1000 + 9000) + ",\"updates\":[";
+    for (int k = 0; k < per_message; ++k) msg += std::string(k ? "," : "") + book_update(channels[std::size_t(k)], i + 1, levels);
+    msg += "]}";
+    buf.push_back(0x81);
+    if (msg.size() < 126) {
+      buf.push_back(uint8_t(msg.size()));
+    } else {
+      buf.push_back(126);
+      buf.push_back(uint8_t(msg.size() >> 8));
+      buf.push_back(uint8_t(msg.size()));
+    }
+    buf.insert(buf.end(), msg.begin(), msg.end());
+  }
+  return buf;
+}
+
+struct sink {
+  const scan_keys& keys;
+  channel_table& table;
+  run_stats& stats;
+  int64_t recv_ns;
+  bool on_message(std::string_view m, bool) {
+    (void)record_message(m, recv_ns, keys, table, stats);
+    return true;
+  }
+  void on_ping(std::string_view) {}
+  void on_pong(std::string_view) {}
+  void on_close(int, std::string_view) {}
+};
+
+void run_read(benchmark::State& state, int levels, int per_message) {
+  std::vector<std::string> channels;
+  const std::vector<uint8_t> buf = frames(levels, per_message, channels);
+  const scan_keys keys;
+  channel_table table;
+  table.assign(channels);
+  ws_reader reader;
+  run_stats stats;
+  for (auto _ : state) {
+    table.reset_sequences();
+    sink s{keys, table, stats, kBase + 50000};
+    const std::size_t used = reader.consume(buf.data(), buf.size(), s);
+    benchmark::DoNotOptimize(used);
+  }
+  if (stats.c.bad_messages || stats.c.seq_errors || stats.c.unknown_channel || reader.failed())
+    state.SkipWithError("the read path counted errors on valid input");
+  state.SetItemsProcessed(int64_t(state.iterations()) * kFrames);
+  state.SetBytesProcessed(int64_t(state.iterations()) * int64_t(buf.size()));
+  state.counters["msg_bytes"] = double(buf.size()) / kFrames;
+}
+
+void BM_harness_read(benchmark::State& state) { run_read(state, int(state.range(0)), 1); }
+BENCHMARK(BM_harness_read)->ArgName("levels")->Arg(1)->Arg(10);
+
+void BM_harness_read_batch(benchmark::State& state) { run_read(state, 1, 5); }
+BENCHMARK(BM_harness_read_batch);
+
+void BM_histogram_record(benchmark::State& state) {
+  latency_histogram h;
+  uint64_t x = 88172645463325252ull;
+  for (auto _ : state) {
+    x ^= x << 13;
+    x ^= x >> 7;
+    x ^= x << 17;
+    h.record(int64_t(x & 0xffffff));
+  }
+  benchmark::DoNotOptimize(h.count());
+  state.SetItemsProcessed(int64_t(state.iterations()));
+}
+BENCHMARK(BM_histogram_record);
+
+// Accepts one connection, answers its upgrade, then sends `frames` over and over until
+// the client goes away.
+class blast_server {
+ public:
+  explicit blast_server(const std::vector<uint8_t>& frames) : frames_(frames) {
+    listen_fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t len = sizeof a;
+    if (listen_fd_ < 0 || ::bind(listen_fd_, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0 ||
+        ::listen(listen_fd_, 1) != 0 || ::getsockname(listen_fd_, reinterpret_cast<sockaddr*>(&a), &len) != 0)
+      return;
+    port_ = ntohs(a.sin_port);
+    thread_ = std::thread([this] { serve(); });
+  }
+  ~blast_server() {
+    ::shutdown(listen_fd_, SHUT_RDWR);
+    if (thread_.joinable()) thread_.join();
+    ::close(listen_fd_);
+  }
+  blast_server(const blast_server&) = delete;
+  blast_server& operator=(const blast_server&) = delete;
+  [[nodiscard]] uint16_t port() const { return port_; }
+
+ private:
+  void serve() {
+    const int fd = ::accept(listen_fd_, nullptr, nullptr);
+    if (fd < 0) return;
+    std::string req;
+    char buf[4096];
+    while (req.find("\r\n\r\n") == std::string::npos) {
+      const ssize_t n = ::recv(fd, buf, sizeof buf, 0);
+      if (n <= 0) {
+        ::close(fd);
+        return;
+      }
+      req.append(buf, std::size_t(n));
+    }
+    static constexpr std::string_view kKey = "Sec-WebSocket-Key: ";
+    const std::size_t k = req.find(kKey) + kKey.size();
+    const std::string key = req.substr(k, req.find("\r\n", k) - k);
+    const std::string resp =
+        "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: " +
+        ws_accept_for(key) + "\r\n\r\n";
+    bool ok = ::send(fd, resp.data(), resp.size(), MSG_NOSIGNAL) == ssize_t(resp.size());
+    while (ok) {  // the subscribe request is left unread: the stream starts at once
+      for (std::size_t off = 0; ok && off < frames_.size();) {
+        const ssize_t n = ::send(fd, frames_.data() + off, frames_.size() - off, MSG_NOSIGNAL);
+        ok = n > 0;
+        off += ok ? std::size_t(n) : 0;
+      }
+    }
+    ::close(fd);
+  }
+
+  const std::vector<uint8_t>& frames_;
+  int listen_fd_ = -1;
+  uint16_t port_ = 0;
+  std::thread thread_;
+};
+
+void BM_harness_loopback(benchmark::State& state) {
+  constexpr uint64_t kMessages = 2'000'000;
+  std::vector<std::string> channels;
+  const std::vector<uint8_t> buf = frames(1, 1, channels);
+  uint64_t messages = 0;
+  double busy = 0;
+  for (auto _ : state) {
+    blast_server server(buf);
+    bench_options o;
+    o.url = parse_url("ws://127.0.0.1:" + std::to_string(server.port()) + "/ws");
+    o.channels = channels;
+    o.reconnect = false;
+    connection_plan plan;
+    plan.channels = channels;
+    load_worker worker(o, resolve(o.url), nullptr, {plan});
+    run_control control;
+    control.max_messages = kMessages;
+    const auto t0 = std::chrono::steady_clock::now();
+    worker.run(control, std::chrono::duration_cast<std::chrono::nanoseconds>(t0.time_since_epoch()).count());
+    const auto wall = std::chrono::steady_clock::now() - t0;
+    const worker_snapshot snap = worker.snapshot();
+    messages += snap.stats.c.messages;
+    busy += double(snap.cpu_ns) / double(std::chrono::duration_cast<std::chrono::nanoseconds>(wall).count());
+    if (snap.stats.c.messages < kMessages || snap.stats.c.bad_messages || snap.stats.c.unknown_channel) {
+      state.SkipWithError("the loopback run did not read every message cleanly");
+      break;
+    }
+  }
+  state.SetItemsProcessed(int64_t(messages));
+  state.counters["reader_busy"] = busy / double(std::max<benchmark::IterationCount>(state.iterations(), 1));
+}
+BENCHMARK(BM_harness_loopback)->Iterations(3)->UseRealTime()->Unit(benchmark::kMillisecond);
+
+}  // namespace
+}  // namespace mdgw::bench
