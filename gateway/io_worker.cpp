@@ -94,25 +94,75 @@ void io_worker::release_channel(book_channel* ch) {
   std::erase_if(channel_store_, [ch](const std::unique_ptr<book_channel>& p) { return p.get() == ch; });
 }
 
-encoded io_worker::fragment(book_channel& ch, bool snapshot) {
-  auto& is = instruments_[ch.instrument];
-  if (is.changed) {
-    // Clear first: a notice arriving later (on this same thread) sets it again.
-    is.changed = false;
-    pub_.read_top(ch.instrument, *is.top);
-  }
+void io_worker::record(book_channel& ch, const instrument_state& is) {
   const book_top& top = *is.top;
-  auto& version = snapshot ? ch.snapshot_version : ch.update_version;
-  auto& frag = snapshot ? ch.snapshot_frag : ch.update_frag;
-  if (version != top.version || !frag) {
-    // Encode into a fresh string: sessions with writes in flight still hold the old one.
-    auto s = std::make_shared<std::string>();
-    s->reserve(64 + static_cast<std::size_t>(ch.depth) * 2 * 32);
-    protocol::encode_book_update(*s, ch.name, snapshot, top, ch.depth, pub_.info(ch.instrument));
-    frag = std::move(s);
-    version = top.version;
+  const book_record* newest = ch.history.newest();
+  if (newest != nullptr && newest->version == top.version && newest->quality == top.quality) return;
+  candidate_.assign(top, static_cast<std::size_t>(ch.depth), pub_.info(ch.instrument), scratch_);
+  // The same top `depth` levels and quality (the change was deeper in the book): the
+  // subscribers' books are still exact, so there is nothing to send.
+  if (newest != nullptr && newest->quality == candidate_.quality && newest->checksum == candidate_.checksum &&
+      newest->levels == candidate_.levels && newest->n_bids == candidate_.n_bids) {
+    return;
   }
-  return encoded{frag, version};
+  candidate_.first_exch_ts = is.first_exch_ts != 0 ? is.first_exch_ts : top.exch_ts;
+  candidate_.first_recv_ts = is.first_recv_ts != 0 ? is.first_recv_ts : top.recv_ts;
+  book_record& r = ch.history.prepare();
+  // Swap, not copy: the level vectors circulate and keep their capacity.
+  std::swap(r, candidate_);
+  ch.history.commit();
+}
+
+void io_worker::refresh(instrument_state& is, instrument_id id) {
+  if (!is.changed) return;
+  // Clear first: a notice arriving later (on this same thread) sets it again.
+  is.changed = false;
+  pub_.read_top(id, *is.top);
+  for (book_channel* ch : is.channels) record(*ch, is);
+  is.first_exch_ts = 0;
+  is.first_recv_ts = 0;
+}
+
+encoded io_worker::book_fragment(book_channel& ch, std::uint64_t from_rec) {
+  auto& is = instruments_[ch.instrument];
+  refresh(is, ch.instrument);
+  if (ch.history.newest() == nullptr) record(ch, is); // a channel added since the last read
+  const book_record& to = *ch.history.newest();
+  encoded e;
+  e.rec = to.rec;
+  e.exch_ts = to.exch_ts;
+  e.recv_ts = to.recv_ts;
+  if (from_rec == to.rec) return e;
+  const book_record* from = ch.history.find(from_rec);
+  if (from != nullptr) {
+    const book_record* first = ch.history.after(from_rec);
+    e.stamps = {first->first_exch_ts, first->first_recv_ts, to.version >= from->version ? to.version - from->version : 0};
+  } else {
+    const book_record* prev = ch.history.find(to.rec - 1);
+    e.stamps = {to.first_exch_ts, to.first_recv_ts,
+                prev != nullptr && to.version > prev->version ? to.version - prev->version : 1};
+  }
+  if (ch.cache_rec != to.rec) {
+    ch.cache_rec = to.rec;
+    ch.snapshot_frag.reset();
+    ch.delta_frags.clear();
+  }
+  std::shared_ptr<const std::string>* slot = &ch.snapshot_frag;
+  if (from != nullptr) {
+    auto it = std::find_if(ch.delta_frags.begin(), ch.delta_frags.end(),
+                           [from_rec](const auto& d) { return d.first == from_rec; });
+    if (it == ch.delta_frags.end()) it = ch.delta_frags.insert(ch.delta_frags.end(), {from_rec, nullptr});
+    slot = &it->second;
+  }
+  if (!*slot) {
+    // A fresh string: sessions with writes in flight still hold the previous ones.
+    auto s = std::make_shared<std::string>();
+    s->reserve(256 + static_cast<std::size_t>(ch.depth) * 2 * 32);
+    encode_book_message(*s, ch.name, from, to, e.stamps, pub_.info(ch.instrument));
+    *slot = std::move(s);
+  }
+  e.frag = *slot;
+  return e;
 }
 
 void io_worker::mark_ready(session_base* s) {
@@ -126,6 +176,10 @@ void io_worker::on_notice(const notice& n) {
   if (n.instrument >= instruments_.size()) return;
   auto& is = instruments_[n.instrument];
   if (is.channels.empty()) return;
+  if (!is.changed || is.first_recv_ts == 0) {
+    is.first_exch_ts = n.exch_ts;
+    is.first_recv_ts = n.recv_ts;
+  }
   is.changed = true;
   for (book_channel* ch : is.channels) {
     for (subscription* s : ch->subs) s->owner->mark_dirty(s);

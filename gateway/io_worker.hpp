@@ -10,6 +10,7 @@
 // publication (rings, slots) and the atomic counters read by /health.
 #pragma once
 
+#include "book_codec.hpp"
 #include "config.hpp"
 #include "net.hpp"
 #include "publication.hpp"
@@ -39,17 +40,22 @@ struct book_channel {
   int depth = 0;
   std::string name; // canonical "book.<SYM>.<depth>"
   std::vector<subscription*> subs;
-  // Encoded state, each for the version beside it (kNone = not encoded yet).
-  static constexpr std::uint64_t kNone = ~std::uint64_t{0};
-  std::uint64_t update_version = kNone;
-  std::shared_ptr<const std::string> update_frag;
-  std::uint64_t snapshot_version = kNone;
+  book_history history; // the states this io thread saw, newest last
+  // Encoded messages to the newest record (cache_rec): its snapshot and the deltas from
+  // older records, each built on first use and shared by every session that needs it.
+  std::uint64_t cache_rec = 0;
   std::shared_ptr<const std::string> snapshot_frag;
+  std::vector<std::pair<std::uint64_t, std::shared_ptr<const std::string>>> delta_frags; // by from-record
 };
 
+// A book message for one subscription: the shared bytes, the record they bring the
+// client to, and the stamps of what they merge.
 struct encoded {
   std::shared_ptr<const std::string> frag;
-  std::uint64_t version = 0;
+  std::uint64_t rec = 0;
+  book_message_stamps stamps;
+  std::uint64_t exch_ts = 0; // newest
+  std::uint64_t recv_ts = 0;
 };
 
 class io_worker {
@@ -75,8 +81,10 @@ public:
   void remove(connection* c, bool websocket);
   book_channel* acquire_channel(instrument_id id, int depth);
   void release_channel(book_channel* ch);
-  // The channel's current state, encoded (once per version) as an update or a snapshot.
-  [[nodiscard]] encoded fragment(book_channel& ch, bool snapshot);
+  // The message that brings a client at record `from_rec` (0: none yet) to the channel's
+  // newest state: a delta when from_rec is still in the history, else a snapshot.
+  // rec == from_rec when the client is already there (frag is then empty).
+  [[nodiscard]] encoded book_fragment(book_channel& ch, std::uint64_t from_rec);
   void mark_ready(session_base* s); // a session with dirty subscriptions to flush
 
   // --- any thread (/health) ---
@@ -87,8 +95,17 @@ private:
   struct instrument_state {
     std::unique_ptr<book_top> top; // this thread's copy of the slot, read lazily
     bool changed = true;           // a notice arrived since `top` was read
+    // Stamps of the first notice since `top` was read: the oldest source update the
+    // next read merges (0: unknown, e.g. after a ring overflow rescan).
+    std::uint64_t first_exch_ts = 0;
+    std::uint64_t first_recv_ts = 0;
     std::vector<book_channel*> channels;
   };
+
+  // Reads the slot when a notice arrived and records a new state in every channel of
+  // the instrument whose top `depth` levels, version or quality changed.
+  void refresh(instrument_state& is, instrument_id id);
+  void record(book_channel& ch, const instrument_state& is);
 
   void on_wake();
   void on_notice(const notice& n);
@@ -101,6 +118,8 @@ private:
   std::vector<instrument_state> instruments_;
   std::vector<std::unique_ptr<book_channel>> channel_store_;
   std::vector<session_base*> ready_;
+  std::string scratch_;     // checksum text
+  book_record candidate_;   // the next state, before it is known to differ
   std::unordered_set<connection*> connections_;
   std::atomic<std::size_t> ws_count_{0};
   std::atomic<std::size_t> http_count_{0};

@@ -178,20 +178,6 @@ void append_book_stamps(std::string& out, const book_top& top) {
 
 } // namespace
 
-void encode_book_update(std::string& out, std::string_view channel, bool snapshot, const book_top& top, int depth,
-                        const instrument_info& info) {
-  const auto d = static_cast<std::size_t>(depth);
-  out.append("{\"channel\":");
-  append_json_string(out, channel);
-  out.append(snapshot ? ",\"kind\":\"snapshot\"" : ",\"kind\":\"update\"");
-  append_book_stamps(out, top);
-  out.append(",\"bids\":");
-  append_levels(out, top.bids(), std::min<std::size_t>(top.n_bids, d), info);
-  out.append(",\"asks\":");
-  append_levels(out, top.asks(), std::min<std::size_t>(top.n_asks, d), info);
-  out.push_back('}');
-}
-
 void encode_book_http(std::string& out, const book_top& top, int depth, const instrument_info& info) {
   const auto d = static_cast<std::size_t>(depth);
   out.append("{\"symbol\":");
@@ -350,9 +336,19 @@ std::string encode_pong(std::uint64_t id, std::uint64_t ts) {
   return out;
 }
 
-void encode_batch_prefix(std::string& out, std::uint64_t ts_send) {
+void encode_batch_prefix(std::string& out, std::uint64_t ts_send, const batch_stamps& stamps) {
   out.append("{\"type\":\"data\",\"ts_send\":");
   append_uint(out, ts_send);
+  out.append(",\"ts_exch_oldest\":");
+  append_uint(out, stamps.oldest_exch_ts);
+  out.append(",\"ts_recv_oldest\":");
+  append_uint(out, stamps.oldest_recv_ts);
+  out.append(",\"ts_exch\":");
+  append_uint(out, stamps.newest_exch_ts);
+  out.append(",\"ts_recv\":");
+  append_uint(out, stamps.newest_recv_ts);
+  out.append(",\"merged\":");
+  append_uint(out, stamps.merged);
   out.append(",\"updates\":[");
 }
 

@@ -69,9 +69,6 @@ void append_decimal(std::string& out, std::int64_t value, int scale);
 void append_uint(std::string& out, std::uint64_t v);
 void append_json_string(std::string& out, std::string_view s);
 
-// One element of a data batch's "updates" array for a book channel.
-void encode_book_update(std::string& out, std::string_view channel, bool snapshot, const book_top& top, int depth,
-                        const instrument_info& info);
 // The body of GET /book/<SYM>.
 void encode_book_http(std::string& out, const book_top& top, int depth, const instrument_info& info);
 
@@ -82,9 +79,30 @@ void encode_state_http(std::string& out, const instrument_state& st, const instr
 [[nodiscard]] std::string encode_error(const request_error& e);
 [[nodiscard]] std::string encode_ack(std::string_view type, std::uint64_t id, const std::vector<std::string>& channels);
 [[nodiscard]] std::string encode_pong(std::uint64_t id, std::uint64_t ts);
-// Prefix of a data batch: `{"type":"data","ts_send":N,"updates":[`; the caller appends
-// fragments separated by commas and then kBatchSuffix.
-void encode_batch_prefix(std::string& out, std::uint64_t ts_send);
+// What a data message merges: the oldest and newest source updates over all its
+// updates, and how many source updates it represents.
+struct batch_stamps {
+  std::uint64_t oldest_exch_ts = 0;
+  std::uint64_t oldest_recv_ts = 0;
+  std::uint64_t newest_exch_ts = 0;
+  std::uint64_t newest_recv_ts = 0;
+  std::uint64_t merged = 0;
+  void add(std::uint64_t first_exch, std::uint64_t first_recv, std::uint64_t exch, std::uint64_t recv,
+           std::uint64_t n) noexcept {
+    if (oldest_recv_ts == 0 || (first_recv != 0 && first_recv < oldest_recv_ts)) {
+      oldest_recv_ts = first_recv;
+      oldest_exch_ts = first_exch;
+    }
+    if (recv >= newest_recv_ts) {
+      newest_recv_ts = recv;
+      newest_exch_ts = exch;
+    }
+    merged += n;
+  }
+};
+// Prefix of a data batch: `{"type":"data","ts_send":N,<stamps>,"updates":[`; the caller
+// appends fragments separated by commas and then kBatchSuffix.
+void encode_batch_prefix(std::string& out, std::uint64_t ts_send, const batch_stamps& stamps);
 inline constexpr std::string_view kBatchSuffix = "]}";
 
 } // namespace mdgw::protocol

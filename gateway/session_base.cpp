@@ -51,19 +51,19 @@ void session_base::flush() {
   } else {
     if (dirty_.empty()) return;
     buffers_.emplace_back(); // the prefix, once its send stamp is known
+    protocol::batch_stamps stamps;
     bool any = false;
     for (subscription* s : dirty_) {
       s->dirty = false;
-      const bool snapshot = !s->sent_snapshot;
-      encoded e = worker_.fragment(*s->channel, snapshot);
-      // Already sent this version (e.g. a notice whose change we had sent with the
+      encoded e = worker_.book_fragment(*s->channel, s->last_rec);
+      // Already at the newest state (e.g. a notice whose change went out with the
       // previous message): nothing new for this subscription.
-      if (!snapshot && e.version <= s->last_sent) continue;
+      if (e.rec == s->last_rec) continue;
       if (any) buffers_.push_back(net::buffer(",", 1));
       buffers_.push_back(net::buffer(*e.frag));
       hold_.push_back(std::move(e.frag));
-      s->last_sent = e.version;
-      s->sent_snapshot = true;
+      s->last_rec = e.rec;
+      stamps.add(e.stamps.first_exch_ts, e.stamps.first_recv_ts, e.exch_ts, e.recv_ts, e.stamps.merged);
       any = true;
     }
     dirty_.clear();
@@ -71,7 +71,7 @@ void session_base::flush() {
     // Stamped after the fragments were gathered: every state in the message was
     // received before ts_send.
     prefix_.clear();
-    protocol::encode_batch_prefix(prefix_, realtime_ns());
+    protocol::encode_batch_prefix(prefix_, realtime_ns(), stamps);
     buffers_[0] = net::buffer(prefix_);
     buffers_.push_back(net::buffer(protocol::kBatchSuffix.data(), protocol::kBatchSuffix.size()));
   }

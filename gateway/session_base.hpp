@@ -25,8 +25,7 @@ class session_base;
 struct subscription {
   session_base* owner = nullptr;
   book_channel* channel = nullptr;
-  std::uint64_t last_sent = 0;
-  bool sent_snapshot = false;
+  std::uint64_t last_rec = 0; // the channel record this client's book is at (0: none)
   bool dirty = false;
 };
 

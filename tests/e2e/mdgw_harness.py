@@ -25,6 +25,7 @@ import tempfile
 import threading
 import time
 import unittest
+import zlib
 from decimal import Decimal
 
 sys.dont_write_bytecode = True
@@ -470,7 +471,8 @@ class ClientStream:
         self.count: dict = {}            # channel -> updates received
         self.messages = 0
         self.recv_times: list = []       # monotonic seconds of each data message
-        self.freshness_ns: list = []     # (receive realtime ns - ts_recv) per update
+        self.freshness_ns: list = []     # (receive realtime ns - ts_recv_oldest) per update
+        self.checksums_ok = 0            # book messages whose checksum this client verified
 
     def on_ack(self, reply: dict, req_id: int, channels: list):
         assert reply.get("type") == "subscribed", f"{self.name}: subscribe failed: {reply}"
@@ -497,39 +499,85 @@ class ClientStream:
         assert isinstance(updates, list) and updates, f"{where}: updates missing or empty"
         channels = [u.get("channel") for u in updates]
         assert len(set(channels)) == len(channels), f"{where}: a channel twice in one batch: {channels}"
+        oldest = None
+        merged = 0
         for u in updates:
             ch = u.get("channel")
             w = f"{where} {ch}"
             assert ch in self.acked, f"{w}: data for a channel not (yet) acknowledged; acked={sorted(self.acked)}"
             symbol, depth = parse_channel(ch)
-            first = ch not in self.last
-            assert u.get("kind") == ("snapshot" if first else "update"), \
-                f"{w}: kind {u.get('kind')!r}, expected {'snapshot' if first else 'update'}"
+            prev = self.last.get(ch)
+            kind = u.get("kind")
+            if prev is None:
+                assert kind == "snapshot", f"{w}: kind {kind!r}, expected the first message to be a snapshot"
+            else:
+                assert kind in ("snapshot", "delta"), f"{w}: kind {kind!r}"
             seq = u.get("seq")
             assert isinstance(seq, int) and not isinstance(seq, bool) and seq >= 0, f"{w}: bad seq {seq!r}"
-            if not first:
-                assert seq > self.last[ch]["seq"], f"{w}: seq {seq} after {self.last[ch]['seq']} (not increasing)"
-            check_ts(u.get("ts_exch"), "ts_exch", recv_ns, w)
-            check_ts(u.get("ts_recv"), "ts_recv", recv_ns, w)
+            if kind == "delta":
+                assert u.get("prev") == prev["seq"], f"{w}: delta from {u.get('prev')} but this client is at {prev['seq']}"
+                assert seq >= prev["seq"], f"{w}: seq {seq} after {prev['seq']} (going back)"
+            elif prev is not None:
+                assert seq > prev["seq"], f"{w}: snapshot seq {seq} after {prev['seq']} (not newer)"
+            for name in ("ts_exch", "ts_recv", "ts_exch_oldest", "ts_recv_oldest"):
+                check_ts(u.get(name), name, recv_ns, w)
+            assert u["ts_recv_oldest"] <= u["ts_recv"], f"{w}: oldest merged update received after the newest"
+            m = u.get("merged")
+            assert isinstance(m, int) and m >= 0, f"{w}: bad merged {m!r}"
+            merged += m
+            oldest = u["ts_recv_oldest"] if oldest is None else min(oldest, u["ts_recv_oldest"])
             # Same host, same clock: the exchange stamp of a simulated event is taken before
             # the gateway receives it, which is before the message is handed to the socket.
             assert u["ts_exch"] <= u["ts_recv"] + 1_000_000, \
                 f"{w}: ts_exch {u['ts_exch']} > ts_recv {u['ts_recv']} by {(u['ts_exch'] - u['ts_recv']) / 1e6:.3f} ms"
             assert u["ts_recv"] <= ts_send, \
                 f"{w}: ts_recv {u['ts_recv']} > ts_send {ts_send} by {(u['ts_recv'] - ts_send) / 1e6:.3f} ms"
+            bids, asks = apply_book(prev, u, w)
+            assert u.get("checksum") == book_checksum(bids, asks), \
+                f"{w}: checksum {u.get('checksum')} != {book_checksum(bids, asks)} of the book after applying it"
+            self.checksums_ok += 1
+            state = {"seq": seq, "bids": bids, "asks": asks, "ts_exch": u["ts_exch"], "ts_recv": u["ts_recv"],
+                     "quality": u.get("quality")}
             if self.light:
-                bids, asks = u.get("bids"), u.get("asks")
-                assert isinstance(bids, list) and isinstance(asks, list), f"{w}: bids/asks missing"
                 assert len(bids) <= depth and len(asks) <= depth, f"{w}: more levels than depth {depth}"
                 if bids and asks:
                     assert Decimal(bids[0][0]) < Decimal(asks[0][0]), \
                         f"{w}: crossed/locked book: best bid {bids[0][0]} >= best ask {asks[0][0]}"
             else:
-                self.owner.rules[symbol].check_book(u.get("bids"), u.get("asks"), w, depth)
-                self.owner.check_same_version(symbol, seq, depth, u, w)
-            self.last[ch] = u
+                self.owner.rules[symbol].check_book(bids, asks, w, depth)
+                self.owner.check_same_version(symbol, seq, depth, state, w)
+            self.last[ch] = state
             self.count[ch] = self.count.get(ch, 0) + 1
-            self.freshness_ns.append(recv_ns - u["ts_recv"])
+            self.freshness_ns.append(recv_ns - u["ts_recv_oldest"])
+        assert msg.get("ts_recv_oldest") == oldest, f"{where}: batch ts_recv_oldest {msg.get('ts_recv_oldest')} != {oldest}"
+        assert msg.get("merged") == merged, f"{where}: batch merged {msg.get('merged')} != {merged}"
+
+
+def apply_book(prev, u: dict, where: str):
+    """Applies a v1 book message (snapshot or delta) to the previous state; returns the
+    new (bids, asks), best first, as [price, size, orders] lists of the message's strings."""
+    out = []
+    for side in ("bids", "asks"):
+        levels = u.get(side)
+        assert isinstance(levels, list), f"{where}: {side} missing"
+        book = {} if u["kind"] == "snapshot" else {lv[0]: lv for lv in prev[side]}
+        for lv in levels:
+            assert isinstance(lv, list) and len(lv) == 3, f"{where}: bad level {lv!r}"
+            if Decimal(lv[1]) == 0:
+                assert u["kind"] == "delta", f"{where}: size 0 in a snapshot"
+                assert lv[0] in book, f"{where}: removes {side} level {lv[0]} that the client does not have"
+                del book[lv[0]]
+            else:
+                book[lv[0]] = list(lv)
+        ordered = sorted(book.values(), key=lambda lv: Decimal(lv[0]), reverse=(side == "bids"))
+        out.append(ordered)
+    return out[0], out[1]
+
+
+def book_checksum(bids, asks) -> int:
+    """docs/protocol.md: CRC-32 of "p:q,p:q|p:q,..." (bids best first, '|', asks best first)."""
+    text = ",".join(f"{p}:{q}" for p, q, _ in bids) + "|" + ",".join(f"{p}:{q}" for p, q, _ in asks)
+    return zlib.crc32(text.encode())
 
 
 async def read_stream(ws, stream: ClientStream, stop: asyncio.Event, idle_limit: float | None = None):

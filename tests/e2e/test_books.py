@@ -86,11 +86,13 @@ class BookStreamsTest(unittest.TestCase):
                     self.assertIn(ch, s.last, f"{name}: nothing ever arrived on {ch}")
                     sym, depth = h.parse_channel(ch)
                     got, want = s.last[ch], books[sym]
-                    self.assertEqual(got["seq"], want["seq"], f"{name} {ch}: last seq vs /book seq")
+                    # A channel skips versions that did not change its top `depth` levels,
+                    # so its last seq may be older than the book's; its levels may not.
+                    self.assertLessEqual(got["seq"], want["seq"], f"{name} {ch}: last seq vs /book seq")
                     self.assertEqual(got["bids"], want["bids"][:depth], f"{name} {ch}: last bids vs /book")
                     self.assertEqual(got["asks"], want["asks"][:depth], f"{name} {ch}: last asks vs /book")
-                    self.assertEqual(got["ts_exch"], want["ts_exch"], f"{name} {ch}: ts_exch vs /book")
-                    self.assertEqual(got["ts_recv"], want["ts_recv"], f"{name} {ch}: ts_recv vs /book")
+                    self.assertLessEqual(got["ts_exch"], want["ts_exch"], f"{name} {ch}: ts_exch vs /book")
+                    self.assertLessEqual(got["ts_recv"], want["ts_recv"], f"{name} {ch}: ts_recv vs /book")
                     if len(want["bids"]) >= depth:
                         self.assertEqual(len(got["bids"]), depth, f"{name} {ch}: fewer bids than depth")
             # The books the clients followed were deep enough to make depth meaningful.

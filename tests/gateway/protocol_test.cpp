@@ -80,42 +80,23 @@ TEST(Channel, Parse) {
   EXPECT_FALSE(parse_channel("book.SIM:AAPL.0").channel);
 }
 
-TEST(Encode, BookUpdateIsValidJsonWithExactLevels) {
-  book_top top{};
-  top.version = 42;
-  top.exch_ts = 1'700'000'000'000'000'001ULL;
-  top.recv_ts = 1'700'000'000'000'000'002ULL;
-  top.n_bids = 2;
-  top.n_asks = 1;
-  top.levels[0] = {1000100, 300, 3, 0};
-  top.levels[1] = {1000000, 100, 1, 0};
-  top.levels[2] = {1000200, 500, 2, 0};
-  instrument_info info;
-  info.symbol = "SIM:\"Q\"";
-  info.price_scale = 4;
-  std::string frag;
-  encode_book_update(frag, "book.SIM:\"Q\".1", true, top, 1, info);
-  auto v = json::parse(frag).as_object();
-  EXPECT_EQ(v.at("channel").as_string(), "book.SIM:\"Q\".1");
-  EXPECT_EQ(v.at("kind").as_string(), "snapshot");
-  EXPECT_EQ(v.at("seq").to_number<std::uint64_t>(), 42U);
-  EXPECT_EQ(v.at("ts_exch").to_number<std::uint64_t>(), top.exch_ts);
-  ASSERT_EQ(v.at("bids").as_array().size(), 1U); // depth 1
-  EXPECT_EQ(v.at("bids").as_array()[0].as_array()[0].as_string(), "100.0100");
-  EXPECT_EQ(v.at("bids").as_array()[0].as_array()[1].as_string(), "300");
-  EXPECT_EQ(v.at("bids").as_array()[0].as_array()[2].to_number<int>(), 3);
-  EXPECT_EQ(v.at("asks").as_array()[0].as_array()[0].as_string(), "100.0200");
-
+TEST(Encode, BatchPrefixCarriesTheMergedStamps) {
+  batch_stamps st;
+  st.add(10, 20, 30, 40, 2);
+  st.add(5, 15, 35, 45, 3);
   std::string batch;
-  encode_batch_prefix(batch, 99);
-  batch += frag;
-  batch += ",";
-  batch += frag;
+  encode_batch_prefix(batch, 99, st);
+  batch += "{}";
   batch += kBatchSuffix;
   auto b = json::parse(batch).as_object();
   EXPECT_EQ(b.at("type").as_string(), "data");
   EXPECT_EQ(b.at("ts_send").to_number<int>(), 99);
-  EXPECT_EQ(b.at("updates").as_array().size(), 2U);
+  EXPECT_EQ(b.at("ts_exch_oldest").to_number<int>(), 5);
+  EXPECT_EQ(b.at("ts_recv_oldest").to_number<int>(), 15);
+  EXPECT_EQ(b.at("ts_exch").to_number<int>(), 35);
+  EXPECT_EQ(b.at("ts_recv").to_number<int>(), 45);
+  EXPECT_EQ(b.at("merged").to_number<int>(), 5);
+  EXPECT_EQ(b.at("updates").as_array().size(), 1U);
 }
 
 TEST(Encode, Replies) {

@@ -1,0 +1,163 @@
+#include "book_codec.hpp"
+
+#include "protocol.hpp"
+
+#include <zlib.h>
+
+#include <algorithm>
+
+namespace mdgw {
+
+namespace {
+
+void append_level_text(std::string& out, const price_level& l, const instrument_info& info) {
+  protocol::append_decimal(out, l.price, info.price_scale);
+  out.push_back(':');
+  protocol::append_decimal(out, l.qty, info.qty_scale);
+}
+
+void append_side_text(std::string& out, const price_level* levels, std::size_t n, const instrument_info& info) {
+  for (std::size_t i = 0; i < n; ++i) {
+    if (i != 0) out.push_back(',');
+    append_level_text(out, levels[i], info);
+  }
+}
+
+void append_level(std::string& out, const price_level& l, const instrument_info& info) {
+  out.append("[\"");
+  protocol::append_decimal(out, l.price, info.price_scale);
+  out.append("\",\"");
+  protocol::append_decimal(out, l.qty, info.qty_scale);
+  out.append("\",");
+  protocol::append_uint(out, l.orders);
+  out.push_back(']');
+}
+
+void append_removed(std::string& out, price_t price, const instrument_info& info) {
+  out.append("[\"");
+  protocol::append_decimal(out, price, info.price_scale);
+  out.append("\",\"");
+  protocol::append_decimal(out, 0, info.qty_scale);
+  out.append("\",0]");
+}
+
+// Levels of one side best first: bids by descending price, asks by ascending.
+bool better(side s, price_t a, price_t b) noexcept { return s == side::bid ? a > b : a < b; }
+
+void append_side_delta(std::string& out, side s, const price_level* from, std::size_t nf, const price_level* to,
+                       std::size_t nt, const instrument_info& info) {
+  out.push_back('[');
+  bool first = true;
+  auto sep = [&] {
+    if (!first) out.push_back(',');
+    first = false;
+  };
+  std::size_t i = 0;
+  std::size_t j = 0;
+  while (i < nf || j < nt) {
+    if (j == nt || (i < nf && better(s, from[i].price, to[j].price))) {
+      sep();
+      append_removed(out, from[i].price, info); // gone (or below the depth now)
+      ++i;
+    } else if (i == nf || better(s, to[j].price, from[i].price)) {
+      sep();
+      append_level(out, to[j], info); // new level
+      ++j;
+    } else {
+      if (from[i].qty != to[j].qty || from[i].orders != to[j].orders) {
+        sep();
+        append_level(out, to[j], info);
+      }
+      ++i;
+      ++j;
+    }
+  }
+  out.push_back(']');
+}
+
+void append_side(std::string& out, const price_level* levels, std::size_t n, const instrument_info& info) {
+  out.push_back('[');
+  for (std::size_t i = 0; i < n; ++i) {
+    if (i != 0) out.push_back(',');
+    append_level(out, levels[i], info);
+  }
+  out.push_back(']');
+}
+
+const char* quality_name(data_quality q) noexcept {
+  switch (q) {
+  case data_quality::ok: return "ok";
+  case data_quality::stale: return "stale";
+  case data_quality::resyncing: return "resyncing";
+  }
+  return "ok";
+}
+
+} // namespace
+
+std::uint32_t book_checksum(const price_level* bids, std::size_t n_bids, const price_level* asks, std::size_t n_asks,
+                            const instrument_info& info, std::string& scratch) {
+  scratch.clear();
+  append_side_text(scratch, bids, n_bids, info);
+  scratch.push_back('|');
+  append_side_text(scratch, asks, n_asks, info);
+  return static_cast<std::uint32_t>(
+      ::crc32(0L, reinterpret_cast<const Bytef*>(scratch.data()), static_cast<uInt>(scratch.size())));
+}
+
+void book_record::assign(const book_top& top, std::size_t depth, const instrument_info& info, std::string& scratch) {
+  version = top.version;
+  exch_ts = top.exch_ts;
+  recv_ts = top.recv_ts;
+  quality = top.quality;
+  n_bids = std::min<std::size_t>(top.n_bids, depth);
+  n_asks = std::min<std::size_t>(top.n_asks, depth);
+  levels.resize(n_bids + n_asks); // capacity is kept: no allocation once warm
+  std::copy_n(top.bids(), n_bids, levels.begin());
+  std::copy_n(top.asks(), n_asks, levels.begin() + static_cast<std::ptrdiff_t>(n_bids));
+  checksum = book_checksum(bids(), n_bids, asks(), n_asks, info, scratch);
+}
+
+const book_record* book_history::find(std::uint64_t rec) const noexcept {
+  if (rec == 0 || rec >= next_ || next_ - rec > count_) return nullptr;
+  return &ring_[rec % kCapacity];
+}
+
+void book_history::commit() noexcept {
+  ring_[next_ % kCapacity].rec = next_;
+  ++next_;
+  count_ = std::min(count_ + 1, kCapacity);
+}
+
+void encode_book_message(std::string& out, std::string_view channel, const book_record* from, const book_record& to,
+                         const book_message_stamps& stamps, const instrument_info& info) {
+  out.append("{\"channel\":");
+  protocol::append_json_string(out, channel);
+  out.append(from == nullptr ? ",\"kind\":\"snapshot\"" : ",\"kind\":\"delta\",\"prev\":");
+  if (from != nullptr) protocol::append_uint(out, from->version);
+  out.append(",\"seq\":");
+  protocol::append_uint(out, to.version);
+  out.append(",\"checksum\":");
+  protocol::append_uint(out, to.checksum);
+  out.append(",\"quality\":\"");
+  out.append(quality_name(to.quality));
+  out.append("\",\"ts_exch_oldest\":");
+  protocol::append_uint(out, stamps.first_exch_ts);
+  out.append(",\"ts_recv_oldest\":");
+  protocol::append_uint(out, stamps.first_recv_ts);
+  out.append(",\"ts_exch\":");
+  protocol::append_uint(out, to.exch_ts);
+  out.append(",\"ts_recv\":");
+  protocol::append_uint(out, to.recv_ts);
+  out.append(",\"merged\":");
+  protocol::append_uint(out, stamps.merged);
+  out.append(",\"bids\":");
+  if (from == nullptr) append_side(out, to.bids(), to.n_bids, info);
+  else append_side_delta(out, side::bid, from->bids(), from->n_bids, to.bids(), to.n_bids, info);
+  out.append(",\"asks\":");
+  if (from == nullptr) append_side(out, to.asks(), to.n_asks, info);
+  else append_side_delta(out, side::ask, from->asks(), from->n_asks, to.asks(), to.n_asks, info);
+  out.push_back('}');
+}
+
+} // namespace mdgw
