@@ -9,29 +9,54 @@ level_book::level_book(std::size_t reserve_levels) {
   asks_.reserve(reserve_levels);
 }
 
-std::size_t level_book::find(side s, price_t price) const noexcept {
-  const auto& v = levels(s);
-  // Updates cluster at the inside: look at the last few levels before bisecting.
+namespace {
+
+// Levels looked at from the inside before bisecting. Updates cluster at the inside.
+constexpr std::size_t kScan = 8;
+
+// Index of the level with `price`, or where it would be inserted, in a side sorted so the
+// best is at the back (ascending for bids, descending for asks). The last kScan levels
+// are counted without a data-dependent branch: how many are at or better than `price`
+// (they are the last ones, the side being sorted). Only when all of them are does it
+// bisect the rest. On a real feed the touched level is one of the top few, and an early
+// exit loop mispredicts its exit about once per call.
+template <side S>
+std::size_t find_in(const std::vector<price_level>& v, price_t price) noexcept {
   const std::size_t n = v.size();
-  const std::size_t scan = n < 8 ? n : 8;
-  if (s == side::bid) {
-    for (std::size_t k = 0; k < scan; ++k) {
-      const std::size_t i = n - 1 - k;
-      if (v[i].price <= price) return v[i].price == price ? i : i + 1;
-    }
-    if (scan == n) return 0;
-    auto it = std::lower_bound(v.begin(), v.begin() + static_cast<std::ptrdiff_t>(n - scan), price,
-                               [](const price_level& l, price_t p) { return l.price < p; });
-    return static_cast<std::size_t>(it - v.begin());
+  const std::size_t scan = n < kScan ? n : kScan;
+  const price_level* d = v.data();
+  std::size_t at_or_better = 0;
+  for (std::size_t k = n - scan; k < n; ++k) {
+    at_or_better += S == side::bid ? static_cast<std::size_t>(d[k].price >= price)
+                                   : static_cast<std::size_t>(d[k].price <= price);
   }
-  for (std::size_t k = 0; k < scan; ++k) {
-    const std::size_t i = n - 1 - k;
-    if (v[i].price >= price) return v[i].price == price ? i : i + 1;
-  }
-  if (scan == n) return 0;
-  auto it = std::lower_bound(v.begin(), v.begin() + static_cast<std::ptrdiff_t>(n - scan), price,
-                             [](const price_level& l, price_t p) { return l.price > p; });
+  if (at_or_better < scan || scan == n) return n - at_or_better;
+  const auto end = v.begin() + static_cast<std::ptrdiff_t>(n - scan);
+  const auto it = S == side::bid
+                      ? std::lower_bound(v.begin(), end, price, [](const price_level& l, price_t p) { return l.price < p; })
+                      : std::lower_bound(v.begin(), end, price, [](const price_level& l, price_t p) { return l.price > p; });
   return static_cast<std::size_t>(it - v.begin());
+}
+
+// Insert and erase near the back move a few 24-byte levels: a plain loop, no memmove call.
+void insert_at(std::vector<price_level>& v, std::size_t i, const price_level& l) {
+  v.emplace_back();
+  price_level* d = v.data();
+  for (std::size_t j = v.size() - 1; j > i; --j) d[j] = d[j - 1];
+  d[i] = l;
+}
+
+void erase_at(std::vector<price_level>& v, std::size_t i) noexcept {
+  price_level* d = v.data();
+  const std::size_t n = v.size();
+  for (std::size_t j = i + 1; j < n; ++j) d[j - 1] = d[j];
+  v.pop_back();
+}
+
+} // namespace
+
+std::size_t level_book::find(side s, price_t price) const noexcept {
+  return s == side::bid ? find_in<side::bid>(bids_, price) : find_in<side::ask>(asks_, price);
 }
 
 apply_status level_book::add(side s, price_t price, qty_t qty, std::uint32_t orders) {
@@ -42,7 +67,7 @@ apply_status level_book::add(side s, price_t price, qty_t qty, std::uint32_t ord
     v[i].qty += qty;
     v[i].orders += orders;
   } else {
-    v.insert(v.begin() + static_cast<std::ptrdiff_t>(i), price_level{price, qty, orders, 0});
+    insert_at(v, i, price_level{price, qty, orders, 0});
   }
   return apply_status::ok;
 }
@@ -54,12 +79,12 @@ apply_status level_book::reduce(side s, price_t price, qty_t qty, std::uint32_t 
   if (i >= v.size() || v[i].price != price) return apply_status::unknown_level;
   auto& l = v[i];
   if (qty > l.qty || orders > l.orders) {
-    v.erase(v.begin() + static_cast<std::ptrdiff_t>(i));
+    erase_at(v, i);
     return apply_status::over_reduce;
   }
   l.qty -= qty;
   l.orders -= orders;
-  if (l.qty == 0) v.erase(v.begin() + static_cast<std::ptrdiff_t>(i));
+  if (l.qty == 0) erase_at(v, i);
   return apply_status::ok;
 }
 
@@ -70,12 +95,12 @@ apply_status level_book::set(side s, price_t price, qty_t qty, std::uint32_t ord
   const bool exists = i < v.size() && v[i].price == price;
   if (qty == 0) {
     if (!exists) return apply_status::unknown_level;
-    v.erase(v.begin() + static_cast<std::ptrdiff_t>(i));
+    erase_at(v, i);
   } else if (exists) {
     v[i].qty = qty;
     v[i].orders = orders;
   } else {
-    v.insert(v.begin() + static_cast<std::ptrdiff_t>(i), price_level{price, qty, orders, 0});
+    insert_at(v, i, price_level{price, qty, orders, 0});
   }
   return apply_status::ok;
 }

@@ -55,6 +55,12 @@ public:
     const auto& v = levels(s);
     return v.empty() ? nullptr : &v.back();
   }
+  // Starts loading the best levels of both sides (a cache hint for a caller that knows
+  // an update to this book is coming, e.g. a few messages ahead in a batch).
+  void prefetch() const noexcept {
+    if (!bids_.empty()) __builtin_prefetch(&bids_.back());
+    if (!asks_.empty()) __builtin_prefetch(&asks_.back());
+  }
   // Copies up to n best levels into out (best first); returns how many.
   std::size_t copy_top(side s, std::size_t n, price_level* out) const noexcept;
 

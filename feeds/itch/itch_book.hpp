@@ -255,7 +255,8 @@ public:
   [[nodiscard]] decode_status apply(const std::uint8_t* msg, std::size_t len, event_sink& sink);
 
   // Cache hint for a message that apply() will see soon (a few messages ahead in a
-  // batch): loads the order slot it names. Reads nothing past len; any bytes are fine.
+  // batch): loads the order slot it names and the best levels of its locate's book.
+  // Reads nothing past len; any bytes are fine.
   void prefetch(const std::uint8_t* msg, std::size_t len) const noexcept {
     if (len < 19) return;
     switch (msg[0]) {
@@ -265,6 +266,8 @@ public:
     be64 ref;
     std::memcpy(&ref, msg + 11, sizeof ref);
     orders_.prefetch(ref.get());
+    const locate_t locate = static_cast<locate_t>((msg[1] << 8) | msg[2]);
+    if (locate < books_.size()) books_[locate].prefetch();
   }
 
   // The level book of `locate`, or nullptr when nothing named that locate yet.
@@ -302,16 +305,20 @@ private:
   [[gnu::noinline]] void grow(locate_t locate);
   [[nodiscard]] std::uint64_t ts(const header& h) const noexcept { return config_.midnight_ns + h.timestamp.get(); }
 
-  void add(const header& h, std::uint64_t ref, char side_char, std::uint32_t shares, std::uint32_t price);
+  // Order messages get the header's locate and exchange time as values: a header passed
+  // by reference would make the decoder keep each message's copy in memory.
+  void add(locate_t locate, std::uint64_t exch_ts, std::uint64_t ref, char side_char, std::uint32_t shares,
+           std::uint32_t price);
   // Makes `ref` a live order (replacing a live one with that reference).
   void place(locate_t locate, side s, std::uint64_t ref, std::uint32_t price, std::uint32_t shares,
              std::uint64_t exch_ts);
-  void check_locate(const order_entry& o, const header& h);
-  void execute(ref_kind kind, const header& h, std::uint64_t ref, std::uint32_t shares, bool printable,
-               std::uint32_t trade_price, bool has_price);
-  void cancel(const header& h, std::uint64_t ref, std::uint32_t shares);
-  void remove(ref_kind kind, const header& h, std::uint64_t ref);
-  void replace(const header& h, std::uint64_t old_ref, std::uint64_t new_ref, std::uint32_t shares, std::uint32_t price);
+  void check_locate(const order_entry& o, locate_t locate);
+  void execute(ref_kind kind, locate_t locate, std::uint64_t exch_ts, std::uint64_t ref, std::uint32_t shares,
+               bool printable, std::uint32_t trade_price, bool has_price);
+  void cancel(locate_t locate, std::uint64_t exch_ts, std::uint64_t ref, std::uint32_t shares);
+  void remove(ref_kind kind, locate_t locate, std::uint64_t exch_ts, std::uint64_t ref);
+  void replace(locate_t locate, std::uint64_t exch_ts, std::uint64_t old_ref, std::uint64_t new_ref,
+               std::uint32_t shares, std::uint32_t price);
   void emit_trade(locate_t locate, side aggressor, std::uint64_t price, std::uint64_t qty, std::uint64_t exch_ts);
   // Removes `qty` shares of a live order from its level (and the order itself when it
   // reaches 0); emits the reduce.
