@@ -11,27 +11,33 @@ level_book::level_book(std::size_t reserve_levels) {
 
 namespace {
 
-// Levels looked at from the inside before bisecting. Updates cluster at the inside.
-constexpr std::size_t kScan = 8;
+// Levels counted at a time from the inside (4 levels: 96 bytes, two cache lines), and
+// chunks counted before bisecting the rest. Updates cluster at the inside.
+constexpr std::size_t kChunk = 4;
+constexpr int kChunks = 2;
 
 // Index of the level with `price`, or where it would be inserted, in a side sorted so the
-// best is at the back (ascending for bids, descending for asks). The last kScan levels
-// are counted without a data-dependent branch: how many are at or better than `price`
-// (they are the last ones, the side being sorted). Only when all of them are does it
-// bisect the rest. On a real feed the touched level is one of the top few, and an early
-// exit loop mispredicts its exit about once per call.
+// best is at the back (ascending for bids, descending for asks). Chunks of kChunk levels
+// from the back are counted without a data-dependent branch: how many are at or better
+// than `price` (they are the last ones, the side being sorted); the first chunk not all
+// at or better holds the answer. On a real feed that is the first chunk nearly always,
+// so one well-predicted branch replaces an early-exit scan that mispredicts its exit
+// about once per call, and no more cache lines are read than the chunk spans.
 template <side S>
 std::size_t find_in(const std::vector<price_level>& v, price_t price) noexcept {
-  const std::size_t n = v.size();
-  const std::size_t scan = n < kScan ? n : kScan;
   const price_level* d = v.data();
-  std::size_t at_or_better = 0;
-  for (std::size_t k = n - scan; k < n; ++k) {
-    at_or_better += S == side::bid ? static_cast<std::size_t>(d[k].price >= price)
-                                   : static_cast<std::size_t>(d[k].price <= price);
+  std::size_t hi = v.size();
+  for (int c = 0; c < kChunks && hi > 0; ++c) {
+    const std::size_t lo = hi > kChunk ? hi - kChunk : 0;
+    std::size_t at_or_better = 0;
+    for (std::size_t k = lo; k < hi; ++k) {
+      at_or_better += S == side::bid ? static_cast<std::size_t>(d[k].price >= price)
+                                     : static_cast<std::size_t>(d[k].price <= price);
+    }
+    if (at_or_better < hi - lo) return hi - at_or_better;
+    hi = lo;
   }
-  if (at_or_better < scan || scan == n) return n - at_or_better;
-  const auto end = v.begin() + static_cast<std::ptrdiff_t>(n - scan);
+  const auto end = v.begin() + static_cast<std::ptrdiff_t>(hi);
   const auto it = S == side::bid
                       ? std::lower_bound(v.begin(), end, price, [](const price_level& l, price_t p) { return l.price < p; })
                       : std::lower_bound(v.begin(), end, price, [](const price_level& l, price_t p) { return l.price > p; });

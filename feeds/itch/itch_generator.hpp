@@ -14,8 +14,8 @@
 // - Order references increase through the day (A, F and U's new reference). Every
 //   E/C/X/D/U names an order that is live at that moment, so a correct book sees no
 //   unknown references; the fast book and the reference book are compared on it.
-// - Activity is concentrated: stocks are chosen with a skew (a few are busy, most are
-//   quiet), and prices sit a geometric number of ticks from the stock's mid, so most
+// - Activity is concentrated: stocks are chosen with a Zipf-like skew (a few are busy,
+//   most are quiet; see activity_), and prices sit a geometric number of ticks from the stock's mid, so most
 //   adds land in the top few levels. Executions take an order at the best price of one
 //   side, i.e. at the inside.
 // - The book never crosses once order flow starts (a real day shows crossed books only
@@ -110,6 +110,7 @@ private:
   generator_config config_;
   std::mt19937_64 rng_;
   std::vector<stock> stocks_; // index = locate - 1
+  std::vector<double> activity_; // cumulative share of the order flow by stock index
   std::vector<std::uint8_t> fixed_bytes_; // opening or closing messages, back to back
   std::vector<std::uint32_t> fixed_;      // their offsets (+ end)
   std::size_t fixed_pos_ = 0;
