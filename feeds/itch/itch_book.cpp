@@ -28,22 +28,6 @@ void order_map::rehash(std::size_t new_capacity) {
   }
 }
 
-std::pair<order_entry*, bool> order_map::try_insert(std::uint64_t ref) {
-  // At most half full: linear probes stay short (about 2.5 slots on a miss).
-  if ((size_ + 1) * 2 > mask_ + 1) [[unlikely]] rehash((mask_ + 1) * 2);
-  std::size_t i = home(ref);
-  for (;;) {
-    order_entry& e = slots_[i];
-    if (e.shares == 0) {
-      e.ref = ref;
-      ++size_;
-      return {&e, true};
-    }
-    if (e.ref == ref) return {&e, false};
-    i = (i + 1) & mask_;
-  }
-}
-
 void order_map::erase(order_entry* e) noexcept {
   // Backward-shift deletion: walk the cluster after the hole and move back every entry
   // whose home is not cyclically within (hole, its slot]; such an entry would otherwise

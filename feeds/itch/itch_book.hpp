@@ -7,7 +7,7 @@
 //   hashing of groups of 4 consecutive reference numbers (see order_map::home) and
 //   backward-shift deletion (no tombstones, so probe lengths do not degrade over a day
 //   of adds and deletes). No allocation per order: the
-//   table grows by doubling only when it passes half full, so after warm-up (or with
+//   table grows by doubling only when it passes a quarter full, so after warm-up (or with
 //   book_config::expected_orders sized for the day) a message never allocates.
 //   A slot is free when its shares are 0: a live order always has shares > 0 (an order
 //   executed or cancelled down to 0 is removed), so no key value is reserved.
@@ -113,13 +113,31 @@ private:
   [[nodiscard]] std::size_t home(std::uint64_t ref) const noexcept {
     return static_cast<std::size_t>((((ref >> 2) * 0x9E3779B97F4A7C15ULL) >> (shift_ + 2)) << 2 | (ref & 3));
   }
-  void rehash(std::size_t new_capacity);
+  [[gnu::noinline]] void rehash(std::size_t new_capacity);
 
   std::unique_ptr<order_entry[]> slots_;
   std::size_t mask_ = 0;
   unsigned shift_ = 64;
   std::size_t size_ = 0;
 };
+
+inline std::pair<order_entry*, bool> order_map::try_insert(std::uint64_t ref) {
+  // At most a quarter full. Groups of 4 consecutive references fill 4 adjacent slots,
+  // so clusters are longer than uniform hashing's; at half full the probes on insert and
+  // the backward shifts on erase cost a third more instructions on a generated day.
+  if ((size_ + 1) * 4 > mask_ + 1) [[unlikely]] rehash((mask_ + 1) * 2);
+  std::size_t i = home(ref);
+  for (;;) {
+    order_entry& e = slots_[i];
+    if (e.shares == 0) {
+      e.ref = ref;
+      ++size_;
+      return {&e, true};
+    }
+    if (e.ref == ref) return {&e, false};
+    i = (i + 1) & mask_;
+  }
+}
 
 // Directory (R) of a locate.
 struct stock_info {
