@@ -250,6 +250,10 @@ int main(int argc, char** argv) {
     }
   }
   if (opt.path.empty() || opt.repeats < 1) return mdgw::itch::usage();
+  // The command that reproduces these figures (see docs/performance.md).
+  std::printf("command:");
+  for (int i = 0; i < argc; ++i) std::printf(" %s", argv[i]);
+  std::printf("\n");
   try {
     return mdgw::itch::run(opt);
   } catch (const std::exception& e) {
