@@ -6,12 +6,14 @@
 //   BM_itch_file_replay  binary_file_reader (page cache warm) + decode + apply
 //   BM_itch_gen_decode   parse only, on a generated day held in memory
 //   BM_itch_gen_book     decode + apply on the generated day (one pass per iteration)
-//   BM_itch_gen_book_prefetch  the same with itch_book::prefetch 8 messages ahead
+//   BM_itch_gen_book_prefetch  the same with itch_book::prefetch 8 messages ahead (the
+//                        order slot and the best levels of the message's locate)
 // The generated day: itch_generator seed 1, 3000 stocks, MDGW_ITCH_BENCH_MESSAGES
 // messages (default 5,000,000; the figure is for 50,000,000, about 1.5 GB).
 // Figures are time per message ("per_msg", e.g. 25.1n = 25.1 ns). The sample is small and sampled (3
 // stocks, a few thousand live orders), so its order map stays in cache: the issue's
-// 40 ns/message goal is for a 50M-message generated day, which needs the generator.
+// 40 ns/message goal is for a 50M-message generated day, which needs the generator; the
+// whole-file figure comes from mdgw_itch_replay_bench (itch_replay_bench.cpp).
 // The sample path: MDGW_ITCH_SAMPLE, else ../shared/data/itch/ex20101224.TEST_ITCH_50
 // relative to the working directory (the project root). Reproduce:
 //   MDGW_ITCH_SAMPLE=$PWD/../shared/data/itch/ex20101224.TEST_ITCH_50

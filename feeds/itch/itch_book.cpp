@@ -28,22 +28,6 @@ void order_map::rehash(std::size_t new_capacity) {
   }
 }
 
-std::pair<order_entry*, bool> order_map::try_insert(std::uint64_t ref) {
-  // At most half full: linear probes stay short (about 2.5 slots on a miss).
-  if ((size_ + 1) * 2 > mask_ + 1) [[unlikely]] rehash((mask_ + 1) * 2);
-  std::size_t i = home(ref);
-  for (;;) {
-    order_entry& e = slots_[i];
-    if (e.shares == 0) {
-      e.ref = ref;
-      ++size_;
-      return {&e, true};
-    }
-    if (e.ref == ref) return {&e, false};
-    i = (i + 1) & mask_;
-  }
-}
-
 void order_map::erase(order_entry* e) noexcept {
   // Backward-shift deletion: walk the cluster after the hole and move back every entry
   // whose home is not cyclically within (hole, its slot]; such an entry would otherwise
@@ -145,27 +129,30 @@ struct itch_book::visitor {
     b.sink_->on_state(m.hdr.stock_locate.get(), state_change::status);
   }
   void operator()(const add_order& m) const {
-    b.add(m.hdr, m.order_reference_number.get(), m.buy_sell_indicator, m.shares.get(), m.price.get());
+    b.add(m.hdr.stock_locate.get(), b.ts(m.hdr), m.order_reference_number.get(), m.buy_sell_indicator, m.shares.get(),
+          m.price.get());
   }
   void operator()(const add_order_mpid& m) const {
-    b.add(m.hdr, m.order_reference_number.get(), m.buy_sell_indicator, m.shares.get(), m.price.get());
+    b.add(m.hdr.stock_locate.get(), b.ts(m.hdr), m.order_reference_number.get(), m.buy_sell_indicator, m.shares.get(),
+          m.price.get());
   }
   void operator()(const order_executed& m) const {
-    b.execute(ref_kind::executed, m.hdr, m.order_reference_number.get(), m.executed_shares.get(), true, 0, false);
+    b.execute(ref_kind::executed, m.hdr.stock_locate.get(), b.ts(m.hdr), m.order_reference_number.get(),
+              m.executed_shares.get(), true, 0, false);
   }
   void operator()(const order_executed_with_price& m) const {
-    b.execute(ref_kind::executed_with_price, m.hdr, m.order_reference_number.get(), m.executed_shares.get(),
-              m.printable == 'Y', m.execution_price.get(), true);
+    b.execute(ref_kind::executed_with_price, m.hdr.stock_locate.get(), b.ts(m.hdr), m.order_reference_number.get(),
+              m.executed_shares.get(), m.printable == 'Y', m.execution_price.get(), true);
   }
   void operator()(const order_cancel& m) const {
-    b.cancel(m.hdr, m.order_reference_number.get(), m.cancelled_shares.get());
+    b.cancel(m.hdr.stock_locate.get(), b.ts(m.hdr), m.order_reference_number.get(), m.cancelled_shares.get());
   }
   void operator()(const order_delete& m) const {
-    b.remove(ref_kind::delete_order, m.hdr, m.order_reference_number.get());
+    b.remove(ref_kind::delete_order, m.hdr.stock_locate.get(), b.ts(m.hdr), m.order_reference_number.get());
   }
   void operator()(const order_replace& m) const {
-    b.replace(m.hdr, m.original_order_reference_number.get(), m.new_order_reference_number.get(), m.shares.get(),
-              m.price.get());
+    b.replace(m.hdr.stock_locate.get(), b.ts(m.hdr), m.original_order_reference_number.get(),
+              m.new_order_reference_number.get(), m.shares.get(), m.price.get());
   }
   void operator()(const trade& m) const {
     // The indicator is the side of the resting non-displayed order: the other side took.
@@ -274,8 +261,8 @@ void itch_book::on_unknown_ref(ref_kind kind, std::uint64_t ref) {
   }
 }
 
-void itch_book::check_locate(const order_entry& o, const header& h) {
-  if (o.locate != h.stock_locate.get()) [[unlikely]] {
+void itch_book::check_locate(const order_entry& o, locate_t locate) {
+  if (o.locate != locate) [[unlikely]] {
     note(counters_.locate_mismatch, reported_mismatch_, "message locate differs from its order's; the order's is used");
   }
 }
@@ -333,12 +320,13 @@ void itch_book::place(locate_t locate, side s, std::uint64_t ref, std::uint32_t 
   sink_->on_event(e);
 }
 
-void itch_book::add(const header& h, std::uint64_t ref, char side_char, std::uint32_t shares, std::uint32_t price) {
+void itch_book::add(locate_t locate, std::uint64_t exch_ts, std::uint64_t ref, char side_char, std::uint32_t shares,
+                    std::uint32_t price) {
   if (shares == 0 || price == 0 || (side_char != kBuy && side_char != kSell)) [[unlikely]] {
     note(counters_.invalid_order, reported_invalid_, "add with 0 shares, price 0 or a bad side skipped");
     return;
   }
-  place(h.stock_locate.get(), side_char == kBuy ? side::bid : side::ask, ref, price, shares, ts(h));
+  place(locate, side_char == kBuy ? side::bid : side::ask, ref, price, shares, exch_ts);
 }
 
 void itch_book::reduce_order(order_entry* o, std::uint32_t qty, std::uint64_t exch_ts) {
@@ -365,37 +353,36 @@ void itch_book::reduce_order(order_entry* o, std::uint32_t qty, std::uint64_t ex
   sink_->on_event(e);
 }
 
-void itch_book::execute(ref_kind kind, const header& h, std::uint64_t ref, std::uint32_t shares, bool printable,
-                        std::uint32_t trade_price, bool has_price) {
+void itch_book::execute(ref_kind kind, locate_t locate, std::uint64_t exch_ts, std::uint64_t ref, std::uint32_t shares,
+                        bool printable, std::uint32_t trade_price, bool has_price) {
   order_entry* o = orders_.find(ref);
   if (o == nullptr) [[unlikely]] {
     on_unknown_ref(kind, ref);
     return;
   }
-  check_locate(*o, h);
+  check_locate(*o, locate);
   if (shares == 0) [[unlikely]] {
     note(counters_.invalid_order, reported_invalid_, "execution or cancel of 0 shares skipped");
     return;
   }
-  const std::uint64_t t = ts(h);
   if (printable) {
-    emit_trade(o->locate, opposite(o->s), has_price ? trade_price : o->price, shares, t);
+    emit_trade(o->locate, opposite(o->s), has_price ? trade_price : o->price, shares, exch_ts);
   } else {
     ++counters_.non_printable;
   }
   if (shares > o->shares) [[unlikely]] {
     note(counters_.over_execution, reported_over_, "execution or cancel of more shares than the order had");
   }
-  reduce_order(o, shares, t);
+  reduce_order(o, shares, exch_ts);
 }
 
-void itch_book::cancel(const header& h, std::uint64_t ref, std::uint32_t shares) {
+void itch_book::cancel(locate_t locate, std::uint64_t exch_ts, std::uint64_t ref, std::uint32_t shares) {
   order_entry* o = orders_.find(ref);
   if (o == nullptr) [[unlikely]] {
     on_unknown_ref(ref_kind::cancel, ref);
     return;
   }
-  check_locate(*o, h);
+  check_locate(*o, locate);
   if (shares == 0) [[unlikely]] {
     note(counters_.invalid_order, reported_invalid_, "execution or cancel of 0 shares skipped");
     return;
@@ -403,36 +390,35 @@ void itch_book::cancel(const header& h, std::uint64_t ref, std::uint32_t shares)
   if (shares > o->shares) [[unlikely]] {
     note(counters_.over_execution, reported_over_, "execution or cancel of more shares than the order had");
   }
-  reduce_order(o, shares, ts(h));
+  reduce_order(o, shares, exch_ts);
 }
 
-void itch_book::remove(ref_kind kind, const header& h, std::uint64_t ref) {
+void itch_book::remove(ref_kind kind, locate_t locate, std::uint64_t exch_ts, std::uint64_t ref) {
   order_entry* o = orders_.find(ref);
   if (o == nullptr) [[unlikely]] {
     on_unknown_ref(kind, ref);
     return;
   }
-  check_locate(*o, h);
-  reduce_order(o, o->shares, ts(h));
+  check_locate(*o, locate);
+  reduce_order(o, o->shares, exch_ts);
 }
 
-void itch_book::replace(const header& h, std::uint64_t old_ref, std::uint64_t new_ref, std::uint32_t shares,
-                        std::uint32_t price) {
+void itch_book::replace(locate_t locate, std::uint64_t exch_ts, std::uint64_t old_ref, std::uint64_t new_ref,
+                        std::uint32_t shares, std::uint32_t price) {
   order_entry* o = orders_.find(old_ref);
   if (o == nullptr) [[unlikely]] {
     on_unknown_ref(ref_kind::replace, old_ref);
     return;
   }
-  check_locate(*o, h);
-  const locate_t locate = o->locate;
+  check_locate(*o, locate);
+  const locate_t order_locate = o->locate;
   const side s = o->s;
-  const std::uint64_t t = ts(h);
-  reduce_order(o, o->shares, t);
+  reduce_order(o, o->shares, exch_ts);
   if (shares == 0 || price == 0) [[unlikely]] {
     note(counters_.invalid_order, reported_invalid_, "replace with 0 shares or price 0: original removed only");
     return;
   }
-  place(locate, s, new_ref, price, shares, t);
+  place(order_locate, s, new_ref, price, shares, exch_ts);
 }
 
 } // namespace mdgw::itch

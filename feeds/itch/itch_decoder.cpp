@@ -195,7 +195,7 @@ std::size_t binary_file_reader::fill(std::size_t n) {
   return end_ - pos_;
 }
 
-bool binary_file_reader::next(std::span<const std::uint8_t>& msg) {
+bool binary_file_reader::next_slow(std::span<const std::uint8_t>& msg) {
   if (failed_) return false;
   std::size_t avail = fill(3); // prefix + tag
   if (avail < 3) {

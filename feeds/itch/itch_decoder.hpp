@@ -17,7 +17,8 @@
 //   message, so the reader reports it and stops (failed()).
 // - Input is read in large chunks into one buffer and messages are handed out as spans
 //   into it, so reading costs no allocation per message. gzip input is detected by its
-//   magic bytes and inflated with zlib as it is read.
+//   magic bytes and inflated with zlib as it is read. next() is inline for the common
+//   case (a true prefix, the message already buffered) and calls out for the rest.
 #pragma once
 
 #include "itch_messages.hpp"
@@ -151,7 +152,28 @@ public:
   // The next message: its tag byte first, exactly its length (the prefix not included).
   // The span stays valid until the next call. False at the end of input, on a read
   // error, or when the stream cannot be framed any more (then failed() is true).
-  [[nodiscard]] bool next(std::span<const std::uint8_t>& msg);
+  // Inline fast path (see next_batch): a known tag whose prefix is its fixed length,
+  // wholly buffered, i.e. every message of a well-formed file but a few per refill.
+  [[nodiscard]] bool next(std::span<const std::uint8_t>& msg) { return next_batch(&msg, 1) == 1; }
+
+  // Up to `max` next messages at once (at least one unless next() would return false),
+  // all valid until the next call: a caller can look ahead within a batch (prefetch the
+  // state later messages touch). Returns how many were written to out.
+  [[nodiscard]] std::size_t next_batch(std::span<const std::uint8_t>* out, std::size_t max) {
+    std::size_t n = 0;
+    // Only the fast path: it never moves the buffer, so earlier spans stay valid.
+    while (n < max && end_ - pos_ >= 2 + kMaxFixedSize && !failed_) {
+      const std::uint8_t* p = buf_.data() + pos_;
+      const std::size_t fixed = kMessageSize[p[2]];
+      if (fixed == 0 || ((std::size_t{p[0]} << 8) | p[1]) != fixed) break;
+      out[n++] = std::span<const std::uint8_t>(p + 2, fixed);
+      pos_ += 2 + fixed;
+      stats_.bytes += 2 + fixed;
+      ++stats_.messages;
+    }
+    if (n == 0 && max > 0 && next_slow(out[0])) n = 1;
+    return n;
+  }
 
   // Calls f(std::span<const std::uint8_t>) for each remaining message; returns how many.
   template <class F>
@@ -173,6 +195,13 @@ public:
   [[nodiscard]] std::uint64_t input_size() const noexcept { return file_size_; }
 
 private:
+  static constexpr std::size_t kMaxFixedSize = [] {
+    std::size_t m = 0;
+    for (const std::uint8_t n : kMessageSize) m = n > m ? n : m;
+    return m;
+  }();
+  // Everything else: refills, zero or wrong prefixes, unknown tags, the end of input.
+  [[nodiscard]] bool next_slow(std::span<const std::uint8_t>& msg);
   // Makes at least n bytes available at pos_ unless the input ends; returns the count.
   std::size_t fill(std::size_t n);
   std::size_t read_some(std::uint8_t* dst, std::size_t n);

@@ -14,6 +14,12 @@ namespace {
 
 constexpr std::uint64_t kOpeningStartNs = 10'800'000'000'000ULL; // 03:00, start of messages
 constexpr std::uint32_t kCrossEvery = 5;                          // every 5th stock crosses
+// Orders each stock rests before the open (pre-market adds), and the fewest a stock
+// keeps during the day: order flow that removes orders goes to a stock with more, so
+// books keep a resting background instead of draining (removals slightly outnumber
+// adds in the mix, as executions also remove).
+constexpr std::uint32_t kPreOpenOrders = 20;
+constexpr std::size_t kMinResting = kPreOpenOrders;
 
 // Message mix of the order flow, per 10,000 messages.
 struct mix_entry {
@@ -72,6 +78,12 @@ itch_generator::itch_generator(const generator_config& config) : config_(config)
     s.mid = dollars * 10000;
     s.tick = 100;
   }
+  // Activity by stock, Zipf-like: the stock of rank k (0 = busiest) gets a share of the
+  // order flow proportional to 1 / (k + 10). With 3000 stocks the busiest has 1.6% of the
+  // flow, the top 1% a quarter and the top 10% about 60%: a few busy names, a long tail.
+  activity_.resize(config_.symbols);
+  double total = 0;
+  for (std::uint32_t k = 0; k < config_.symbols; ++k) activity_[k] = total += 1.0 / (k + 10.0);
   build_opening();
   const std::uint64_t fixed = (fixed_.size() - 1) + closing_count();
   main_count_ = config_.messages > fixed ? config_.messages - fixed : 0;
@@ -116,7 +128,8 @@ void itch_generator::build_opening() {
   fixed_.assign(1, 0);
   fixed_pos_ = 0;
   // The opening spans 03:00 to the open; spread its messages evenly.
-  const std::uint64_t n = 4 + 2ULL * config_.symbols + config_.symbols / 5 + 2ULL * ((config_.symbols + 4) / 5);
+  const std::uint64_t n = 4 + (2ULL + kPreOpenOrders) * config_.symbols + config_.symbols / 5 +
+                          2ULL * ((config_.symbols + 4) / 5);
   const std::uint64_t step = std::max<std::uint64_t>(1, (config_.start_ns - std::min(config_.start_ns, kOpeningStartNs)) / (n + 1));
   std::uint64_t ts = std::min(config_.start_ns, kOpeningStartNs);
   auto tick = [&] { return ts += step; };
@@ -166,31 +179,52 @@ void itch_generator::build_opening() {
       push_fixed(y);
     }
   }
+  // Pre-market: each stock's resting book, buys and sells in turn.
+  for (std::uint32_t i = 0; i < config_.symbols; ++i) {
+    stock& s = stocks_[i];
+    for (std::uint32_t k = 0; k < kPreOpenOrders; ++k) {
+      const bool buy = k % 2 == 0;
+      const live_order o{next_ref_++, near_price(s, buy), pick_shares(), buy};
+      rest(s, o);
+      auto a = start<add_order>(msg_type::add_order, static_cast<std::uint16_t>(i + 1), tick());
+      a.order_reference_number.set(o.ref);
+      a.buy_sell_indicator = buy ? kBuy : kSell;
+      a.shares.set(o.shares);
+      a.stock = s.name;
+      a.price.set(o.price);
+      push_fixed(a);
+    }
+  }
   sys(system_event_code::start_of_market_hours);
   // Opening cross: imbalance then the cross, for every 5th stock.
-  for (std::uint32_t i = 0; i < config_.symbols; i += kCrossEvery) {
-    const auto locate = static_cast<std::uint16_t>(i + 1);
-    const stock& s = stocks_[i];
-    auto im = start<noii>(msg_type::noii, locate, tick());
-    im.paired_shares.set(1000 * (1 + rng_() % 50));
-    im.imbalance_shares.set(100 * (rng_() % 20));
-    im.imbalance_direction = "BSN"[rng_() % 3];
-    im.stock = s.name;
-    im.far_price.set(s.mid + s.tick);
-    im.near_price.set(s.mid);
-    im.current_reference_price.set(s.mid);
-    im.cross_type = 'O';
-    im.price_variation_indicator = 'L';
-    push_fixed(im);
-    auto q = start<cross_trade>(msg_type::cross_trade, locate, tick());
-    q.shares.set(1000 * (1 + rng_() % 50));
-    q.stock = s.name;
-    q.cross_price.set(s.mid);
-    q.match_number.set(next_match_++);
-    q.cross_type = 'O';
-    push_fixed(q);
-  }
+  for (std::uint32_t i = 0; i < config_.symbols; i += kCrossEvery) push_cross(static_cast<std::uint16_t>(i + 1), 'O', 50, ts, step);
   ts_ = std::max(ts, config_.start_ns);
+}
+
+void itch_generator::push_cross(std::uint16_t locate, char cross_type, std::uint64_t max_lots, std::uint64_t& ts,
+                                std::uint64_t step) {
+  // The auction's imbalance (I), then its cross (Q). The opening's far price is a tick
+  // above the mid and its price variation small ('L'); the close's are the mid and ' '.
+  const stock& s = stocks_[locate - 1u];
+  const bool opening = cross_type == 'O';
+  auto im = start<noii>(msg_type::noii, locate, ts += step);
+  im.paired_shares.set(1000 * (1 + rng_() % 50));
+  im.imbalance_shares.set(100 * (rng_() % 20));
+  im.imbalance_direction = "BSN"[rng_() % 3];
+  im.stock = s.name;
+  im.far_price.set(opening ? s.mid + s.tick : s.mid);
+  im.near_price.set(s.mid);
+  im.current_reference_price.set(s.mid);
+  im.cross_type = cross_type;
+  im.price_variation_indicator = opening ? 'L' : ' ';
+  push_fixed(im);
+  auto q = start<cross_trade>(msg_type::cross_trade, locate, ts += step);
+  q.shares.set(1000 * (1 + rng_() % max_lots));
+  q.stock = s.name;
+  q.cross_price.set(s.mid);
+  q.match_number.set(next_match_++);
+  q.cross_type = cross_type;
+  push_fixed(q);
 }
 
 void itch_generator::build_closing() {
@@ -205,28 +239,7 @@ void itch_generator::build_closing() {
     push_fixed(m);
   };
   sys(system_event_code::end_of_market_hours);
-  for (std::uint32_t i = 0; i < config_.symbols; i += kCrossEvery) {
-    const auto locate = static_cast<std::uint16_t>(i + 1);
-    const stock& s = stocks_[i];
-    auto im = start<noii>(msg_type::noii, locate, tick());
-    im.paired_shares.set(1000 * (1 + rng_() % 50));
-    im.imbalance_shares.set(100 * (rng_() % 20));
-    im.imbalance_direction = "BSN"[rng_() % 3];
-    im.stock = s.name;
-    im.far_price.set(s.mid);
-    im.near_price.set(s.mid);
-    im.current_reference_price.set(s.mid);
-    im.cross_type = 'C';
-    im.price_variation_indicator = ' ';
-    push_fixed(im);
-    auto q = start<cross_trade>(msg_type::cross_trade, locate, tick());
-    q.shares.set(1000 * (1 + rng_() % 100));
-    q.stock = s.name;
-    q.cross_price.set(s.mid);
-    q.match_number.set(next_match_++);
-    q.cross_type = 'C';
-    push_fixed(q);
-  }
+  for (std::uint32_t i = 0; i < config_.symbols; i += kCrossEvery) push_cross(static_cast<std::uint16_t>(i + 1), 'C', 100, ts, 1000);
   sys(system_event_code::end_of_system_hours);
   sys(system_event_code::end_of_messages);
   ts_ = ts;
@@ -276,10 +289,9 @@ std::uint64_t itch_generator::flow_ts() {
 }
 
 std::uint16_t itch_generator::pick_stock() {
-  // Skewed: the square of a uniform variate favours low indices (busy stocks).
-  const double u = std::uniform_real_distribution<double>(0.0, 1.0)(rng_);
-  const auto i = std::min<std::uint32_t>(config_.symbols - 1, static_cast<std::uint32_t>(u * u * config_.symbols));
-  return static_cast<std::uint16_t>(i + 1);
+  const double u = std::uniform_real_distribution<double>(0.0, 1.0)(rng_) * activity_.back();
+  const auto i = static_cast<std::uint32_t>(std::upper_bound(activity_.begin(), activity_.end(), u) - activity_.begin());
+  return static_cast<std::uint16_t>(std::min<std::uint32_t>(i, config_.symbols - 1) + 1);
 }
 
 std::uint32_t itch_generator::pick_shares() {
@@ -294,24 +306,47 @@ std::uint32_t itch_generator::near_price(const stock& s, bool buy) {
   std::uint32_t away = 0;
   while (away < 200 && rng_() % 100 < 65) ++away;
   const std::uint32_t d = s.tick * away;
-  if (buy) return s.mid > 2 * s.tick + d ? s.mid - s.tick - d : s.tick;
-  return s.mid + s.tick + d;
+  if (buy) {
+    const std::uint32_t p = s.mid > 2 * s.tick + d ? s.mid - s.tick - d : s.tick;
+    // Asks are never below 2 ticks (a sell is at least a tick above a bid >= 1 tick).
+    return s.asks.empty() ? p : std::min(p, s.asks.begin()->first - s.tick);
+  }
+  const std::uint32_t p = s.mid + s.tick + d;
+  return s.bids.empty() ? p : std::max(p, s.bids.rbegin()->first + s.tick);
 }
 
-std::size_t itch_generator::pick_order(const stock& s) { return static_cast<std::size_t>(rng_() % s.orders.size()); }
+std::size_t itch_generator::pick_order(const stock& s) {
+  const std::size_t n = s.orders.size();
+  if (rng_() % 8 == 0) return static_cast<std::size_t>(rng_() % n);
+  // One of the youngest: a geometric number of orders back from the newest (mean 4).
+  std::size_t back = 0;
+  while (back + 1 < n && rng_() % 5 != 0) ++back;
+  return n - 1 - back;
+}
 
-std::size_t itch_generator::pick_near_inside(const stock& s) {
-  // The best of a few sampled orders on one side: executions happen at the inside.
-  const bool buy = (rng_() & 1) != 0;
-  std::size_t best = pick_order(s);
-  for (int k = 0; k < 4; ++k) {
-    const std::size_t j = pick_order(s);
-    const live_order& o = s.orders[j];
-    const live_order& b = s.orders[best];
-    if (o.buy != buy) continue;
-    if (b.buy != buy || (buy ? o.price > b.price : o.price < b.price)) best = j;
+std::size_t itch_generator::pick_at_inside(const stock& s) {
+  // The youngest order at the best price of a random side (the other side when empty).
+  bool buy = (rng_() & 1) != 0;
+  if (buy ? s.bids.empty() : s.asks.empty()) buy = !buy;
+  const std::uint32_t best = buy ? s.bids.rbegin()->first : s.asks.begin()->first;
+  for (std::size_t i = s.orders.size(); i-- > 0;) {
+    if (s.orders[i].buy == buy && s.orders[i].price == best) return i;
   }
-  return best;
+  return s.orders.size() - 1; // not reached: every level counts a live order
+}
+
+void itch_generator::rest(stock& s, const live_order& o) {
+  s.orders.push_back(o);
+  ++(o.buy ? s.bids : s.asks)[o.price];
+}
+
+itch_generator::live_order itch_generator::take(stock& s, std::size_t i) {
+  const live_order o = s.orders[i];
+  s.orders.erase(s.orders.begin() + static_cast<std::ptrdiff_t>(i));
+  auto& side = o.buy ? s.bids : s.asks;
+  const auto it = side.find(o.price);
+  if (--it->second == 0) side.erase(it);
+  return o;
 }
 
 std::size_t itch_generator::flow_message(std::uint8_t* out) {
@@ -324,14 +359,18 @@ std::size_t itch_generator::flow_message(std::uint8_t* out) {
     }
     r -= e.weight;
   }
-  const std::uint16_t locate = pick_stock();
-  stock& s = stocks_[locate - 1u];
-  const std::uint64_t ts = flow_ts();
-  // Messages that need a live order become adds when the stock has none.
+  // Messages that remove or change an order look for a stock resting more than
+  // kMinResting (a few tries keep the mix), and become adds when they find none.
   const bool needs_order = type == msg_type::order_delete || type == msg_type::order_replace ||
                            type == msg_type::order_executed || type == msg_type::order_executed_with_price ||
                            type == msg_type::order_cancel;
-  if (needs_order && s.orders.empty()) type = msg_type::add_order;
+  std::uint16_t locate = pick_stock();
+  for (int tries = 0; needs_order && stocks_[locate - 1u].orders.size() <= kMinResting && tries < 8; ++tries) {
+    locate = pick_stock();
+  }
+  stock& s = stocks_[locate - 1u];
+  const std::uint64_t ts = flow_ts();
+  if (needs_order && s.orders.size() <= kMinResting) type = msg_type::add_order;
   // The mid drifts a tick now and then.
   if (rng_() % 512 == 0) {
     if ((rng_() & 1) != 0) {
@@ -346,7 +385,7 @@ std::size_t itch_generator::flow_message(std::uint8_t* out) {
   case msg_type::add_order_mpid: {
     const bool buy = (rng_() & 1) != 0;
     const live_order o{next_ref_++, near_price(s, buy), pick_shares(), buy};
-    s.orders.push_back(o);
+    rest(s, o);
     if (type == msg_type::add_order) {
       auto m = start<add_order>(type, locate, ts);
       m.order_reference_number.set(o.ref);
@@ -366,21 +405,19 @@ std::size_t itch_generator::flow_message(std::uint8_t* out) {
     return put(m, out);
   }
   case msg_type::order_delete: {
-    const std::size_t i = pick_order(s);
     auto m = start<order_delete>(type, locate, ts);
-    m.order_reference_number.set(s.orders[i].ref);
-    s.orders[i] = s.orders.back();
-    s.orders.pop_back();
+    m.order_reference_number.set(take(s, pick_order(s)).ref);
     return put(m, out);
   }
   case msg_type::order_replace: {
-    const std::size_t i = pick_order(s);
-    live_order& o = s.orders[i];
+    // The replacement is a new order (new reference, back of the queue): the youngest.
+    live_order o = take(s, pick_order(s));
     auto m = start<order_replace>(type, locate, ts);
     m.original_order_reference_number.set(o.ref);
     o.ref = next_ref_++;
     o.price = near_price(s, o.buy);
     o.shares = pick_shares();
+    rest(s, o);
     m.new_order_reference_number.set(o.ref);
     m.shares.set(o.shares);
     m.price.set(o.price);
@@ -388,14 +425,13 @@ std::size_t itch_generator::flow_message(std::uint8_t* out) {
   }
   case msg_type::order_executed:
   case msg_type::order_executed_with_price: {
-    const std::size_t i = pick_near_inside(s);
+    const std::size_t i = pick_at_inside(s);
     live_order& o = s.orders[i];
     const std::uint32_t qty = rng_() % 5 < 3 ? o.shares : 1 + static_cast<std::uint32_t>(rng_() % o.shares);
     const std::uint64_t ref = o.ref;
     const std::uint32_t price = o.price;
     if (qty >= o.shares) {
-      s.orders[i] = s.orders.back();
-      s.orders.pop_back();
+      (void)take(s, i);
     } else {
       o.shares -= qty;
     }
@@ -422,8 +458,7 @@ std::size_t itch_generator::flow_message(std::uint8_t* out) {
     m.order_reference_number.set(o.ref);
     m.cancelled_shares.set(qty);
     if (qty >= o.shares) {
-      s.orders[i] = s.orders.back();
-      s.orders.pop_back();
+      (void)take(s, i);
     } else {
       o.shares -= qty;
     }

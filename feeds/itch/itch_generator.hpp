@@ -4,7 +4,8 @@
 // Rationale:
 // - The day has the shape of a real one: system events (S) around everything, a
 //   directory (R) and trading action (H) per stock, Reg SHO, participant positions, IPO
-//   updates and MWCB levels before the open, opening and closing crosses (I imbalances
+//   updates and MWCB levels before the open, pre-market adds that rest a small book per
+//   stock (which order flow then never drains below its size), opening and closing crosses (I imbalances
 //   then Q), and in between order flow with the message mix of a real Nasdaq day:
 //   about 44% adds (A, 10% of them F), 43% deletes, 8% replaces, 2% executions (E, some
 //   C), 1% cancels, 1.5% non-displayed trades (P), and a trickle of every other type
@@ -13,10 +14,19 @@
 // - Order references increase through the day (A, F and U's new reference). Every
 //   E/C/X/D/U names an order that is live at that moment, so a correct book sees no
 //   unknown references; the fast book and the reference book are compared on it.
-// - Activity is concentrated: stocks are chosen with a skew (a few are busy, most are
-//   quiet), and prices sit a geometric number of ticks from the stock's mid, so most
-//   adds land in the top few levels. Executions take the best of a few sampled orders
-//   on one side, i.e. near the inside.
+// - Activity is concentrated: stocks are chosen with a Zipf-like skew (a few are busy,
+//   most are quiet; see activity_), and prices sit a geometric number of ticks from the stock's mid, so most
+//   adds land in the top few levels. Executions take an order at the best price of one
+//   side, i.e. at the inside.
+// - The book never crosses once order flow starts (a real day shows crossed books only
+//   in auctions, which ITCH reports as I and Q messages, not as resting orders): a buy is
+//   never priced at or above the best ask, nor a sell at or below the best bid. The mid
+//   drifts; when it runs into the other side, the new orders queue a tick behind the
+//   opposite best until executions and deletes clear it.
+// - Orders live short lives, as on a real day where most orders are cancelled soon after
+//   they are placed: deletes, cancels and replaces name one of the stock's youngest
+//   orders (a geometric number of orders back from the newest) 7 times in 8, any live
+//   order otherwise. The old orders left behind are the book's deeper levels.
 // - Timestamps never decrease; order flow is spread over [start_ns, end_ns).
 // - The generator allocates as it goes (it keeps the live orders of each stock); it is a
 //   tool, not the hot path.
@@ -26,6 +36,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <map>
 #include <random>
 #include <string>
 #include <vector>
@@ -67,7 +78,9 @@ private:
     alpha<8> name;
     std::uint32_t mid;  // 4 decimals
     std::uint32_t tick; // 4 decimals
-    std::vector<live_order> orders;
+    std::vector<live_order> orders;           // oldest first
+    std::map<std::uint32_t, std::uint32_t> bids; // price -> live orders: the best prices
+    std::map<std::uint32_t, std::uint32_t> asks;
   };
   enum class phase : std::uint8_t { opening, flow, closing, done };
 
@@ -79,9 +92,13 @@ private:
   std::uint64_t flow_ts();
   std::uint16_t pick_stock();
   std::uint32_t pick_shares();
+  // A price near the mid that does not cross the other side's best.
   std::uint32_t near_price(const stock& s, bool buy);
   std::size_t pick_order(const stock& s);
-  std::size_t pick_near_inside(const stock& s);
+  std::size_t pick_at_inside(const stock& s);
+  static void rest(stock& s, const live_order& o);
+  static live_order take(stock& s, std::size_t i);
+  void push_cross(std::uint16_t locate, char cross_type, std::uint64_t max_lots, std::uint64_t& ts, std::uint64_t step);
 
   template <class M>
   M start(msg_type type, std::uint16_t locate, std::uint64_t ts);
@@ -93,6 +110,7 @@ private:
   generator_config config_;
   std::mt19937_64 rng_;
   std::vector<stock> stocks_; // index = locate - 1
+  std::vector<double> activity_; // cumulative share of the order flow by stock index
   std::vector<std::uint8_t> fixed_bytes_; // opening or closing messages, back to back
   std::vector<std::uint32_t> fixed_;      // their offsets (+ end)
   std::size_t fixed_pos_ = 0;

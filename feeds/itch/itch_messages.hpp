@@ -6,7 +6,7 @@
 //   alignment 1 and no padding: sizeof equals the spec's message length (asserted below)
 //   and a field's offset equals the spec's offset. [[gnu::packed]] states the intent.
 // - Integers are big-endian on the wire; be_uint<N>::get() converts (a bswap for 2, 4 and
-//   8 bytes, a shift loop for the 48-bit timestamp) and set() encodes, so tests and the
+//   8 bytes, and for the 48-bit timestamp a 2-byte and a 4-byte one) and set() encodes, so tests and the
 //   generator build messages with the same types that decode them.
 // - Structs are read with load<M>(bytes) (a memcpy into a local): no aliasing or
 //   alignment assumptions about the input buffer. The compiler turns it into plain loads.
@@ -42,9 +42,13 @@ struct be_uint {
     if constexpr (N == 1) {
       return bytes[0];
     } else if constexpr (N == 6) {
-      std::uint64_t v = 0;
-      for (std::size_t i = 0; i < N; ++i) v = (v << 8) | bytes[i];
-      return v;
+      // A 2-byte and a 4-byte big-endian load (a 6-byte memcpy into a local would be two
+      // stores read back as one: a store-forwarding stall).
+      std::uint16_t hi;
+      std::uint32_t lo;
+      std::memcpy(&hi, bytes, 2);
+      std::memcpy(&lo, bytes + 2, 4);
+      return (std::uint64_t{__builtin_bswap16(hi)} << 32) | __builtin_bswap32(lo);
     } else {
       value_type v;
       std::memcpy(&v, bytes, N);

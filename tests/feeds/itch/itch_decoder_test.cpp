@@ -273,6 +273,20 @@ TEST(BinaryFileReader, MessagesAcrossBufferRefillsAndGzipInput) {
     EXPECT_FALSE(r.failed());
     EXPECT_EQ(r.input_offset(), r.input_size());
   }
+  // In batches: the same messages, and every span of a batch still holds its message
+  // when the batch is done (they are copied only then).
+  for (const std::string& path : {plain, gz}) {
+    binary_file_reader r(path, [](std::string_view) {}, binary_file_reader::kMinBuffer);
+    std::vector<std::vector<std::uint8_t>> got;
+    std::span<const std::uint8_t> batch[7];
+    for (std::size_t n; (n = r.next_batch(batch, std::size(batch))) != 0;) {
+      for (std::size_t i = 0; i < n; ++i) got.emplace_back(batch[i].begin(), batch[i].end());
+    }
+    EXPECT_EQ(got, want) << path;
+    EXPECT_EQ(r.stats().messages, want.size());
+    EXPECT_EQ(r.stats().zero_prefix, 10000U);
+    EXPECT_FALSE(r.failed());
+  }
   std::remove(plain.c_str());
   std::remove(gz.c_str());
 }
