@@ -16,8 +16,9 @@
 //   never again before the io thread has re-armed.
 // Each run ends with a directed round against the one race the design must close: a
 // publish landing while an io thread is busy with that instrument's previous notice
-// (see harness::produce). Checked by mutation: a publication that clears the pending
-// flag after the read instead of before it strands a version there, every run.
+// (see harness::produce), for books and for trades. Checked by mutation: a publication
+// that clears the pending flag after the read instead of before it strands a version
+// there, every run (and, for the trade flag, strands trades: checked on this branch).
 #include "publication.hpp"
 
 #include <gtest/gtest.h>
@@ -397,6 +398,7 @@ struct io_view {
   std::atomic<bool> stop_flag{false};
 
   std::unique_ptr<std::atomic<std::uint64_t>[]> version_seen;
+  std::unique_ptr<std::atomic<std::uint64_t>[]> trade_seen; // per instrument: cursor - 1
   std::atomic<std::uint64_t> trades_accounted{0}; // received + lost, all instruments
 
   std::vector<std::uint64_t> trade_cursor;     // per instrument: the next seq to read
@@ -429,7 +431,11 @@ public:
     for (std::size_t io = 0; io < kIoThreads; ++io) {
       auto v = std::make_unique<io_view>();
       v->version_seen = std::make_unique<std::atomic<std::uint64_t>[]>(sc.instruments);
-      for (std::size_t i = 0; i < sc.instruments; ++i) v->version_seen[i].store(0, std::memory_order_relaxed);
+      v->trade_seen = std::make_unique<std::atomic<std::uint64_t>[]>(sc.instruments);
+      for (std::size_t i = 0; i < sc.instruments; ++i) {
+        v->version_seen[i].store(0, std::memory_order_relaxed);
+        v->trade_seen[i].store(0, std::memory_order_relaxed);
+      }
       v->trade_cursor.assign(sc.instruments, 1);
       io_.push_back(std::move(v));
       pub_.set_waker(io, [this, io] { on_wake(io); });
@@ -549,6 +555,8 @@ private:
     // and flush. The io threads are disarmed, so no wake-up is sent: v + 1 reaches them
     // only if the pending flag was cleared before the read (so a fresh notice is pushed)
     // and rearm() sees that notice. Otherwise v + 1 is stranded and run() times out.
+    // Then the same for trades: trade s, wait until read, trade s + 1 (the trade
+    // notice's pending flag must be cleared before the history is read).
     for (std::size_t i = 0; i < sc_.instruments; ++i) {
       const auto id = static_cast<instrument_id>(i);
       final_target_.store(id, std::memory_order_relaxed);
@@ -564,6 +572,19 @@ private:
       publish(*prod_, scratch, id, ++final_version_[id]);
       flush();
       publishes_ += 2;
+
+      const std::uint64_t s = ++final_trade_[id];
+      prod_->publish_trade(id, trade_side(s), trade_price(id, s), trade_qty(s), s, s, s * 2);
+      flush();
+      const auto give_up_trades = clock_type::now() + std::chrono::seconds(2);
+      for (const auto& io : io_) {
+        while (io->trade_seen[id].load(std::memory_order_relaxed) < s && clock_type::now() < give_up_trades) {
+          std::this_thread::yield();
+        }
+      }
+      const std::uint64_t s2 = ++final_trade_[id];
+      prod_->publish_trade(id, trade_side(s2), trade_price(id, s2), trade_qty(s2), s2, s2, s2 * 2);
+      flush();
     }
     final_target_.store(kNoTarget, std::memory_order_relaxed);
   }
@@ -637,6 +658,12 @@ private:
         v.trades_lost += r.lost;
         v.trades_accounted.fetch_add(r.count + r.lost, std::memory_order_relaxed);
         if (r.count == 0 && r.lost == 0) break;
+      }
+      v.trade_seen[n.instrument].store(cursor - 1, std::memory_order_relaxed);
+      // As for books: the final round's target pauses here, so its next trade lands
+      // while this notice is being handled.
+      if (final_target_.load(std::memory_order_relaxed) == n.instrument) {
+        std::this_thread::sleep_for(std::chrono::microseconds(200));
       }
     };
     for (;;) {
