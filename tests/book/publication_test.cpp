@@ -18,7 +18,7 @@
 // publish landing while an io thread is busy with that instrument's previous notice
 // (see harness::produce), for books and for trades. Checked by mutation: a publication
 // that clears the pending flag after the read instead of before it strands a version
-// there, every run (and, for the trade flag, strands trades: checked on this branch).
+// there, every run (and one clearing the trade flag late strands trades: checked once).
 #include "publication.hpp"
 
 #include <gtest/gtest.h>
