@@ -5,12 +5,15 @@
 //                      side drains in the loop every kDrainEvery publishes (amortized in)
 //   BM_slot_read       publication::read_top, uncontended
 //   BM_spsc_push_pop   the notice ring: push then pop, single thread
+//   BM_trade_push      trade_history::push of one trade (steady state: the ring wraps)
+//   BM_trade_read      trade_history::read of N consecutive trades from a cursor
 // All single-threaded and uncontended: they measure the instructions on the path, not
 // cross-core traffic. Reproduce: see docs/performance.md.
 #include "book_top.hpp"
 #include "level_book.hpp"
 #include "publication.hpp"
 #include "seqlock.hpp"
+#include "trade_history.hpp"
 
 #include <benchmark/benchmark.h>
 #include <boost/lockfree/spsc_queue.hpp>
@@ -203,6 +206,46 @@ void BM_spsc_push_pop(benchmark::State& state) {
   state.SetItemsProcessed(static_cast<std::int64_t>(state.iterations() * burst));
 }
 BENCHMARK(BM_spsc_push_pop)->ArgName("burst")->Arg(1)->Arg(64);
+
+// --- BM_trade_push / BM_trade_read ---
+
+trade_record bench_trade(std::uint64_t k) noexcept {
+  trade_record r;
+  r.price = kMid + static_cast<price_t>(k & 15U);
+  r.qty = 100;
+  r.exch_ts = k;
+  r.recv_ts = k;
+  r.aggressor = (k & 1U) != 0 ? side::bid : side::ask;
+  return r;
+}
+
+void BM_trade_push(benchmark::State& state) {
+  auto h = trade_history::create(trade_history::kDefaultCapacity, 1);
+  std::uint64_t k = 0;
+  for (auto _ : state) {
+    benchmark::DoNotOptimize(h->push(bench_trade(++k)));
+    benchmark::ClobberMemory();
+  }
+  state.SetItemsProcessed(static_cast<std::int64_t>(state.iterations()));
+}
+BENCHMARK(BM_trade_push);
+
+// A reader re-reading the newest N trades of a full history (the io thread's read after a
+// notice, with N new trades): N consecutive slot copies and their seq checks.
+void BM_trade_read(benchmark::State& state) {
+  const auto n = static_cast<std::size_t>(state.range(0));
+  auto h = trade_history::create(trade_history::kDefaultCapacity, 1);
+  for (std::uint64_t k = 1; k <= 3 * trade_history::kDefaultCapacity; ++k) (void)h->push(bench_trade(k));
+  std::vector<trade_record> out(n);
+  const std::uint64_t from = h->head() - n + 1;
+  for (auto _ : state) {
+    const auto r = h->read(from, out);
+    benchmark::DoNotOptimize(r.count);
+    benchmark::ClobberMemory();
+  }
+  state.SetItemsProcessed(static_cast<std::int64_t>(state.iterations() * n));
+}
+BENCHMARK(BM_trade_read)->Arg(1)->Arg(64);
 
 } // namespace
 } // namespace mdgw

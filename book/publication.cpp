@@ -1,23 +1,54 @@
 #include "publication.hpp"
 
+#include <chrono>
+#include <random>
 #include <stdexcept>
 
 namespace mdgw {
 
-publication::publication(std::size_t io_threads, std::size_t max_instruments)
+namespace {
+
+// Random and never 0 (0 can then mean "no epoch" to a client). random_device alone may be
+// deterministic on some platforms, so the wall clock is mixed in.
+std::uint64_t draw_epoch() {
+  std::random_device rd;
+  std::uint64_t e = (std::uint64_t{rd()} << 32) ^ rd();
+  e ^= static_cast<std::uint64_t>(std::chrono::system_clock::now().time_since_epoch().count());
+  std::seed_seq seq{static_cast<std::uint32_t>(e), static_cast<std::uint32_t>(e >> 32)};
+  std::mt19937_64 mix(seq);
+  e = mix();
+  return e == 0 ? 1 : e;
+}
+
+} // namespace
+
+publication::publication(std::size_t io_threads, std::size_t max_instruments, std::size_t trade_capacity)
     : max_instruments_(max_instruments),
       infos_(std::make_unique<instrument_info[]>(max_instruments)),
       slots_(std::make_unique<seqlock_slot<book_top>[]>(max_instruments)),
       states_(std::make_unique<seqlock_slot<instrument_state>[]>(max_instruments)),
+      trade_capacity_(trade_capacity),
+      trade_epoch_(draw_epoch()),
+      histories_(std::make_unique<std::atomic<trade_history*>[]>(max_instruments)),
       io_(io_threads) {
   if (io_threads == 0) throw std::invalid_argument("publication needs at least one io thread");
+  if (trade_capacity < 2 || (trade_capacity & (trade_capacity - 1)) != 0) {
+    throw std::invalid_argument("trade history capacity must be a power of two >= 2");
+  }
+  for (std::size_t i = 0; i < max_instruments; ++i) histories_[i].store(nullptr, std::memory_order_relaxed);
   for (auto& st : io_) {
     st.pending = std::make_unique<std::atomic<std::uint8_t>[]>(max_instruments);
-    for (std::size_t i = 0; i < max_instruments; ++i) st.pending[i].store(0, std::memory_order_relaxed);
+    st.pending_trades = std::make_unique<std::atomic<std::uint8_t>[]>(max_instruments);
+    for (std::size_t i = 0; i < max_instruments; ++i) {
+      st.pending[i].store(0, std::memory_order_relaxed);
+      st.pending_trades[i].store(0, std::memory_order_relaxed);
+    }
   }
 }
 
-publication::~publication() = default;
+publication::~publication() {
+  for (std::size_t i = 0; i < max_instruments_; ++i) delete histories_[i].load(std::memory_order_relaxed);
+}
 
 std::optional<instrument_id> publication::add_instrument(instrument_info info) {
   std::lock_guard lock(registry_mutex_);
@@ -71,12 +102,13 @@ void producer::push(std::size_t io, const notice& n) noexcept {
   touched_[io] = 1;
   if (rings_[io]->push(n)) return;
   auto& st = pub_.io_[io];
+  // Not queued: let the overflow rescan deliver it, and let later publishes notify. A
+  // state notice needs nothing: its slot holds the newest state for the rescan.
   if (n.what == notice::kind::book) {
-    // Not queued: let the overflow rescan deliver it, and let later publishes notify.
     st.pending[n.instrument].store(0, std::memory_order_relaxed);
   } else if (n.what == notice::kind::trade) {
-    pub_.lost_trades_.fetch_add(1, std::memory_order_relaxed);
-  } // a state notice needs nothing: its slot holds the newest state for the rescan
+    st.pending_trades[n.instrument].store(0, std::memory_order_relaxed);
+  }
 
   pub_.overflows_.fetch_add(1, std::memory_order_relaxed);
   st.overflow.store(true, std::memory_order_release);
@@ -99,9 +131,14 @@ void producer::publish_book(instrument_id id, const level_book& book, std::uint6
   n.instrument = id;
   n.exch_ts = exch_ts;
   n.recv_ts = recv_ts;
+  push_conflated(n);
+}
+
+void producer::push_conflated(const notice& n) noexcept {
   for (std::size_t io = 0; io < rings_.size(); ++io) {
-    auto& pending = pub_.io_[io].pending[id];
-    // Already pending: that io thread has not read the slot yet and will see this state.
+    auto& st = pub_.io_[io];
+    auto& pending = n.what == notice::kind::book ? st.pending[n.instrument] : st.pending_trades[n.instrument];
+    // Already pending: that io thread has not read the data yet and will see this too.
     if (pending.load(std::memory_order_relaxed) != 0) continue;
     if (pending.exchange(1, std::memory_order_acq_rel) != 0) continue;
     push(io, n);
@@ -110,16 +147,37 @@ void producer::publish_book(instrument_id id, const level_book& book, std::uint6
 
 void producer::publish_trade(instrument_id id, side aggressor, price_t price, qty_t qty, std::uint64_t trade_seq,
                              std::uint64_t exch_ts, std::uint64_t recv_ts) noexcept {
+  trade_history* h = pub_.histories_[id].load(std::memory_order_relaxed); // only this thread stores it
+  if (h == nullptr) {
+    // The first trade of this instrument: the one allocation of its history.
+    h = trade_history::create(pub_.trade_capacity_, pub_.trade_epoch_).release();
+    if (h == nullptr) {
+      pub_.lost_trades_.fetch_add(1, std::memory_order_relaxed);
+      return;
+    }
+    pub_.histories_[id].store(h, std::memory_order_release);
+  }
+  trade_record r;
+  r.price = price;
+  r.qty = qty;
+  r.exch_ts = exch_ts;
+  r.recv_ts = recv_ts;
+  r.aggressor = aggressor;
+  r.instrument = id;
+  const std::uint64_t seq = h->push(r);
+  if (seq != trade_seq) pub_.renumbered_trades_.fetch_add(1, std::memory_order_relaxed);
+  // Write-then-check: pairs with the clear-then-read fence in publication::drain.
+  std::atomic_thread_fence(std::memory_order_seq_cst);
   notice n;
   n.what = notice::kind::trade;
   n.aggressor = aggressor;
   n.instrument = id;
-  n.seq = trade_seq;
+  n.seq = seq;
   n.price = price;
   n.qty = qty;
   n.exch_ts = exch_ts;
   n.recv_ts = recv_ts;
-  for (std::size_t io = 0; io < rings_.size(); ++io) push(io, n);
+  push_conflated(n);
 }
 
 void producer::publish_state(instrument_id id, const instrument_state& state) noexcept {

@@ -2,8 +2,10 @@
 //
 //   feed thread ─► producer::publish_book ─► seqlock slot per instrument (latest state)
 //                                        └─► change notice into an spsc ring per io thread
+//   feed thread ─► producer::publish_trade ─► trade_history per instrument (bounded stream)
+//                                         └─► trade notice into an spsc ring per io thread
 //   feed thread ─► producer::flush (end of a batch) ─► wake each io thread at most once
-//   io thread   ─► publication::drain ─► notices ─► reads slots
+//   io thread   ─► publication::drain ─► notices ─► reads slots, reads trades by cursor
 //
 // Why it is correct and bounded:
 // - One spsc_queue per (producer, io thread): each has exactly one writer and one reader.
@@ -13,6 +15,15 @@
 //   (conflation happens here, for free). The io thread clears the flag *before* reading
 //   the slot (with a seq_cst fence between), so a publish that its read misses always
 //   finds the flag clear and pushes a fresh notice.
+// - Trades are a stream, but their notices are conflated the same way (a second pending
+//   flag per instrument and io thread): the trades themselves live once, in the
+//   instrument's trade_history (trade_history.hpp), and a notice only says "new trades
+//   up to seq". The io thread reads every trade after its cursor from the history; one
+//   that fell more than the history's capacity behind learns exactly how many it lost
+//   from read()'s `lost`. So neither the rings nor the io threads' memory grow with the
+//   trade rate, and a loss is always exact, per reader, never silent.
+// - A history is allocated on its instrument's first trade, by the feed thread, and its
+//   pointer published with release; readers load it with acquire (nullptr: no trades).
 // - Wake-ups: `armed` is true while an io thread is idle. flush() wakes an io thread only
 //   if it received notices in this batch and `armed` was true (exchange to false), so it
 //   is woken at most once per batch. The io thread re-arms after draining and then checks
@@ -20,13 +31,15 @@
 //   notice pushed concurrently is never stranded.
 // - If a ring is full (an io thread stalled for a long time), the notice is not lost
 //   silently: the io thread's overflow flag is raised and its next drain treats every
-//   instrument as changed. Trades dropped that way are counted (lost_trades()).
+//   instrument as changed (a book notice for each, and a trade notice for each that has
+//   trades). No trade is lost by an overflow: the history still holds them.
 #pragma once
 
 #include "book_top.hpp"
 #include "instrument_state.hpp"
 #include "level_book.hpp"
 #include "seqlock.hpp"
+#include "trade_history.hpp"
 #include "types.hpp"
 
 #include <boost/lockfree/spsc_queue.hpp>
@@ -51,9 +64,9 @@ struct notice {
   side aggressor = side::bid;      // trades: the side that took liquidity
   std::uint16_t reserved_ = 0;
   instrument_id instrument = 0;
-  std::uint64_t seq = 0;           // trades: per-instrument trade sequence
-  price_t price = 0;               // trades
-  qty_t qty = 0;                   // trades
+  std::uint64_t seq = 0;           // trades: the newest trade seq in the history at push
+  price_t price = 0;               // trades: that newest trade's (read the rest from
+  qty_t qty = 0;                   // publication::trades(instrument) by cursor)
   std::uint64_t exch_ts = 0;
   std::uint64_t recv_ts = 0;
 };
@@ -72,7 +85,10 @@ public:
   void publish_book(instrument_id id, const level_book& book, std::uint64_t version, std::uint64_t exch_ts,
                     std::uint64_t recv_ts, std::uint64_t recv_mono,
                     data_quality quality = data_quality::ok) noexcept;
-  // Queues a trade for every io thread (trades are a stream, not conflated).
+  // Appends a trade to instrument `id`'s history (allocated here on its first trade) and
+  // notifies every io thread that has no trade notice pending for `id`. trade_seq is the
+  // feed's numbering; the history numbers densely from 1 and a feed whose trade_seq
+  // differs from that is counted (publication::renumbered_trades()).
   void publish_trade(instrument_id id, side aggressor, price_t price, qty_t qty, std::uint64_t trade_seq,
                      std::uint64_t exch_ts, std::uint64_t recv_ts) noexcept;
   // Publishes instrument `id`'s trading state / imbalance (rare: status messages). Each
@@ -86,6 +102,9 @@ private:
   using ring = boost::lockfree::spsc_queue<notice>;
   producer(publication& pub, std::size_t ring_capacity);
   void push(std::size_t io, const notice& n) noexcept;
+  // Pushes n (a book or trade notice) to every io thread whose pending flag of that kind
+  // for n.instrument was clear. Call after the fence that follows writing the data.
+  void push_conflated(const notice& n) noexcept;
 
   publication& pub_;
   std::vector<std::unique_ptr<ring>> rings_; // one per io thread
@@ -95,7 +114,10 @@ private:
 
 class publication {
 public:
-  publication(std::size_t io_threads, std::size_t max_instruments);
+  // trade_capacity: trades kept per instrument (a power of two >= 2; else
+  // std::invalid_argument). The trade epoch is drawn at random here.
+  publication(std::size_t io_threads, std::size_t max_instruments,
+              std::size_t trade_capacity = trade_history::kDefaultCapacity);
   ~publication();
   publication(const publication&) = delete;
   publication& operator=(const publication&) = delete;
@@ -116,8 +138,9 @@ public:
 
   // --- io thread side ---
   // Pops every pending notice for io thread `io` and calls on_notice(const notice&).
-  // Book notices come with their pending flag already cleared, so the caller reads the
-  // slot after this returns or inside on_notice. Returns the number of notices.
+  // Book and trade notices come with their pending flag already cleared, so the caller
+  // reads the slot / the trade history after this returns or inside on_notice. Returns
+  // the number of notices.
   template <class OnNotice>
   std::size_t drain(std::size_t io, OnNotice&& on_notice);
   // Call when drain returned and the io thread goes idle. Returns true when notices
@@ -133,7 +156,22 @@ public:
 
   void read_state(instrument_id id, instrument_state& out) const noexcept { states_[id].load(out); }
 
+  // Instrument id's trade history, nullptr until its first trade (any thread).
+  [[nodiscard]] const trade_history* trades(instrument_id id) const noexcept {
+    return histories_[id].load(std::memory_order_acquire);
+  }
+  // The epoch of every trade history of this publication (random, never 0): a client
+  // resuming with another epoch resumes from trades of another process.
+  [[nodiscard]] std::uint64_t trade_epoch() const noexcept { return trade_epoch_; }
+  [[nodiscard]] std::size_t trade_capacity() const noexcept { return trade_capacity_; }
+
+  // Trades no reader will ever see: their instrument's history could not be allocated.
+  // (A reader that falls behind a history counts its own losses: read()'s `lost`.)
   [[nodiscard]] std::uint64_t lost_trades() const noexcept { return lost_trades_.load(std::memory_order_relaxed); }
+  // Trades whose feed trade_seq was not the history's next seq (the history renumbers).
+  [[nodiscard]] std::uint64_t renumbered_trades() const noexcept {
+    return renumbered_trades_.load(std::memory_order_relaxed);
+  }
   [[nodiscard]] std::uint64_t overflows() const noexcept { return overflows_.load(std::memory_order_relaxed); }
   [[nodiscard]] std::uint64_t wakeups() const noexcept { return wakeups_.load(std::memory_order_relaxed); }
 
@@ -142,7 +180,8 @@ private:
   struct alignas(64) io_state {
     std::atomic<bool> armed{true};
     std::atomic<bool> overflow{false};
-    std::unique_ptr<std::atomic<std::uint8_t>[]> pending; // per instrument
+    std::unique_ptr<std::atomic<std::uint8_t>[]> pending;        // per instrument: book notice queued
+    std::unique_ptr<std::atomic<std::uint8_t>[]> pending_trades; // per instrument: trade notice queued
     std::function<void()> wake;
     std::vector<producer::ring*> rings; // one per producer
   };
@@ -151,12 +190,16 @@ private:
   std::unique_ptr<instrument_info[]> infos_;
   std::unique_ptr<seqlock_slot<book_top>[]> slots_;
   std::unique_ptr<seqlock_slot<instrument_state>[]> states_;
+  std::size_t trade_capacity_;
+  std::uint64_t trade_epoch_;
+  std::unique_ptr<std::atomic<trade_history*>[]> histories_; // owned: deleted in ~publication
   std::atomic<std::size_t> count_{0};
   mutable std::mutex registry_mutex_; // registry only: never taken on the data path
   std::unordered_map<std::string, instrument_id> by_symbol_;
   std::vector<std::unique_ptr<producer>> producers_;
   std::vector<io_state> io_;
   std::atomic<std::uint64_t> lost_trades_{0};
+  std::atomic<std::uint64_t> renumbered_trades_{0};
   std::atomic<std::uint64_t> overflows_{0};
   std::atomic<std::uint64_t> wakeups_{0};
 };
@@ -166,15 +209,24 @@ std::size_t publication::drain(std::size_t io, OnNotice&& on_notice) {
   io_state& st = io_[io];
   std::size_t n = 0;
   if (st.overflow.exchange(false, std::memory_order_acq_rel)) {
-    // A ring was full: some book notices were not queued. Treat everything as changed.
+    // A ring was full: some notices were not queued. Treat everything as changed.
     const std::size_t count = instrument_count();
-    for (std::size_t i = 0; i < count; ++i) st.pending[i].store(0, std::memory_order_relaxed);
+    for (std::size_t i = 0; i < count; ++i) {
+      st.pending[i].store(0, std::memory_order_relaxed);
+      st.pending_trades[i].store(0, std::memory_order_relaxed);
+    }
     std::atomic_thread_fence(std::memory_order_seq_cst);
     for (std::size_t i = 0; i < count; ++i) {
       notice nt;
       nt.instrument = static_cast<instrument_id>(i);
       on_notice(static_cast<const notice&>(nt));
       ++n;
+      if (const trade_history* h = trades(nt.instrument); h != nullptr) {
+        nt.what = notice::kind::trade;
+        nt.seq = h->head();
+        on_notice(static_cast<const notice&>(nt));
+        ++n;
+      }
     }
   }
   for (producer::ring* r : st.rings) {
@@ -184,9 +236,11 @@ std::size_t publication::drain(std::size_t io, OnNotice&& on_notice) {
       for (std::size_t k = 0; k < got; ++k) {
         if (batch[k].what == notice::kind::book) {
           st.pending[batch[k].instrument].store(0, std::memory_order_relaxed);
+        } else if (batch[k].what == notice::kind::trade) {
+          st.pending_trades[batch[k].instrument].store(0, std::memory_order_relaxed);
         }
       }
-      // Clear-then-read: pairs with the exchange in producer::publish_book.
+      // Clear-then-read: pairs with the fences in producer::publish_book / publish_trade.
       std::atomic_thread_fence(std::memory_order_seq_cst);
       for (std::size_t k = 0; k < got; ++k) on_notice(static_cast<const notice&>(batch[k]));
       n += got;
