@@ -184,6 +184,11 @@ public:
   [[nodiscard]] std::optional<std::size_t> find(std::string_view venue_symbol) const noexcept;
   [[nodiscard]] const crypto_counters& counters() const noexcept { return counters_; }
 
+  // Frames are read by a strict scanner first and by simdjson's DOM when it declines
+  // (feeds/crypto/json_util.hpp). false: every frame through the DOM, the reference
+  // the fast path is tested against. Same results either way.
+  void set_fast_json(bool on) noexcept { fast_json_ = on; }
+
 protected:
   // Snapshot/update bookkeeping; each calls the sink once.
   void book_changed(std::size_t index, std::uint64_t exch_ts, std::uint64_t recv_ts);
@@ -192,9 +197,15 @@ protected:
   void report_trade(std::size_t index, trade_print t);
   // Applies one absolute level (qty 0 deletes); false when the book rejected it.
   [[nodiscard]] bool set_level(std::size_t index, side s, price_t price, qty_t qty);
+  // A malformed or unreadable frame: counted.
+  [[nodiscard]] frame_status reject_frame() noexcept {
+    ++counters_.bad_frames;
+    return frame_status::bad_frame;
+  }
 
   std::vector<crypto_instrument> instruments_;
   crypto_counters counters_;
+  bool fast_json_ = true;
 
 private:
   struct symbol_hash {
