@@ -8,9 +8,10 @@
 //     dom_value   simdjson's DOM, the reference parser.
 //   read_frame runs the scanner first; when it declines, the same walk runs on the DOM,
 //   whose answer is final (the frame is good, or bad and counted). The scanner declines
-//   anything outside the compact subset the venues actually send: escapes, bytes >= 0x80
-//   or < 0x20 in strings, numbers other than plain non-negative integers, deep nesting,
-//   trailing bytes, and every operation that failed (a "false" from the walk included).
+//   anything outside the compact subset the venues actually send: blanks between
+//   tokens (none in any capture), escapes, bytes >= 0x80 or < 0x20 in strings, numbers
+//   other than plain non-negative integers, deep nesting, trailing bytes, and every
+//   operation that failed (a "false" from the walk included).
 //   So it never has to decide that a frame is bad, only that it understood all of it;
 //   where it succeeds, every value it handed out is byte for byte what the DOM gives
 //   for the same frame (tests/feeds/crypto/fast_path_test.cpp feeds every capture frame
@@ -106,22 +107,17 @@ class scanner {
 public:
   scanner(const char* p, std::size_t n) noexcept : p_(p), end_(p + n) {}
 
+  // Everything read, nothing failed; blanks are accepted only at the end.
   [[nodiscard]] bool finish() noexcept {
-    skip_ws();
+    while (p_ != end_ && (*p_ == ' ' || *p_ == '\n' || *p_ == '\r' || *p_ == '\t')) ++p_;
     return !failed_ && p_ == end_;
   }
   bool fail() noexcept {
     failed_ = true;
     return false;
   }
-  [[nodiscard]] const char* pos() noexcept {
-    skip_ws();
-    return p_;
-  }
-  [[nodiscard]] char peek() noexcept {
-    skip_ws();
-    return p_ != end_ ? *p_ : '\0';
-  }
+  [[nodiscard]] const char* pos() const noexcept { return p_; }
+  [[nodiscard]] char peek() const noexcept { return p_ != end_ ? *p_ : '\0'; }
   // Consumes c if it is next.
   bool eat(char c) noexcept {
     if (peek() != c) return false;
@@ -167,7 +163,7 @@ public:
   // A plain non-negative integer of at most 19 digits (always fits a uint64; the DOM
   // types it INT64 or UINT64). Anything else fails: "-1", "01", "1.5", "1e3".
   bool integer(std::uint64_t& out) noexcept {
-    const char* const begin = pos();
+    const char* const begin = p_;
     const char* const limit = end_ - begin > 20 ? begin + 20 : end_;
     const char* q = begin;
     std::uint64_t v = 0;
@@ -182,7 +178,6 @@ public:
   }
 
   bool literal(std::string_view word) noexcept {
-    skip_ws();
     if (static_cast<std::size_t>(end_ - p_) < word.size() || std::memcmp(p_, word.data(), word.size()) != 0) return fail();
     p_ += word.size();
     return true;
@@ -215,13 +210,6 @@ public:
 
 private:
   static constexpr int kMaxSkipDepth = 8;
-
-  void skip_ws() noexcept {
-    // Compact frames have no blanks: one compare in the common case (reading *end_ is
-    // safe, the padding is there, and only decides whether to look closer).
-    if (static_cast<unsigned char>(*p_) > ' ') return;
-    while (p_ != end_ && (*p_ == ' ' || *p_ == '\n' || *p_ == '\r' || *p_ == '\t')) ++p_;
-  }
 
   const char* p_;
   const char* end_;
