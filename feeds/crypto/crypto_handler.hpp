@@ -213,10 +213,16 @@ private:
     std::size_t operator()(std::string_view s) const noexcept { return std::hash<std::string_view>{}(s); }
   };
 
+  // Up to this many instruments, find() scans heads_ instead of hashing (cheaper for
+  // the handful a venue connection usually carries).
+  static constexpr std::size_t kLinearFind = 32;
+  [[nodiscard]] static std::uint64_t symbol_head(std::string_view s) noexcept;
+
   std::string venue_;
   std::unordered_map<std::string, std::size_t, symbol_hash, std::equal_to<>> by_symbol_;
+  std::vector<std::uint64_t> heads_; // first 8 bytes of each venue symbol (few instruments)
   // Frames of one instrument come in runs: a compare against the last hit is cheaper
-  // than hashing. Points into by_symbol_'s key (stable: the map never changes).
+  // than hashing. Points at a venue symbol (stable: neither changes after construction).
   mutable const std::string* last_symbol_ = nullptr;
   mutable std::size_t last_index_ = 0;
   crypto_sink* sink_;
