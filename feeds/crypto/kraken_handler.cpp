@@ -82,45 +82,33 @@ std::size_t render_side(const level_book& b, side s, char* out) noexcept {
 // Same text, reusing the previous rendering of every level whose price and volume did
 // not change (a typical update changes one level and shifts the others): a merge of
 // two best-first lists, memcpy for the known levels, to_chars for the new ones.
-// `better(a, b)`: price a is better than b on this side.
-template <class Better>
-void rerender_side(const level_book& b, side s, side_cache& c, Better better) noexcept {
+void rerender_side(const level_book& b, side s, side_cache& c) noexcept {
   const side_text& old = c.buf[c.current];
   side_text& out = c.buf[c.current ^ 1U];
   const std::size_t n = std::min(b.depth(s), kTop);
   char* const base = out.text.data();
   char* p = base;
   std::size_t j = 0;
-  // Level i is top[-1 - i] (a side keeps its best at the back); top is one past it.
-  const price_level* const top = n != 0 ? &b.level(s, 0) + 1 : nullptr;
   for (std::size_t i = 0; i < n; ++i) {
-    const price_level* const l = top - 1 - i;
-    while (j < old.n && better(old.price[j], l->price)) ++j;
+    const price_level& l = b.level(s, i);
+    while (j < old.n && (s == side::bid ? old.price[j] > l.price : old.price[j] < l.price)) ++j;
     out.offset[i] = static_cast<std::uint16_t>(p - base);
-    out.price[i] = l->price;
-    out.qty[i] = l->qty;
-    if (j < old.n && old.price[j] == l->price && old.qty[j] == l->qty) {
+    out.price[i] = l.price;
+    out.qty[i] = l.qty;
+    if (j < old.n && old.price[j] == l.price && old.qty[j] == l.qty) {
       // A fixed 40-byte copy (a level is at most 38) beats a variable-length memcpy
       // call; both buffers have kMaxLevelText bytes of slack behind the text.
       std::memcpy(p, old.text.data() + old.offset[j], kMaxLevelText);
       p += old.offset[j + 1] - old.offset[j];
     } else {
-      p = std::to_chars(p, p + 20, l->price).ptr;
-      p = std::to_chars(p, p + 20, l->qty).ptr;
+      p = std::to_chars(p, p + 20, l.price).ptr;
+      p = std::to_chars(p, p + 20, l.qty).ptr;
     }
   }
   out.offset[n] = static_cast<std::uint16_t>(p - base);
   out.n = n;
   c.current ^= 1U;
   c.dirty = false;
-}
-
-void rerender_side(const level_book& b, side s, side_cache& c) noexcept {
-  if (s == side::bid) {
-    rerender_side(b, s, c, [](price_t x, price_t y) { return x > y; });
-  } else {
-    rerender_side(b, s, c, [](price_t x, price_t y) { return x < y; });
-  }
 }
 
 // Whether setting `price` on side s can change that side's top 10 (before applying).
