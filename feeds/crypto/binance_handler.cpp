@@ -62,55 +62,78 @@ bool agrees(const level_book& book, const pending_ticker& t) noexcept {
   return bid_ok && ask_ok;
 }
 
-bool collect_levels(json::dom::element v, side s, std::vector<raw_level>& out) noexcept {
-  json::dom::array levels;
-  if (v.get_array().get(levels)) return false;
-  for (json::dom::element lv : levels) {
-    json::dom::array a;
-    if (lv.get_array().get(a)) return false;
-    raw_level& r = out.emplace_back(); // in place; a rejected frame is dropped whole
-    r.s = s;
-    std::size_t k = 0;
-    for (json::dom::element e : a) {
-      if (k < 2) {
-        std::string_view sv;
-        if (!json::get_string(e, sv)) return false;
-        (k == 0 ? r.price : r.qty) = sv;
-      }
-      ++k;
-    }
-    if (k < 2) return false;
-  }
-  return true;
+// Each level: [price, quantity, ...]; elements after the two strings are not read.
+template <class Value>
+bool collect_levels(Value v, side s, std::vector<raw_level>& out) {
+  return json::for_each_row<2>(v, false, [&](const std::array<std::string_view, 2>& f, std::size_t count) {
+    if (count < 2) return false;
+    out.push_back({f[0], f[1], s});
+    return true;
+  });
 }
 
 // Absorbs one field of an event object; false on a type the event cannot have.
-bool absorb(std::string_view key, json::dom::element v, event_fields& ev, std::vector<raw_level>& levels) noexcept {
+template <class Value>
+bool absorb(std::string_view key, Value v, event_fields& ev, std::vector<raw_level>& levels) {
   if (key.size() != 1) return true; // longer keys ("pu", ...) are not used
   switch (key[0]) {
-  case 'e': return json::get_string(v, ev.e);
-  case 's': return json::get_string(v, ev.s);
-  case 'p': return json::get_string(v, ev.p);
-  case 'q': return json::get_string(v, ev.q);
-  case 'B': return json::get_string(v, ev.bq);
-  case 'A': return json::get_string(v, ev.aq);
-  case 'U': ev.has_first = true; return !v.get_uint64().get(ev.first_id);
-  case 'u': ev.has_last = true; return !v.get_uint64().get(ev.last_id);
-  case 'E': return !v.get_uint64().get(ev.event_ms);
-  case 'T': return !v.get_uint64().get(ev.trade_ms);
-  case 'm': ev.has_m = true; return !v.get_bool().get(ev.buyer_is_maker);
+  case 'e': return v.get_string(ev.e);
+  case 's': return v.get_string(ev.s);
+  case 'p': return v.get_string(ev.p);
+  case 'q': return v.get_string(ev.q);
+  case 'B': return v.get_string(ev.bq);
+  case 'A': return v.get_string(ev.aq);
+  case 'U': ev.has_first = true; return v.get_uint64(ev.first_id);
+  case 'u': ev.has_last = true; return v.get_uint64(ev.last_id);
+  case 'E': return v.get_uint64(ev.event_ms);
+  case 'T': return v.get_uint64(ev.trade_ms);
+  case 'm': ev.has_m = true; return v.get_bool(ev.buyer_is_maker);
   case 'a':
   case 'b': {
     const side s = key[0] == 'b' ? side::bid : side::ask;
-    if (v.is_array()) {
+    const json::kind k = v.type();
+    if (k == json::kind::array) {
       ev.has_levels = true;
       return collect_levels(v, s, levels);
     }
-    if (v.is_string()) return json::get_string(v, s == side::bid ? ev.b : ev.a);
+    if (k == json::kind::string) return v.get_string(s == side::bid ? ev.b : ev.a);
     return true; // trade and order ids (numbers)
   }
   default: return true;
   }
+}
+
+// A combined-stream frame {"stream":..,"data":{event}} or a raw event. Fields before
+// "data" are read as event fields; after it, only "data" counts.
+template <class Value>
+bool walk_event(Value root, event_fields& ev, std::vector<raw_level>& raw) {
+  ev = event_fields{};
+  raw.clear();
+  bool combined = false;
+  return root.for_each_field([&](std::string_view key, Value v) {
+    if (key == "data") {
+      combined = true;
+      return v.for_each_field([&](std::string_view k, Value x) { return absorb(k, x, ev, raw); });
+    }
+    if (key == "stream" || combined) return true; // the data names its symbol and event itself
+    return absorb(key, v, ev, raw);
+  });
+}
+
+// A REST depth snapshot {"lastUpdateId":..,"bids":[..],"asks":[..]}.
+template <class Value>
+bool walk_snapshot(Value root, std::uint64_t& last_id, bool& has_id, std::vector<raw_level>& raw) {
+  last_id = 0;
+  has_id = false;
+  raw.clear();
+  return root.for_each_field([&](std::string_view key, Value v) {
+    if (key == "lastUpdateId") {
+      has_id = true;
+      return v.get_uint64(last_id);
+    }
+    if (key == "bids" || key == "asks") return collect_levels(v, key == "bids" ? side::bid : side::ask, raw);
+    return true;
+  });
 }
 
 constexpr std::uint64_t kNsPerMs = 1'000'000;
@@ -267,34 +290,18 @@ frame_status binance_handler::on_depth_snapshot(std::size_t index, const padded_
     }
     return frame_status::bad_frame;
   };
-  json::dom::element root;
-  json::dom::object obj;
-  if (!json::parse(m.parser, body, root) || root.get_object().get(obj)) return rejected();
-  m.raw.clear();
   std::uint64_t last_id = 0;
   bool has_id = false;
-  for (const json::dom::key_value_pair kv : obj) {
-    if (kv.key == "lastUpdateId") {
-      has_id = true;
-      if (kv.value.get_uint64().get(last_id)) return rejected();
-    } else if (kv.key == "bids" || kv.key == "asks") {
-      if (!collect_levels(kv.value, kv.key == "bids" ? side::bid : side::ask, m.raw)) return rejected();
-    }
+  if (!json::read_frame(m.parser, body, fast_json_,
+                        [&](auto root) { return walk_snapshot(root, last_id, has_id, m.raw); })) {
+    return rejected();
   }
   if (!has_id) return rejected();
   if (sy.state == sync_state::synced && last_id <= sy.last_id) {
     ++counters_.ignored; // older than (or as old as) the book we maintain
     return frame_status::ignored;
   }
-  m.parsed.clear();
-  for (const raw_level& r : m.raw) {
-    parsed_level& p = m.parsed.emplace_back(); // filled in place: no copy of a temporary
-    p.s = r.s;
-    if (!json::get_decimal(r.price, in.info.price_scale, p.price) ||
-        !json::get_decimal(r.qty, in.info.qty_scale, p.qty) || p.price <= 0 || p.qty < 0) {
-      return rejected();
-    }
-  }
+  if (!json::parse_levels(m.raw, in.info, m.parsed)) return rejected();
   in.book.clear();
   // Snapshots list each side best first; a level_book side keeps its best at the back,
   // so inserting worst first appends instead of shifting the whole side every time.
@@ -329,29 +336,9 @@ frame_status binance_handler::on_depth_snapshot(std::size_t index, const padded_
 frame_status binance_handler::on_frame(const padded_frame& f) {
   ++counters_.frames;
   impl& m = *impl_;
-  const auto bad = [this] {
-    ++counters_.bad_frames;
-    return frame_status::bad_frame;
-  };
-  json::dom::element root;
-  json::dom::object top;
-  if (!json::parse(m.parser, f, root) || root.get_object().get(top)) return bad();
-  m.raw.clear();
   event_fields ev;
-  bool combined = false;
-  for (const json::dom::key_value_pair kv : top) {
-    if (kv.key == "data") {
-      combined = true;
-      json::dom::object data;
-      if (kv.value.get_object().get(data)) return bad();
-      for (const json::dom::key_value_pair dkv : data) {
-        if (!absorb(dkv.key, dkv.value, ev, m.raw)) return bad();
-      }
-    } else if (kv.key == "stream") {
-      continue; // the data names its symbol and event itself
-    } else if (!combined && !absorb(kv.key, kv.value, ev, m.raw)) {
-      return bad();
-    }
+  if (!json::read_frame(m.parser, f, fast_json_, [&](auto root) { return walk_event(root, ev, m.raw); })) {
+    return reject_frame();
   }
 
   const bool depth = ev.e == "depthUpdate";
@@ -373,7 +360,7 @@ frame_status binance_handler::on_frame(const padded_frame& f) {
     trade_print t;
     if (!ev.has_m || !json::get_decimal(ev.p, in.info.price_scale, t.price) ||
         !json::get_decimal(ev.q, in.info.qty_scale, t.qty)) {
-      return bad();
+      return reject_frame();
     }
     // m: the buyer was the maker, so the seller took liquidity.
     t.aggressor = ev.buyer_is_maker ? side::ask : side::bid;
@@ -390,7 +377,7 @@ frame_status binance_handler::on_frame(const padded_frame& f) {
     if (!json::get_decimal(ev.b, in.info.price_scale, bid) || !json::get_decimal(ev.a, in.info.price_scale, ask) ||
         !json::get_decimal(ev.bq, in.info.qty_scale, bid_qty) ||
         !json::get_decimal(ev.aq, in.info.qty_scale, ask_qty)) {
-      return bad();
+      return reject_frame();
     }
     if (sy.state == sync_state::awaiting_snapshot || ev.last_id < sy.last_id ||
         (!sy.tickers.empty() && ev.last_id <= sy.tickers.back().id)) {
@@ -407,18 +394,12 @@ frame_status binance_handler::on_frame(const padded_frame& f) {
   }
 
   // depthUpdate
-  if (!ev.has_first || !ev.has_last || ev.first_id > ev.last_id) return bad();
-  m.parsed.clear();
-  for (const raw_level& r : m.raw) {
-    parsed_level& p = m.parsed.emplace_back(); // filled in place: no copy of a temporary
-    p.s = r.s;
-    if (!json::get_decimal(r.price, in.info.price_scale, p.price) ||
-        !json::get_decimal(r.qty, in.info.qty_scale, p.qty) || p.price <= 0 || p.qty < 0) {
-      ++counters_.bad_frames;
-      // The update is lost: the chain cannot continue from here.
-      if (m.sync[index].state != sync_state::awaiting_snapshot) m.resync(*this, index, resync_reason::bad_update);
-      return frame_status::bad_frame;
-    }
+  if (!ev.has_first || !ev.has_last || ev.first_id > ev.last_id) return reject_frame();
+  if (!json::parse_levels(m.raw, in.info, m.parsed)) {
+    ++counters_.bad_frames;
+    // The update is lost: the chain cannot continue from here.
+    if (m.sync[index].state != sync_state::awaiting_snapshot) m.resync(*this, index, resync_reason::bad_update);
+    return frame_status::bad_frame;
   }
   buffered_diff d;
   d.first_id = ev.first_id;

@@ -18,28 +18,49 @@ struct message_fields {
   std::string_view price, size, side_word;                           // match
 };
 
-// [price, size] (snapshot) or [side, price, size] (l2update changes).
-bool collect_levels(json::dom::element v, bool with_side, side s, std::vector<raw_level>& out) noexcept {
-  json::dom::array levels;
-  if (v.get_array().get(levels)) return false;
-  for (json::dom::element lv : levels) {
-    json::dom::array a;
-    if (lv.get_array().get(a)) return false;
-    raw_level& r = out.emplace_back(); // in place; a rejected frame is dropped whole
-    r.s = s;
-    std::size_t k = 0;
-    for (json::dom::element e : a) {
-      std::string_view sv;
-      if (!json::get_string(e, sv)) return false;
-      const std::size_t field = with_side ? k : k + 1;
-      if (field == 0 && !json::parse_side_word(sv, r.s)) return false;
-      if (field == 1) r.price = sv;
-      if (field == 2) r.qty = sv;
-      ++k;
+// [price, size] (snapshot) or [side, price, size] (l2update changes), strings only.
+template <class Value>
+bool collect_levels(Value v, bool with_side, side s, std::vector<raw_level>& out) {
+  return json::for_each_row<3>(v, true, [&](const std::array<std::string_view, 3>& f, std::size_t count) {
+    if (!with_side) {
+      if (count != 2) return false;
+      out.push_back({f[0], f[1], s});
+      return true;
     }
-    if (k != (with_side ? 3U : 2U)) return false;
-  }
-  return true;
+    raw_level r{f[1], f[2], s};
+    if (count != 3 || !json::parse_side_word(f[0], r.s)) return false;
+    out.push_back(r);
+    return true;
+  });
+}
+
+// Any message, any field order.
+template <class Value>
+bool walk_message(Value root, message_fields& mf, bool& has_levels, std::vector<raw_level>& raw) {
+  mf = message_fields{};
+  has_levels = false;
+  raw.clear();
+  return root.for_each_field([&](std::string_view key, Value v) {
+    if (key == "type") return v.get_string(mf.type);
+    if (key == "product_id") return v.get_string(mf.product_id);
+    if (key == "changes") {
+      has_levels = true;
+      return collect_levels(v, true, side::bid, raw);
+    }
+    if (key == "bids" || key == "asks") {
+      has_levels = true;
+      return collect_levels(v, false, key == "bids" ? side::bid : side::ask, raw);
+    }
+    if (key == "time") return v.get_string(mf.time);
+    if (key == "best_bid") return v.get_string(mf.best_bid);
+    if (key == "best_ask") return v.get_string(mf.best_ask);
+    if (key == "best_bid_size") return v.get_string(mf.best_bid_size);
+    if (key == "best_ask_size") return v.get_string(mf.best_ask_size);
+    if (key == "price") return v.get_string(mf.price);
+    if (key == "size") return v.get_string(mf.size);
+    if (key == "side") return v.get_string(mf.side_word);
+    return true;
+  });
 }
 
 // Decimals of an increment string: "0.00010" -> 4, "1" -> 0.
@@ -70,11 +91,11 @@ std::vector<instrument_config> coinbase_products(std::string_view products_json,
     std::string_view id, quote_inc, base_inc;
     for (const json::dom::key_value_pair kv : obj) {
       if (kv.key == "id") {
-        (void)json::get_string(kv.value, id);
+        (void)json::dom_value(kv.value).get_string(id);
       } else if (kv.key == "quote_increment") {
-        (void)json::get_string(kv.value, quote_inc);
+        (void)json::dom_value(kv.value).get_string(quote_inc);
       } else if (kv.key == "base_increment") {
-        (void)json::get_string(kv.value, base_inc);
+        (void)json::dom_value(kv.value).get_string(base_inc);
       }
     }
     const auto it = std::find(product_ids.begin(), product_ids.end(), id);
@@ -122,47 +143,11 @@ void coinbase_handler::on_connect() {
 frame_status coinbase_handler::on_frame(const padded_frame& f) {
   ++counters_.frames;
   impl& m = *impl_;
-  const auto bad = [this] {
-    ++counters_.bad_frames;
-    return frame_status::bad_frame;
-  };
-  json::dom::element root;
-  json::dom::object obj;
-  if (!json::parse(m.parser, f, root) || root.get_object().get(obj)) return bad();
-  m.raw.clear();
   message_fields mf;
   bool has_levels = false;
-  for (const json::dom::key_value_pair kv : obj) {
-    const std::string_view key = kv.key;
-    bool ok = true;
-    if (key == "type") {
-      ok = json::get_string(kv.value, mf.type);
-    } else if (key == "product_id") {
-      ok = json::get_string(kv.value, mf.product_id);
-    } else if (key == "changes") {
-      has_levels = true;
-      ok = collect_levels(kv.value, true, side::bid, m.raw);
-    } else if (key == "bids" || key == "asks") {
-      has_levels = true;
-      ok = collect_levels(kv.value, false, key == "bids" ? side::bid : side::ask, m.raw);
-    } else if (key == "time") {
-      ok = json::get_string(kv.value, mf.time);
-    } else if (key == "best_bid") {
-      ok = json::get_string(kv.value, mf.best_bid);
-    } else if (key == "best_ask") {
-      ok = json::get_string(kv.value, mf.best_ask);
-    } else if (key == "best_bid_size") {
-      ok = json::get_string(kv.value, mf.best_bid_size);
-    } else if (key == "best_ask_size") {
-      ok = json::get_string(kv.value, mf.best_ask_size);
-    } else if (key == "price") {
-      ok = json::get_string(kv.value, mf.price);
-    } else if (key == "size") {
-      ok = json::get_string(kv.value, mf.size);
-    } else if (key == "side") {
-      ok = json::get_string(kv.value, mf.side_word);
-    }
-    if (!ok) return bad();
+  if (!json::read_frame(m.parser, f, fast_json_,
+                        [&](auto root) { return walk_message(root, mf, has_levels, m.raw); })) {
+    return reject_frame();
   }
 
   const bool snapshot = mf.type == "snapshot";
@@ -181,14 +166,14 @@ frame_status coinbase_handler::on_frame(const padded_frame& f) {
   const std::size_t index = *found;
   crypto_instrument& in = instruments_[index];
   std::uint64_t exch_ts = 0;
-  if (!mf.time.empty() && !parse_iso8601_utc(mf.time, exch_ts)) return bad();
+  if (!mf.time.empty() && !parse_iso8601_utc(mf.time, exch_ts)) return reject_frame();
 
   if (match) {
     trade_print t;
     side maker{};
     if (!json::get_decimal(mf.price, in.info.price_scale, t.price) ||
         !json::get_decimal(mf.size, in.info.qty_scale, t.qty) || !json::parse_side_word(mf.side_word, maker)) {
-      return bad();
+      return reject_frame();
     }
     t.aggressor = opposite(maker);
     t.exch_ts = exch_ts;
@@ -201,12 +186,12 @@ frame_status coinbase_handler::on_frame(const padded_frame& f) {
     price_t bid = 0, ask = 0;
     if (!json::get_decimal(mf.best_bid, in.info.price_scale, bid) ||
         !json::get_decimal(mf.best_ask, in.info.price_scale, ask)) {
-      return bad();
+      return reject_frame();
     }
     qty_t bid_qty = -1, ask_qty = -1; // -1: the feed did not send sizes
     if ((!mf.best_bid_size.empty() && !json::get_decimal(mf.best_bid_size, in.info.qty_scale, bid_qty)) ||
         (!mf.best_ask_size.empty() && !json::get_decimal(mf.best_ask_size, in.info.qty_scale, ask_qty))) {
-      return bad();
+      return reject_frame();
     }
     if (m.tickers_seen[index]++ == 0 || in.quality != data_quality::ok) {
       ++counters_.unchecked_tickers;
@@ -225,23 +210,17 @@ frame_status coinbase_handler::on_frame(const padded_frame& f) {
     return frame_status::ok;
   }
 
-  if (!has_levels) return bad();
+  if (!has_levels) return reject_frame();
   if (update && in.quality != data_quality::ok) {
     ++counters_.out_of_sync;
     return frame_status::out_of_sync;
   }
-  m.parsed.clear();
-  for (const raw_level& r : m.raw) {
-    parsed_level& p = m.parsed.emplace_back(); // filled in place: no copy of a temporary
-    p.s = r.s;
-    if (!json::get_decimal(r.price, in.info.price_scale, p.price) ||
-        !json::get_decimal(r.qty, in.info.qty_scale, p.qty) || p.price <= 0 || p.qty < 0) {
-      ++counters_.bad_frames;
-      if (in.quality == data_quality::ok) {
-        mark_stale(index, snapshot ? resync_reason::snapshot_rejected : resync_reason::bad_update);
-      }
-      return frame_status::bad_frame;
+  if (!json::parse_levels(m.raw, in.info, m.parsed)) {
+    ++counters_.bad_frames;
+    if (in.quality == data_quality::ok) {
+      mark_stale(index, snapshot ? resync_reason::snapshot_rejected : resync_reason::bad_update);
     }
+    return frame_status::bad_frame;
   }
   if (snapshot) {
     in.book.clear();

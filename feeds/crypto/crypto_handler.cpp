@@ -1,5 +1,7 @@
 #include "crypto_handler.hpp"
 
+#include <algorithm>
+#include <cstring>
 #include <stdexcept>
 
 namespace mdgw::crypto {
@@ -61,6 +63,9 @@ crypto_handler::crypto_handler(std::string venue, const std::vector<instrument_c
     in.info.tick_size = c.tick_size;
     in.info.lot_size = c.lot_size;
   }
+  if (instruments_.size() <= kLinearFind) {
+    for (const crypto_instrument& in : instruments_) heads_.push_back(symbol_head(in.venue_symbol));
+  }
 }
 
 crypto_handler::~crypto_handler() = default;
@@ -81,8 +86,28 @@ void crypto_handler::on_connect() {
 
 void crypto_handler::set_sink(crypto_sink* sink) noexcept { sink_ = sink != nullptr ? sink : &g_null_sink; }
 
+std::uint64_t crypto_handler::symbol_head(std::string_view s) noexcept {
+  std::uint64_t head = 0;
+  if (!s.empty()) std::memcpy(&head, s.data(), std::min<std::size_t>(s.size(), sizeof head));
+  return head;
+}
+
 std::optional<std::size_t> crypto_handler::find(std::string_view venue_symbol) const noexcept {
   if (last_symbol_ != nullptr && *last_symbol_ == venue_symbol) return last_index_;
+  if (!heads_.empty()) {
+    // Few instruments: compare length and first 8 bytes, no hashing.
+    const std::uint64_t head = symbol_head(venue_symbol);
+    for (std::size_t i = 0; i < heads_.size(); ++i) {
+      const crypto_instrument& in = instruments_[i];
+      if (heads_[i] == head && in.venue_symbol.size() == venue_symbol.size() &&
+          (venue_symbol.size() <= sizeof head || in.venue_symbol == venue_symbol)) {
+        last_symbol_ = &in.venue_symbol;
+        last_index_ = i;
+        return i;
+      }
+    }
+    return std::nullopt;
+  }
   const auto it = by_symbol_.find(venue_symbol);
   if (it == by_symbol_.end()) return std::nullopt;
   last_symbol_ = &it->first;
@@ -121,6 +146,7 @@ bool crypto_handler::set_level(std::size_t index, side s, price_t price, qty_t q
 }
 
 std::size_t truncate_book(level_book& book, std::size_t depth) {
+  if (book.depth(side::bid) <= depth && book.depth(side::ask) <= depth) return 0; // the usual case
   std::size_t dropped = 0;
   for (const side s : {side::bid, side::ask}) {
     while (book.depth(s) > depth) {

@@ -184,6 +184,11 @@ public:
   [[nodiscard]] std::optional<std::size_t> find(std::string_view venue_symbol) const noexcept;
   [[nodiscard]] const crypto_counters& counters() const noexcept { return counters_; }
 
+  // Frames are read by a strict scanner first and by simdjson's DOM when it declines
+  // (feeds/crypto/json_util.hpp). false: every frame through the DOM, the reference
+  // the fast path is tested against. Same results either way.
+  void set_fast_json(bool on) noexcept { fast_json_ = on; }
+
 protected:
   // Snapshot/update bookkeeping; each calls the sink once.
   void book_changed(std::size_t index, std::uint64_t exch_ts, std::uint64_t recv_ts);
@@ -192,9 +197,15 @@ protected:
   void report_trade(std::size_t index, trade_print t);
   // Applies one absolute level (qty 0 deletes); false when the book rejected it.
   [[nodiscard]] bool set_level(std::size_t index, side s, price_t price, qty_t qty);
+  // A malformed or unreadable frame: counted.
+  [[nodiscard]] frame_status reject_frame() noexcept {
+    ++counters_.bad_frames;
+    return frame_status::bad_frame;
+  }
 
   std::vector<crypto_instrument> instruments_;
   crypto_counters counters_;
+  bool fast_json_ = true;
 
 private:
   struct symbol_hash {
@@ -202,10 +213,16 @@ private:
     std::size_t operator()(std::string_view s) const noexcept { return std::hash<std::string_view>{}(s); }
   };
 
+  // Up to this many instruments, find() scans heads_ instead of hashing (cheaper for
+  // the handful a venue connection usually carries).
+  static constexpr std::size_t kLinearFind = 32;
+  [[nodiscard]] static std::uint64_t symbol_head(std::string_view s) noexcept;
+
   std::string venue_;
   std::unordered_map<std::string, std::size_t, symbol_hash, std::equal_to<>> by_symbol_;
+  std::vector<std::uint64_t> heads_; // first 8 bytes of each venue symbol (few instruments)
   // Frames of one instrument come in runs: a compare against the last hit is cheaper
-  // than hashing. Points into by_symbol_'s key (stable: the map never changes).
+  // than hashing. Points at a venue symbol (stable: neither changes after construction).
   mutable const std::string* last_symbol_ = nullptr;
   mutable std::size_t last_index_ = 0;
   crypto_sink* sink_;

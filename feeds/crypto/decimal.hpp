@@ -18,6 +18,7 @@
 #pragma once
 
 #include <cstdint>
+#include <cstring>
 #include <string_view>
 
 namespace mdgw::crypto {
@@ -58,6 +59,25 @@ inline constexpr std::int64_t kPow10[kMaxScale + 1] = {
     1'000'000'000'000'000'000LL,
 };
 
+// Eight ASCII digits at p -> their value in out; false (out untouched) if any byte is
+// not a digit. SWAR, as in simdjson and fast_float (little endian: p[0] is the low byte).
+[[nodiscard]] inline bool eight_digits(const char* p, std::uint64_t& out) noexcept {
+  static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__);
+  std::uint64_t x = 0;
+  std::memcpy(&x, p, 8);
+  if (((x & 0xF0F0F0F0F0F0F0F0ULL) | (((x + 0x0606060606060606ULL) & 0xF0F0F0F0F0F0F0F0ULL) >> 4)) !=
+      0x3333333333333333ULL) {
+    return false;
+  }
+  x -= 0x3030303030303030ULL;
+  x = x * 10 + (x >> 8); // pairs of digits
+  x = (((x & 0x000000FF000000FFULL) * (100 + (1000000ULL << 32))) +
+       (((x >> 16) & 0x000000FF000000FFULL) * (1 + (10000ULL << 32)))) >>
+      32;
+  out = x;
+  return true;
+}
+
 // Parses [p, end) as a decimal with `scale` fraction digits into out (count of
 // 10^-scale units). out is written only on ok. `frac_digits`, when given, receives the
 // number of fraction digits the string had (the exchange's own formatting).
@@ -77,6 +97,12 @@ inline constexpr std::int64_t kPow10[kMaxScale + 1] = {
   // skips the per-digit checks (the final scaling and the int64 bound still apply).
   const bool short_input = end - p <= 19;
   const char* const int_begin = p;
+  std::uint64_t eight = 0;
+  // Runs of eight digits at once, then digit by digit (same value, same checks after).
+  while (short_input && end - p >= 8 && eight_digits(p, eight)) {
+    v = v * 100'000'000 + eight;
+    p += 8;
+  }
   for (; p != end; ++p) {
     const unsigned d = static_cast<unsigned char>(*p) - '0';
     if (d > 9) break;
@@ -91,6 +117,11 @@ inline constexpr std::int64_t kPow10[kMaxScale + 1] = {
   if (p != end && *p == '.') {
     ++p;
     const char* const frac_begin = p;
+    while (short_input && end - p >= 8 && scale - frac >= 8 && eight_digits(p, eight)) {
+      v = v * 100'000'000 + eight;
+      frac += 8;
+      p += 8;
+    }
     for (; p != end; ++p) {
       const unsigned d = static_cast<unsigned char>(*p) - '0';
       if (d > 9) break;

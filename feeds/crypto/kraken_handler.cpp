@@ -124,56 +124,101 @@ bool parse_book_number(std::string_view s, int scale, std::int64_t& out) noexcep
   return parse_decimal(s, scale, out, &frac) == decimal_status::ok && frac == scale;
 }
 
-bool collect_levels(json::dom::element v, side s, std::vector<raw_level>& out) noexcept {
-  json::dom::array levels;
-  if (v.get_array().get(levels)) return false;
-  for (json::dom::element lv : levels) {
-    json::dom::array a;
-    if (lv.get_array().get(a)) return false;
-    raw_level& r = out.emplace_back(); // in place; a rejected frame is dropped whole
-    r.s = s;
-    std::size_t k = 0;
-    for (json::dom::element e : a) {
-      std::string_view sv;
-      if (!json::get_string(e, sv)) return false;
-      switch (k) {
-      case 0: r.price = sv; break;
-      case 1: r.qty = sv; break;
-      case 2: r.ts = sv; break;
-      case 3: r.republish = sv == "r"; break;
-      default: break;
-      }
-      ++k;
-    }
-    if (k < 3) return false;
-  }
-  return true;
+// Each level: [price, volume, timestamp] or, republished, [price, volume, timestamp, "r"].
+template <class Value>
+bool collect_levels(Value v, side s, std::vector<raw_level>& out) {
+  return json::for_each_row<4>(v, true, [&](const std::array<std::string_view, 4>& f, std::size_t count) {
+    if (count < 3) return false;
+    out.push_back({f[0], f[1], f[2], s, f[3] == "r"});
+    return true;
+  });
 }
 
-bool collect_trades(json::dom::element v, std::vector<raw_trade>& out) noexcept {
-  json::dom::array trades;
-  if (v.get_array().get(trades)) return false;
-  for (json::dom::element tv : trades) {
-    json::dom::array a;
-    if (tv.get_array().get(a)) return false;
-    raw_trade t;
-    std::size_t k = 0;
-    for (json::dom::element e : a) {
-      std::string_view sv;
-      if (k < 4 && !json::get_string(e, sv)) return false;
-      switch (k) {
-      case 0: t.price = sv; break;
-      case 1: t.qty = sv; break;
-      case 2: t.ts = sv; break;
-      case 3: t.side_word = sv; break;
-      default: break; // order type, misc
+// Each trade: [price, volume, time, side, order type, misc, ...].
+template <class Value>
+bool collect_trades(Value v, std::vector<raw_trade>& out) {
+  return json::for_each_row<4>(v, false, [&](const std::array<std::string_view, 4>& f, std::size_t count) {
+    if (count < 4) return false;
+    out.push_back({f[0], f[1], f[2], f[3]});
+    return true;
+  });
+}
+
+// Everything one walk of a frame collects (views into the frame or the parser).
+struct frame_fields {
+  bool is_event = false;
+  // events (an object): heartbeat, systemStatus, subscriptionStatus, ...
+  std::string_view event, status, channel_name, pair;
+  std::uint64_t sub_depth = 0;
+  // channel data (an array): [channelID, {data}, ({data},) "channelName", "pair"]
+  std::string_view checksum_text;
+  bool snapshot = false;
+  bool update = false;
+  bool has_trades = false;
+};
+
+// The walk of any frame, for either parser (json_util.hpp). Any field order in objects.
+template <class Value>
+bool walk_frame(Value root, frame_fields& ff, std::vector<raw_level>& raw, std::vector<raw_trade>& trades) {
+  ff = frame_fields{};
+  raw.clear();
+  trades.clear();
+  if (root.type() == json::kind::object) {
+    ff.is_event = true;
+    return root.for_each_field([&](std::string_view key, Value v) {
+      if (key == "event") return v.get_string(ff.event);
+      if (key == "status") return v.get_string(ff.status);
+      if (key == "pair") return v.get_string(ff.pair);
+      if (key == "channelName") return v.get_string(ff.channel_name);
+      if (key == "subscription") {
+        return v.for_each_field([&](std::string_view k, Value d) { return k != "depth" || d.get_uint64(ff.sub_depth); });
       }
-      ++k;
-    }
-    if (k < 4) return false;
-    out.push_back(t);
+      return true;
+    });
   }
-  return true;
+  std::size_t idx = 0;
+  return root.for_each([&](Value v) {
+    switch (v.type()) {
+    case json::kind::integer:
+      if (idx != 0) return false; // the channel id; the pair at the end names the instrument
+      break;
+    case json::kind::object: {
+      const bool ok = v.for_each_field([&](std::string_view key, Value x) {
+        if (key == "as" || key == "bs") {
+          ff.snapshot = true;
+          return collect_levels(x, key == "as" ? side::ask : side::bid, raw);
+        }
+        if (key == "a" || key == "b") {
+          ff.update = true;
+          return collect_levels(x, key == "a" ? side::ask : side::bid, raw);
+        }
+        if (key == "c") return x.get_string(ff.checksum_text);
+        return true;
+      });
+      if (!ok) return false;
+      break;
+    }
+    case json::kind::array:
+      ff.has_trades = true;
+      if (!collect_trades(v, trades)) return false;
+      break;
+    case json::kind::string: {
+      std::string_view s;
+      if (!v.get_string(s)) return false;
+      if (ff.channel_name.empty()) {
+        ff.channel_name = s;
+      } else if (ff.pair.empty()) {
+        ff.pair = s;
+      } else {
+        return false;
+      }
+      break;
+    }
+    default: return false;
+    }
+    ++idx;
+    return true;
+  });
 }
 
 // "book-1000" -> 1000; 0 when the name carries no depth.
@@ -196,6 +241,8 @@ struct kraken_handler::impl {
   std::vector<std::size_t> depth;          // per instrument
   std::vector<checksum_cache> checksums;   // per instrument
   std::size_t default_depth = 10;
+  std::string last_channel; // the channel name of the last book frame and its depth
+  std::size_t last_channel_depth = 0;
 };
 
 kraken_handler::kraken_handler(const kraken_config& config)
@@ -227,56 +274,32 @@ std::uint32_t kraken_handler::checksum(std::size_t index) const {
 frame_status kraken_handler::on_frame(const padded_frame& f) {
   ++counters_.frames;
   impl& m = *impl_;
-  const auto bad = [this] {
-    ++counters_.bad_frames;
-    return frame_status::bad_frame;
-  };
-  json::dom::element root;
-  if (!json::parse(m.parser, f, root)) return bad();
+  frame_fields ff;
+  if (!json::read_frame(m.parser, f, fast_json_, [&](auto root) { return walk_frame(root, ff, m.raw, m.trades); })) {
+    return reject_frame();
+  }
 
-  if (root.is_object()) {
-    // Events: heartbeat, systemStatus, subscriptionStatus, pong, ... Any field order.
-    std::string_view event, status, pair, channel_name;
-    std::uint64_t sub_depth = 0;
-    json::dom::object obj;
-    if (root.get_object().get(obj)) return bad();
-    for (const json::dom::key_value_pair kv : obj) {
-      if (kv.key == "event") {
-        if (!json::get_string(kv.value, event)) return bad();
-      } else if (kv.key == "status") {
-        if (!json::get_string(kv.value, status)) return bad();
-      } else if (kv.key == "pair") {
-        if (!json::get_string(kv.value, pair)) return bad();
-      } else if (kv.key == "channelName") {
-        if (!json::get_string(kv.value, channel_name)) return bad();
-      } else if (kv.key == "subscription") {
-        json::dom::object sub;
-        if (kv.value.get_object().get(sub)) return bad();
-        for (const json::dom::key_value_pair skv : sub) {
-          if (skv.key == "depth" && skv.value.get_uint64().get(sub_depth)) return bad();
-        }
-      }
-    }
-    if (event == "heartbeat") {
+  if (ff.is_event) {
+    if (ff.event == "heartbeat") {
       last_heartbeat_ = f.recv_ts;
       ++counters_.ignored;
       return frame_status::ignored;
     }
-    if (event == "systemStatus") {
-      system_status_.assign(status);
+    if (ff.event == "systemStatus") {
+      system_status_.assign(ff.status);
       return frame_status::ok;
     }
-    if (event == "subscriptionStatus") {
-      const auto index = find(pair);
+    if (ff.event == "subscriptionStatus") {
+      const auto index = find(ff.pair);
       if (!index) {
         ++counters_.ignored;
         return frame_status::unknown_instrument;
       }
-      if (channel_name.substr(0, 4) != "book") return frame_status::ok;
-      if (status == "subscribed") {
-        const std::size_t d = sub_depth != 0 ? sub_depth : depth_from_channel(channel_name);
+      if (ff.channel_name.substr(0, 4) != "book") return frame_status::ok;
+      if (ff.status == "subscribed") {
+        const std::size_t d = ff.sub_depth != 0 ? ff.sub_depth : depth_from_channel(ff.channel_name);
         if (d != 0) m.depth[*index] = d;
-      } else if (status == "unsubscribed" && instruments_[*index].quality == data_quality::ok) {
+      } else if (ff.status == "unsubscribed" && instruments_[*index].quality == data_quality::ok) {
         // No more updates will come: the book is no longer maintained.
         instruments_[*index].quality = data_quality::resyncing;
         book_changed(*index, 0, f.recv_ts);
@@ -287,59 +310,11 @@ frame_status kraken_handler::on_frame(const padded_frame& f) {
     return frame_status::ignored;
   }
 
-  json::dom::array arr;
-  if (root.get_array().get(arr)) return bad();
-  // [channelID, {data}, ({data},) "channelName", "pair"] or [channelID, [trades], ...]
-  m.raw.clear();
-  m.trades.clear();
-  std::string_view channel_name, pair, checksum_text;
-  bool snapshot = false;
-  bool update = false;
-  bool has_trades = false;
-  std::size_t idx = 0;
-  for (const json::dom::element v : arr) {
-    switch (v.type()) {
-    case json::dom::element_type::INT64:
-    case json::dom::element_type::UINT64:
-      if (idx != 0) return bad(); // the channel id; the pair at the end names the instrument
-      break;
-    case json::dom::element_type::OBJECT: {
-      json::dom::object obj;
-      if (v.get_object().get(obj)) return bad();
-      for (const json::dom::key_value_pair kv : obj) {
-        if (kv.key == "as" || kv.key == "bs") {
-          snapshot = true;
-          if (!collect_levels(kv.value, kv.key == "as" ? side::ask : side::bid, m.raw)) return bad();
-        } else if (kv.key == "a" || kv.key == "b") {
-          update = true;
-          if (!collect_levels(kv.value, kv.key == "a" ? side::ask : side::bid, m.raw)) return bad();
-        } else if (kv.key == "c") {
-          if (!json::get_string(kv.value, checksum_text)) return bad();
-        }
-      }
-      break;
-    }
-    case json::dom::element_type::ARRAY:
-      has_trades = true;
-      if (!collect_trades(v, m.trades)) return bad();
-      break;
-    case json::dom::element_type::STRING: {
-      std::string_view s;
-      if (!json::get_string(v, s)) return bad();
-      if (channel_name.empty()) {
-        channel_name = s;
-      } else if (pair.empty()) {
-        pair = s;
-      } else {
-        return bad();
-      }
-      break;
-    }
-    default: return bad();
-    }
-    ++idx;
-  }
-  const auto found = find(pair);
+  const std::string_view channel_name = ff.channel_name;
+  const std::string_view checksum_text = ff.checksum_text;
+  const bool snapshot = ff.snapshot;
+  const bool update = ff.update;
+  const auto found = find(ff.pair);
   if (!found) {
     ++counters_.bad_frames;
     return frame_status::unknown_instrument;
@@ -347,7 +322,7 @@ frame_status kraken_handler::on_frame(const padded_frame& f) {
   const std::size_t index = *found;
   crypto_instrument& in = instruments_[index];
 
-  if (channel_name == "trade" && has_trades) {
+  if (channel_name == "trade" && ff.has_trades) {
     // Validate every trade before reporting any.
     m.prints.clear();
     for (const raw_trade& t : m.trades) {
@@ -356,7 +331,7 @@ frame_status kraken_handler::on_frame(const padded_frame& f) {
       if (!json::get_decimal(t.price, in.info.price_scale, p.price) ||
           !json::get_decimal(t.qty, in.info.qty_scale, p.qty) || !parse_epoch_seconds(t.ts, p.exch_ts) ||
           !json::parse_side_word(t.side_word, s)) {
-        return bad();
+        return reject_frame();
       }
       p.aggressor = s;
       p.recv_ts = f.recv_ts;
@@ -369,8 +344,12 @@ frame_status kraken_handler::on_frame(const padded_frame& f) {
     ++counters_.ignored; // a channel we do not handle (spread, ohlc, ...)
     return frame_status::ignored;
   }
-  if (snapshot == update) return bad(); // a book frame with neither or both kinds of data
-  if (const std::size_t d = depth_from_channel(channel_name); d != 0) m.depth[index] = d;
+  if (snapshot == update) return reject_frame(); // a book frame with neither or both kinds of data
+  if (channel_name != m.last_channel) {
+    m.last_channel.assign(channel_name); // the same "book-N" on every frame: parsed once
+    m.last_channel_depth = depth_from_channel(channel_name);
+  }
+  if (m.last_channel_depth != 0) m.depth[index] = m.last_channel_depth;
 
   if (update && in.quality != data_quality::ok) {
     ++counters_.out_of_sync;
