@@ -52,7 +52,7 @@ void apply(gateway_config& c, const std::string& name, const std::string& v) {
     c.sim_rate = v == "max" ? 0.0 : static_cast<double>(parse_int<std::uint64_t>(flag + " (or 'max')", v, 1, 1'000'000'000));
   } else if (name == "sim-events") {
     c.sim_events = parse_int<std::uint64_t>(flag, v, 0, std::numeric_limits<std::uint64_t>::max());
-  } else {
+  } else if (!apply_crypto_option(c.crypto, name, v)) {
     throw config_error("unknown option '" + flag + "' (see --help)");
   }
 }
@@ -64,7 +64,7 @@ bool known_option(const std::string& name) {
   for (const char* n : kNames) {
     if (name == n) return true;
   }
-  return false;
+  return is_crypto_option(name);
 }
 
 std::string trim(const std::string& s) {
@@ -112,6 +112,7 @@ std::string usage() {
          "  --sim-instruments N         simulated instruments (default 64)\n"
          "  --sim-rate N|max            simulated order actions per second (default 5000)\n"
          "  --sim-events N              stop the simulator after N actions (default: never)\n"
+         + crypto_usage() +
          "  --config FILE               'name = value' lines with the names above\n"
          "  --help\n";
 }
@@ -151,6 +152,7 @@ gateway_config parse_config(const std::vector<std::string>& args) {
   if (c.cert_file.empty() != c.key_file.empty()) {
     throw config_error(c.cert_file.empty() ? "--key given without --cert" : "--cert given without --key");
   }
+  validate_crypto_options(c.crypto);
   return c;
 }
 

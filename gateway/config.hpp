@@ -3,6 +3,8 @@
 // name or value stops startup with a config_error that names it.
 #pragma once
 
+#include "crypto_config.hpp"
+
 #include <chrono>
 #include <cstdint>
 #include <stdexcept>
@@ -31,6 +33,7 @@ struct gateway_config {
   std::size_t sim_instruments = 64;
   double sim_rate = 5000; // order actions/s; 0 = max
   std::uint64_t sim_events = 0; // 0 = unbounded
+  crypto_options crypto; // Kraken, Binance, Coinbase feeds (crypto_config.hpp)
   bool help = false;
 };
 
