@@ -99,7 +99,10 @@ upstream_url parse_upstream_url(std::string_view url, bool websocket) {
   } else {
     const auto colon = authority.rfind(':');
     out.host = std::string(authority.substr(0, colon));
-    if (colon != std::string_view::npos) port = authority.substr(colon + 1);
+    if (colon != std::string_view::npos) {
+      port = authority.substr(colon + 1);
+      if (port.empty()) throw std::invalid_argument("'" + std::string(url) + "': empty port");
+    }
   }
   if (out.host.empty()) throw std::invalid_argument("'" + std::string(url) + "': no host");
   if (port.empty()) {
@@ -162,7 +165,7 @@ struct live_source::impl {
   std::function<void()> abort_session; // closes the current connection's socket
   std::vector<std::uint8_t> snapshot_wanted; // Binance, by instrument
   std::vector<int> rejected;                 // Binance: consecutive rejected snapshots
-  bool rest_running = false;
+  std::uint64_t rest_owner = 0; // generation whose REST loop runs (0: none)
   bool resync_seen = false;
 };
 
@@ -267,6 +270,11 @@ awaitable<std::string> live_source::impl::session(std::uint64_t& frames) {
   const std::uint64_t gen = ++generation;
   if (connects.fetch_add(1, std::memory_order_relaxed) != 0) log("reconnected");
   reconnect_wanted = false;
+  if (opt.venue == crypto_venue::binance) {
+    // Before on_connect: it may already ask for snapshots (resync()).
+    snapshot_wanted.assign(host->handler().instrument_count(), 1);
+    rejected.assign(host->handler().instrument_count(), 0);
+  }
   host->connected();
   host->end_batch();
   abort_session = [weak = std::weak_ptr<state>(st)] {
@@ -276,11 +284,7 @@ awaitable<std::string> live_source::impl::session(std::uint64_t& frames) {
     co_await ws.async_write(net::buffer(msg), net::redirect_error(net::use_awaitable, ec));
     if (ec) co_return "subscribe failed: " + ec.message();
   }
-  if (opt.venue == crypto_venue::binance) {
-    snapshot_wanted.assign(host->handler().instrument_count(), 1);
-    rejected.assign(host->handler().instrument_count(), 0);
-    net::co_spawn(*ioc, rest_loop(gen), net::detached);
-  }
+  if (opt.venue == crypto_venue::binance) net::co_spawn(*ioc, rest_loop(gen), net::detached);
 
   // Watchdog: no frame for the timeout -> the upstream is dead.
   net::co_spawn(
@@ -321,7 +325,7 @@ awaitable<std::string> live_source::impl::session(std::uint64_t& frames) {
       co_await ws.async_close(websocket::close_code::normal, net::redirect_error(net::use_awaitable, ec));
       break;
     }
-    if (opt.venue == crypto_venue::binance && !rest_running &&
+    if (opt.venue == crypto_venue::binance && rest_owner != gen &&
         std::find(snapshot_wanted.begin(), snapshot_wanted.end(), 1) != snapshot_wanted.end()) {
       net::co_spawn(*ioc, rest_loop(gen), net::detached);
     }
@@ -367,8 +371,8 @@ awaitable<bool> live_source::impl::http_get(const std::string& target, std::stri
 // Fetches the depth snapshot of every instrument that wants one, one at a time, while
 // the session that started it lasts. A failed fetch is retried after a backoff.
 awaitable<void> live_source::impl::rest_loop(std::uint64_t gen) {
-  if (rest_running) co_return;
-  rest_running = true;
+  if (rest_owner == gen) co_return;
+  rest_owner = gen; // a loop of an older session may still be in flight: it stops delivering
   crypto::frame_buffer fb;
   std::chrono::milliseconds retry = opt.backoff_min;
   while (gen == generation) {
@@ -380,8 +384,12 @@ awaitable<void> live_source::impl::rest_loop(std::uint64_t gen) {
                                host->handler().instrument(index).venue_symbol + "&limit=1000";
     std::string body;
     error_code ec;
-    const bool ok = rest_url.tls ? co_await http_get<tls_stream>(target, body, ec)
-                                 : co_await http_get<plain_stream>(target, body, ec);
+    bool ok = false;
+    if (rest_url.tls) {
+      ok = co_await http_get<tls_stream>(target, body, ec);
+    } else {
+      ok = co_await http_get<plain_stream>(target, body, ec);
+    }
     if (gen != generation) break;
     if (!ok) {
       log("GET " + target + " failed: " + ec.message());
@@ -407,15 +415,20 @@ awaitable<void> live_source::impl::rest_loop(std::uint64_t gen) {
       co_await pause(opt.backoff_min * (1 << rejected[index]));
     }
   }
-  rest_running = false;
+  if (rest_owner == gen) rest_owner = 0;
 }
 
 awaitable<void> live_source::impl::main_loop() {
   std::chrono::milliseconds backoff = opt.backoff_min;
   for (;;) {
     std::uint64_t frames = 0;
-    const std::string why =
-        ws_url.tls ? co_await session<tls_stream>(frames) : co_await session<plain_stream>(frames);
+    // (No co_await inside ?: here: gcc 12 miscompiles a temporary's lifetime there.)
+    std::string why;
+    if (ws_url.tls) {
+      why = co_await session<tls_stream>(frames);
+    } else {
+      why = co_await session<plain_stream>(frames);
+    }
     if (frames > 0) backoff = opt.backoff_min;
     std::uniform_int_distribution<std::int64_t> jitter(backoff.count() / 2, backoff.count());
     const std::chrono::milliseconds wait(jitter(rng));

@@ -175,7 +175,7 @@ class Exchange:
         emit(event="connect", conn=conn, path=path)
         try:
             if self.venue == "binance":
-                self.book.reset()
+                # (The book was reset by on_handshake, before the client could ask.)
                 for _ in range(200):  # the client fetches every snapshot first (<= 10 s)
                     if self.book.all_requested():
                         break
@@ -188,6 +188,12 @@ class Exchange:
             await self.stream(ws, conn)
         except (websockets.exceptions.ConnectionClosed, asyncio.TimeoutError) as e:
             emit(event="closed", conn=conn, reason=type(e).__name__)
+
+    async def on_handshake(self, path, headers):
+        """Runs before the 101 reply: a new connection's REST requests come after it."""
+        if self.book is not None:
+            self.book.reset()
+        return None
 
     async def stream(self, ws, conn: int):
         last_c: dict = {}
@@ -275,7 +281,8 @@ async def main_async(args):
 
     threading.Thread(target=read_stdin, daemon=True).start()
     http_port = start_http(ex.book).server_address[1] if ex.book else 0
-    async with websockets.serve(ex.serve, "127.0.0.1", 0, max_size=None, ping_interval=None) as server:
+    async with websockets.serve(ex.serve, "127.0.0.1", 0, max_size=None, ping_interval=None,
+                                process_request=ex.on_handshake) as server:
         ws_port = next(iter(server.sockets)).getsockname()[1]
         emit(event="listening", ws=ws_port, http=http_port, frames=len(ex.frames))
         await asyncio.sleep(3600)

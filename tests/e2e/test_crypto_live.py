@@ -59,7 +59,13 @@ class FakeExchange:
                 raise AssertionError(f"fake exchange exited: {self.proc.stderr.read()[-2000:]}")
             if ev.get("event") == event and all(ev.get(k) == v for k, v in match.items()):
                 return ev
-        raise AssertionError(f"fake exchange: no {event} {match} within {timeout}s; events: {self.events[-20:]}")
+        raise AssertionError(f"fake exchange: no {event} {match} within {timeout}s; events: {self.events[-20:]}"
+                             f"{self.stderr_tail()}")
+
+    def stderr_tail(self) -> str:
+        if self.proc.poll() is None:
+            return ""
+        return "\nfake exchange stderr: " + self.proc.stderr.read()[-2000:]
 
     def go(self):
         self.proc.stdin.write("go\n")
@@ -155,7 +161,12 @@ class CryptoLiveTest(unittest.TestCase):
                 watcher.stop.set()
                 await task
 
-            h.run_async(scenario(), 90)
+            try:
+                h.run_async(scenario(), 90)
+            except AssertionError as e:
+                fake.proc.kill()
+                fake.proc.wait(timeout=5)
+                raise AssertionError(f"{e}\nmdgw stderr:\n{gw.stderr()[-3000:]}{fake.stderr_tail()}") from e
             f = cc.feed(gw, venue)
             self.assertEqual(f["counters"]["connected"], 1, f)
             self.assertEqual(f["counters"]["instruments_not_ok"], 0, f)
