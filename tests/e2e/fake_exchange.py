@@ -24,6 +24,8 @@ Binance REST (GET /api/v3/depth?symbol=S&limit=N) answers from the fake's own bo
 the capture's snapshot plus every depthUpdate the current connection has passed (sent
 or skipped), with lastUpdateId the last one applied: what the real exchange would say.
 
+With --cert/--key it serves wss:// instead of ws://.
+
 Events go to stdout as JSON lines ({"event": "connect", "conn": 1, ...}) and the
 listening ports first: {"event": "listening", "ws": P, "http": Q}.
 """
@@ -32,6 +34,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import ssl
 import sys
 import threading
 import urllib.parse
@@ -281,8 +284,12 @@ async def main_async(args):
 
     threading.Thread(target=read_stdin, daemon=True).start()
     http_port = start_http(ex.book).server_address[1] if ex.book else 0
+    tls = None
+    if args.cert:
+        tls = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        tls.load_cert_chain(args.cert, args.key)
     async with websockets.serve(ex.serve, "127.0.0.1", 0, max_size=None, ping_interval=None,
-                                process_request=ex.on_handshake) as server:
+                                process_request=ex.on_handshake, ssl=tls) as server:
         ws_port = next(iter(server.sockets)).getsockname()[1]
         emit(event="listening", ws=ws_port, http=http_port, frames=len(ex.frames))
         await asyncio.sleep(3600)
@@ -297,6 +304,8 @@ def main():
     ap.add_argument("--drop")
     ap.add_argument("--freeze")
     ap.add_argument("--pace-every", type=int, default=20)
+    ap.add_argument("--cert", help="serve wss:// with this PEM certificate (and --key)")
+    ap.add_argument("--key")
     args = ap.parse_args()
     try:
         asyncio.run(main_async(args))

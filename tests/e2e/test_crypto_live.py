@@ -124,8 +124,8 @@ class QualityWatcher:
         return all(any(q == want for q in it) for want in sequence)
 
 
-def live_args(venue: str, fake: FakeExchange, timeout_ms: int) -> list:
-    args = cc.QUIET_SIM + cc.SYMBOL_ARGS[venue] + [f"--{venue}-url", f"ws://127.0.0.1:{fake.ws_port}",
+def live_args(venue: str, fake: FakeExchange, timeout_ms: int, scheme: str = "ws") -> list:
+    args = cc.QUIET_SIM + cc.SYMBOL_ARGS[venue] + [f"--{venue}-url", f"{scheme}://127.0.0.1:{fake.ws_port}",
                                                    "--upstream-timeout-ms", str(timeout_ms),
                                                    "--upstream-backoff-min-ms", "100",
                                                    "--upstream-backoff-max-ms", "1000"]
@@ -137,13 +137,13 @@ def live_args(venue: str, fake: FakeExchange, timeout_ms: int) -> list:
 
 
 class CryptoLiveTest(unittest.TestCase):
-    def run_venue(self, venue, fake_args, final_conn, timeout_ms=10000):
+    def run_venue(self, venue, fake_args, final_conn, timeout_ms=10000, mdgw_args=(), scheme="ws"):
         """Starts the fake and mdgw, lets a client subscribe, releases the fake, waits for
         connection final_conn to deliver the whole capture and for the books to equal the
         clean replay. Returns (gw health feed, fake, watcher, mdgw stderr)."""
         expected = cc.expected_books([venue])
         with FakeExchange("--venue", venue, *fake_args) as fake, \
-                h.Mdgw(*live_args(venue, fake, timeout_ms)) as gw:
+                h.Mdgw(*(live_args(venue, fake, timeout_ms, scheme) + list(mdgw_args))) as gw:
             # Initial state, published before the port opened: every instrument known,
             # empty and resyncing until the venue sends its snapshot.
             for sym in expected:
@@ -216,6 +216,31 @@ class CryptoLiveTest(unittest.TestCase):
         self.assertGreaterEqual(f["counters"]["resyncs"], 1, f)
         self.assertTrue(watcher.symbol_saw(f"COINBASE:{bad['product']}", ["ok", "stale", "ok"]),
                         watcher.seen[f"book.COINBASE:{bad['product']}.10"])
+
+    def test_kraken_over_tls_verified(self):
+        # wss:// with the peer verified against the test CA (the fake's self-signed
+        # certificate for 127.0.0.1), through a drop.
+        cert, key = h.make_certs()
+        f, fake, watcher, err = self.run_venue(
+            "kraken", ["--ws-file", cc.data("kraken-book.ws"), "--drop", "1:500", "--cert", cert, "--key", key],
+            final_conn=2, mdgw_args=["--upstream-ca", cert], scheme="wss")
+        self.assertGreaterEqual(f["counters"]["reconnects"], 1, f)
+        self.assertEqual(f["counters"]["mismatches"], 0, f)
+
+    def test_unverifiable_tls_upstream_is_refused(self):
+        # Peer verification is on by default: a self-signed upstream is never used.
+        cert, key = h.make_certs()
+        with FakeExchange("--venue", "kraken", "--ws-file", cc.data("kraken-book.ws"), "--cert", cert,
+                          "--key", key) as fake, h.Mdgw(*live_args("kraken", fake, 10000, "wss")) as gw:
+            fake.go()
+            deadline = time.monotonic() + 10
+            while "certificate verify failed" not in gw.stderr() and time.monotonic() < deadline:
+                time.sleep(0.1)
+            self.assertIn("certificate verify failed", gw.stderr())
+            self.assertFalse([e for e in fake.events if e["event"] == "subscribe"], fake.events)
+            self.assertEqual(cc.book(gw, "KRAKEN:XBT/CHF")["quality"], "resyncing")
+            self.assertEqual(cc.feed(gw, "kraken")["counters"]["connected"], 0)
+            gw.stop()
 
 
 if __name__ == "__main__":
