@@ -269,13 +269,13 @@ awaitable<std::string> live_source::impl::session(std::uint64_t& frames) {
 
   const std::uint64_t gen = ++generation;
   if (connects.fetch_add(1, std::memory_order_relaxed) != 0) log("reconnected");
-  reconnect_wanted = false;
   if (opt.venue == crypto_venue::binance) {
     // Before on_connect: it may already ask for snapshots (resync()).
     snapshot_wanted.assign(host->handler().instrument_count(), 1);
     rejected.assign(host->handler().instrument_count(), 0);
   }
   host->connected();
+  reconnect_wanted = false; // this connection's subscriptions bring the snapshots
   host->end_batch();
   abort_session = [weak = std::weak_ptr<state>(st)] {
     if (auto s = weak.lock()) beast::get_lowest_layer(s->ws).socket().close();
@@ -322,6 +322,9 @@ awaitable<std::string> live_source::impl::session(std::uint64_t& frames) {
     host->end_batch();
     if (reconnect_wanted) {
       why = "resynchronizing";
+      // A polite close, but a peer that does not answer it gets 1 s, not the timeout.
+      const auto close_wait = std::min<std::chrono::milliseconds>(opt.timeout, std::chrono::seconds(1));
+      ws.set_option(websocket::stream_base::timeout{close_wait, opt.timeout, false});
       co_await ws.async_close(websocket::close_code::normal, net::redirect_error(net::use_awaitable, ec));
       break;
     }
@@ -429,7 +432,9 @@ awaitable<void> live_source::impl::main_loop() {
     } else {
       why = co_await session<plain_stream>(frames);
     }
-    if (frames > 0) backoff = opt.backoff_min;
+    // A connection that worked resets the backoff, unless it ended to resynchronize: a
+    // venue whose books keep failing their checks is not reconnected to in a tight loop.
+    if (frames > 0 && !reconnect_wanted) backoff = opt.backoff_min;
     std::uniform_int_distribution<std::int64_t> jitter(backoff.count() / 2, backoff.count());
     const std::chrono::milliseconds wait(jitter(rng));
     log(why + "; reconnecting in " + std::to_string(wait.count()) + " ms");

@@ -19,7 +19,8 @@
 //   three venues send heartbeats on quiet connections, so a healthy one is never idle.
 // - Reconnect: exponential backoff from --upstream-backoff-min-ms to -max-ms with
 //   jitter (a uniform draw in [b/2, b]) so gateways restarted together do not hammer a
-//   venue in step; a connection that delivered frames resets the backoff. On connect the
+//   venue in step; a connection that delivered frames resets the backoff (unless it was
+//   closed to resynchronize: repeated failed checks back off too). On connect the
 //   handler's on_connect() marks every ok book `resyncing` (kept, not published as ok)
 //   and the subscriptions are sent again; the snapshots that follow make them ok.
 // - Resync (an instrument went stale: checksum, sequence, ticker, bad update):
