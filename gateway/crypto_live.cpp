@@ -15,6 +15,7 @@
 #include <atomic>
 #include <charconv>
 #include <cstdio>
+#include <exception>
 #include <functional>
 #include <random>
 #include <stdexcept>
@@ -452,7 +453,18 @@ bool live_source::run(crypto::crypto_source_host& host, const std::stop_token& s
   impl_->host = &host;
   impl_->ioc = &ioc;
   std::stop_callback on_stop(stop, [&ioc] { ioc.stop(); });
-  net::co_spawn(ioc, impl_->main_loop(), net::detached);
+  // The loop reports every I/O error as a value; only a bug or bad_alloc can throw. It is
+  // logged (a silently dead feed would show only as stale books).
+  net::co_spawn(ioc, impl_->main_loop(), [this](const std::exception_ptr& e) {
+    if (!e) return;
+    try {
+      std::rethrow_exception(e);
+    } catch (const std::exception& x) {
+      impl_->log(std::string("client stopped: ") + x.what());
+    } catch (...) {
+      impl_->log("client stopped: unknown exception");
+    }
+  });
   ioc.run();
   impl_->abort_session = nullptr;
   return false; // a live feed never ends by itself
