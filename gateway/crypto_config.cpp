@@ -195,21 +195,21 @@ void validate_crypto_options(const crypto_options& c) {
 
 std::string crypto_usage() {
   return "  crypto feeds (instrument symbols KRAKEN:XBT/USD, BINANCE:BTCUSDT, COINBASE:BTC-USD):\n"
-         "  --kraken-symbols P:D[:L],..  Kraken pairs with price decimals D (and lot decimals L, default 8)\n"
+         "  --kraken-symbols P:D[:L],.. Kraken pairs with price decimals D (and lot decimals L, default 8)\n"
          "  --binance-symbols S[:P:Q],.. Binance symbols (decimals default 8:8)\n"
          "  --coinbase-symbols S[:P:Q],. Coinbase products (decimals from --coinbase-products by default)\n"
-         "  --coinbase-products FILE     GET /products JSON (or its .rest capture line): scales\n"
-         "  --kraken-replay FILE         replay a .ws capture (likewise --coinbase-replay FILE,\n"
-         "  --binance-replay WS[,REST]   and Binance's .ws with its .rest depth snapshots)\n"
-         "  --replay-speed X|max         1 = recorded pace, 2 = twice as fast (default max)\n"
-         "  --kraken-url URL             live ws:// or wss:// upstream (likewise --coinbase-url,\n"
-         "  --binance-url URL            --binance-url, the latter with --binance-rest-url URL)\n"
-         "  --kraken-depth N             Kraken book depth subscribed: 10|25|100|500|1000 (default 10)\n"
-         "  --upstream-timeout-ms N      no frame for N ms: upstream dead, reconnect (default 30000)\n"
-         "  --upstream-backoff-min-ms N  reconnect backoff, doubling with jitter (default 250..10000)\n"
-         "  --upstream-backoff-max-ms N\n"
-         "  --upstream-insecure true     do not verify the upstream's TLS certificate (tests only)\n"
-         "  --upstream-ca FILE           extra PEM trust anchors for wss/https upstreams\n";
+         "  --coinbase-products FILE    GET /products JSON (or its .rest capture line): scales\n"
+         "  --kraken-replay FILE        replay a .ws capture (likewise --coinbase-replay FILE,\n"
+         "  --binance-replay WS[,REST]  and Binance's .ws with its .rest depth snapshots)\n"
+         "  --replay-speed X|max        1 = recorded pace, 2 = twice as fast (default max)\n"
+         "  --kraken-url URL            live ws:// or wss:// upstream (likewise --coinbase-url,\n"
+         "  --binance-url URL           --binance-url, the latter with --binance-rest-url URL)\n"
+         "  --kraken-depth N            Kraken book depth subscribed: 10|25|100|500|1000 (default 10)\n"
+         "  --upstream-timeout-ms N     no frame for N ms: upstream dead, reconnect (default 30000)\n"
+         "  --upstream-backoff-min-ms N reconnect backoff, doubling with jitter (default 250..10000)\n"
+         "  --upstream-backoff-max-ms   N\n"
+         "  --upstream-insecure true    do not verify the upstream's TLS certificate (tests only)\n"
+         "  --upstream-ca FILE          extra PEM trust anchors for wss/https upstreams\n";
 }
 
 } // namespace mdgw
