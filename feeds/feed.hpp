@@ -4,6 +4,8 @@
 
 #include <cstdint>
 #include <string>
+#include <utility>
+#include <vector>
 
 namespace mdgw {
 
@@ -12,6 +14,9 @@ struct feed_status {
   std::string state;       // "starting", "running", "finished" (input ended), "stopped"
   std::uint64_t events = 0; // normalized events applied
   std::uint64_t errors = 0; // bad input counted (and resynchronized)
+  // Feed-specific counters shown in /health as "counters":{name:value} (e.g. a crypto
+  // feed's frames, reconnects, resyncs, mismatches).
+  std::vector<std::pair<std::string, std::uint64_t>> counters;
 };
 
 class feed {

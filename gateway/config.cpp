@@ -101,7 +101,7 @@ void apply(gateway_config& c, const std::string& name, const std::string& v) {
     c.itch_venue = v;
   } else if (name == "itch-max-symbols") {
     c.itch_max_symbols = parse_int<std::size_t>(flag, v, 1, 65'536);
-  } else {
+  } else if (!apply_crypto_option(c.crypto, name, v)) {
     throw config_error("unknown option '" + flag + "' (see --help)");
   }
 }
@@ -115,7 +115,7 @@ bool known_option(const std::string& name) {
   for (const char* n : kNames) {
     if (name == n) return true;
   }
-  return false;
+  return is_crypto_option(name);
 }
 
 std::string trim(const std::string& s) {
@@ -172,6 +172,7 @@ std::string usage() {
          "  --itch-date YYYY-MM-DD      the ITCH day (timestamps count from its New York midnight; default today)\n"
          "  --itch-venue NAME           symbol prefix, NAME:<stock> (default NASDAQ)\n"
          "  --itch-max-symbols N        ITCH instruments published at most (default 10000)\n"
+         + crypto_usage() +
          "  --config FILE               'name = value' lines with the names above\n"
          "  --help\n";
 }
@@ -211,12 +212,14 @@ gateway_config parse_config(const std::vector<std::string>& args) {
   if (!c.itch_file.empty() && !c.itch_mold_group.empty()) {
     throw config_error("--itch-file and --itch-mold-group are exclusive: one ITCH source");
   }
-  if (c.itch_file.empty() && c.itch_mold_group.empty() && c.sim_instruments == 0) {
-    throw config_error("--sim-instruments 0 leaves no feed: give --itch-file or --itch-mold-group");
+  if (c.itch_file.empty() && c.itch_mold_group.empty() && c.sim_instruments == 0 &&
+      !c.crypto.kraken.enabled() && !c.crypto.binance.enabled() && !c.crypto.coinbase.enabled()) {
+    throw config_error("--sim-instruments 0 leaves no feed: give an ITCH or a crypto feed");
   }
   if (c.cert_file.empty() != c.key_file.empty()) {
     throw config_error(c.cert_file.empty() ? "--key given without --cert" : "--cert given without --key");
   }
+  validate_crypto_options(c.crypto);
   return c;
 }
 

@@ -3,6 +3,8 @@
 // name or value stops startup with a config_error that names it.
 #pragma once
 
+#include "crypto_config.hpp"
+
 #include <chrono>
 #include <cstdint>
 #include <stdexcept>
@@ -41,6 +43,7 @@ struct gateway_config {
   std::string itch_date;         // YYYY-MM-DD of the ITCH day; empty: today (New York)
   std::string itch_venue = "NASDAQ";
   std::size_t itch_max_symbols = 10000;
+  crypto_options crypto; // Kraken, Binance, Coinbase feeds (crypto_config.hpp)
   bool help = false;
 };
 

@@ -98,6 +98,16 @@ std::string health(const http_context& ctx) {
     protocol::append_uint(out, st.events);
     out.append(",\"errors\":");
     protocol::append_uint(out, st.errors);
+    if (!st.counters.empty()) {
+      out.append(",\"counters\":{");
+      for (std::size_t k = 0; k < st.counters.size(); ++k) {
+        if (k != 0) out.push_back(',');
+        protocol::append_json_string(out, st.counters[k].first);
+        out.push_back(':');
+        protocol::append_uint(out, st.counters[k].second);
+      }
+      out.push_back('}');
+    }
     out.push_back('}');
   }
   out.append("],\"publication\":{\"wakeups\":");

@@ -5,6 +5,7 @@
 //   mdgw book ...       print ITCH books (see `mdgw book --help`, docs/itch.md)
 #include "book_command.hpp"
 #include "config.hpp"
+#include "crypto_setup.hpp"
 #include "itch_feed.hpp"
 #include "server.hpp"
 #include "simulator_feed.hpp"
@@ -41,7 +42,7 @@ std::unique_ptr<mdgw::itch::itch_feed> make_itch_feed(const mdgw::gateway_config
 }
 
 // Starts every feed and waits until each has published its initial state, so no client
-// ever sees an instrument without one.
+// ever sees an instrument without one (live crypto instruments start `resyncing`).
 void start_feeds(const std::vector<mdgw::feed*>& feeds) {
   for (mdgw::feed* f : feeds) f->start();
   const auto ready_by = std::chrono::steady_clock::now() + std::chrono::seconds(30);
@@ -71,7 +72,8 @@ int main(int argc, char** argv) {
   }
   try {
     const bool itch = !cfg.itch_file.empty() || !cfg.itch_mold_group.empty();
-    const std::size_t capacity = cfg.sim_instruments + (itch ? cfg.itch_max_symbols : 0) + 16;
+    const std::size_t capacity =
+        cfg.sim_instruments + (itch ? cfg.itch_max_symbols : 0) + mdgw::crypto_instrument_count(cfg.crypto) + 16;
     mdgw::publication pub(cfg.io_threads, capacity);
     std::vector<mdgw::feed*> feeds;
     std::unique_ptr<mdgw::simulator_feed> sim;
@@ -86,6 +88,8 @@ int main(int argc, char** argv) {
     }
     auto itch_feed = make_itch_feed(cfg, pub);
     if (itch_feed) feeds.push_back(itch_feed.get());
+    const auto crypto_feeds = mdgw::make_crypto_feeds(cfg.crypto, pub);
+    for (const auto& f : crypto_feeds) feeds.push_back(f.get());
     mdgw::server srv(cfg, pub, feeds);
     start_feeds(feeds);
     const auto port = srv.start();
@@ -93,7 +97,7 @@ int main(int argc, char** argv) {
                 cfg.cert_file.empty() ? "" : " and https/wss");
     std::fflush(stdout);
     srv.run_until_signal();
-    for (mdgw::feed* f : feeds) f->stop();
+    for (auto it = feeds.rbegin(); it != feeds.rend(); ++it) (*it)->stop();
   } catch (const std::exception& e) {
     std::fprintf(stderr, "mdgw: %s\n", e.what());
     return 1;

@@ -174,6 +174,8 @@ void append_book_stamps(std::string& out, const book_top& top) {
   append_uint(out, top.exch_ts);
   out.append(",\"ts_recv\":");
   append_uint(out, top.recv_ts);
+  out.append(",\"quality\":");
+  out.append(top.quality == data_quality::ok ? "\"ok\"" : top.quality == data_quality::stale ? "\"stale\"" : "\"resyncing\"");
 }
 
 } // namespace
@@ -183,8 +185,6 @@ void encode_book_http(std::string& out, const book_top& top, int depth, const in
   out.append("{\"symbol\":");
   append_json_string(out, info.symbol);
   append_book_stamps(out, top);
-  out.append(",\"quality\":");
-  out.append(top.quality == data_quality::ok ? "\"ok\"" : top.quality == data_quality::stale ? "\"stale\"" : "\"resyncing\"");
   out.append(",\"bids\":");
   append_levels(out, top.bids(), std::min<std::size_t>(top.n_bids, d), info);
   out.append(",\"asks\":");
