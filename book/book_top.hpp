@@ -17,6 +17,16 @@ inline constexpr std::size_t kMaxDepth = 50;
 
 enum class data_quality : std::uint8_t { ok = 0, stale = 1, resyncing = 2 };
 
+// "ok", "stale", "resyncing": the names clients see (docs/protocol.md).
+constexpr const char* to_string(data_quality q) noexcept {
+  switch (q) {
+  case data_quality::ok: return "ok";
+  case data_quality::stale: return "stale";
+  case data_quality::resyncing: return "resyncing";
+  }
+  return "ok";
+}
+
 struct book_top {
   std::uint64_t version = 0;   // per-instrument update sequence of the feed
   std::uint64_t exch_ts = 0;   // exchange timestamp of the newest update, ns since epoch

@@ -84,15 +84,6 @@ void append_side(std::string& out, const price_level* levels, std::size_t n, con
   out.push_back(']');
 }
 
-const char* quality_name(data_quality q) noexcept {
-  switch (q) {
-  case data_quality::ok: return "ok";
-  case data_quality::stale: return "stale";
-  case data_quality::resyncing: return "resyncing";
-  }
-  return "ok";
-}
-
 } // namespace
 
 std::uint32_t book_checksum(const price_level* bids, std::size_t n_bids, const price_level* asks, std::size_t n_asks,
@@ -140,17 +131,9 @@ void encode_book_message(std::string& out, std::string_view channel, const book_
   out.append(",\"checksum\":");
   protocol::append_uint(out, to.checksum);
   out.append(",\"quality\":\"");
-  out.append(quality_name(to.quality));
-  out.append("\",\"ts_exch_oldest\":");
-  protocol::append_uint(out, stamps.first_exch_ts);
-  out.append(",\"ts_recv_oldest\":");
-  protocol::append_uint(out, stamps.first_recv_ts);
-  out.append(",\"ts_exch\":");
-  protocol::append_uint(out, to.exch_ts);
-  out.append(",\"ts_recv\":");
-  protocol::append_uint(out, to.recv_ts);
-  out.append(",\"merged\":");
-  protocol::append_uint(out, stamps.merged);
+  out.append(to_string(to.quality));
+  out.push_back('"');
+  protocol::append_stamps(out, stamps.first_exch_ts, stamps.first_recv_ts, to.exch_ts, to.recv_ts, stamps.merged);
   out.append(",\"bids\":");
   if (from == nullptr) append_side(out, to.bids(), to.n_bids, info);
   else append_side_delta(out, side::bid, from->bids(), from->n_bids, to.bids(), to.n_bids, info);

@@ -62,6 +62,11 @@ void apply(gateway_config& c, const std::string& name, const std::string& v) {
     c.max_subscriptions = parse_int<std::size_t>(flag, v, 1, 1'000'000);
   } else if (name == "max-connections") {
     c.max_connections = parse_int<std::size_t>(flag, v, 1, 10'000'000);
+  } else if (name == "trade-history") {
+    c.trade_history = parse_int<std::size_t>(flag, v, 2, std::size_t{1} << 20);
+    if ((c.trade_history & (c.trade_history - 1)) != 0) {
+      throw config_error("invalid value '" + v + "' for --trade-history: expected a power of two in 2..1048576");
+    }
   } else if (name == "handshake-timeout-ms") {
     c.handshake_timeout = std::chrono::milliseconds(parse_int<std::int64_t>(flag, v, 100, 600'000));
   } else if (name == "idle-timeout-s") {
@@ -108,7 +113,7 @@ void apply(gateway_config& c, const std::string& name, const std::string& v) {
 
 bool known_option(const std::string& name) {
   static constexpr const char* kNames[] = {"bind", "port", "cert", "key", "io-threads", "max-message-bytes",
-                                           "max-subscriptions", "max-connections", "handshake-timeout-ms",
+                                           "max-subscriptions", "max-connections", "trade-history", "handshake-timeout-ms",
                                            "idle-timeout-s", "sim-seed", "sim-instruments", "sim-rate", "sim-events",
                                            "itch-file", "itch-speed", "itch-mold-group", "itch-mold-interface",
                                            "itch-mold-retrans", "itch-mold-timeout-ms", "itch-date", "itch-venue", "itch-max-symbols"};
@@ -157,6 +162,7 @@ std::string usage() {
          "  --max-message-bytes N       largest client frame; bigger closes with 1009 (default 65536)\n"
          "  --max-subscriptions N       per connection (default 1000)\n"
          "  --max-connections N         total (default 100000)\n"
+         "  --trade-history N           trades kept per instrument for readers that fall behind (power of two, default 1024)\n"
          "  --handshake-timeout-ms N    HTTP request / WebSocket handshake timeout (default 10000)\n"
          "  --idle-timeout-s N          WebSocket idle timeout; pings at half of it (default 300)\n"
          "  --sim-seed N                simulated market seed (default 42)\n"

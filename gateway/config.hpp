@@ -26,6 +26,7 @@ struct gateway_config {
   std::size_t max_message_bytes = 64 * 1024;
   std::size_t max_subscriptions = 1000;
   std::size_t max_connections = 100000;
+  std::size_t trade_history = 1024; // trades kept per instrument (a power of two; 48 bytes each)
   std::chrono::milliseconds handshake_timeout{10'000};
   std::chrono::seconds idle_timeout{300};
   // simulator

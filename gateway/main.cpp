@@ -74,7 +74,7 @@ int main(int argc, char** argv) {
     const bool itch = !cfg.itch_file.empty() || !cfg.itch_mold_group.empty();
     const std::size_t capacity =
         cfg.sim_instruments + (itch ? cfg.itch_max_symbols : 0) + mdgw::crypto_instrument_count(cfg.crypto) + 16;
-    mdgw::publication pub(cfg.io_threads, capacity);
+    mdgw::publication pub(cfg.io_threads, capacity, cfg.trade_history);
     std::vector<mdgw::feed*> feeds;
     std::unique_ptr<mdgw::simulator_feed> sim;
     if (cfg.sim_instruments > 0) {

@@ -174,8 +174,9 @@ void append_book_stamps(std::string& out, const book_top& top) {
   append_uint(out, top.exch_ts);
   out.append(",\"ts_recv\":");
   append_uint(out, top.recv_ts);
-  out.append(",\"quality\":");
-  out.append(top.quality == data_quality::ok ? "\"ok\"" : top.quality == data_quality::stale ? "\"stale\"" : "\"resyncing\"");
+  out.append(",\"quality\":\"");
+  out.append(to_string(top.quality));
+  out.push_back('"');
 }
 
 } // namespace
@@ -336,19 +337,25 @@ std::string encode_pong(std::uint64_t id, std::uint64_t ts) {
   return out;
 }
 
+void append_stamps(std::string& out, std::uint64_t oldest_exch, std::uint64_t oldest_recv, std::uint64_t newest_exch,
+                   std::uint64_t newest_recv, std::uint64_t merged) {
+  out.append(",\"ts_exch_oldest\":");
+  append_uint(out, oldest_exch);
+  out.append(",\"ts_recv_oldest\":");
+  append_uint(out, oldest_recv);
+  out.append(",\"ts_exch\":");
+  append_uint(out, newest_exch);
+  out.append(",\"ts_recv\":");
+  append_uint(out, newest_recv);
+  out.append(",\"merged\":");
+  append_uint(out, merged);
+}
+
 void encode_batch_prefix(std::string& out, std::uint64_t ts_send, const batch_stamps& stamps) {
   out.append("{\"type\":\"data\",\"ts_send\":");
   append_uint(out, ts_send);
-  out.append(",\"ts_exch_oldest\":");
-  append_uint(out, stamps.oldest_exch_ts);
-  out.append(",\"ts_recv_oldest\":");
-  append_uint(out, stamps.oldest_recv_ts);
-  out.append(",\"ts_exch\":");
-  append_uint(out, stamps.newest_exch_ts);
-  out.append(",\"ts_recv\":");
-  append_uint(out, stamps.newest_recv_ts);
-  out.append(",\"merged\":");
-  append_uint(out, stamps.merged);
+  append_stamps(out, stamps.oldest_exch_ts, stamps.oldest_recv_ts, stamps.newest_exch_ts, stamps.newest_recv_ts,
+                stamps.merged);
   out.append(",\"updates\":[");
 }
 

@@ -100,6 +100,10 @@ struct batch_stamps {
     merged += n;
   }
 };
+// `,"ts_exch_oldest":..,"ts_recv_oldest":..,"ts_exch":..,"ts_recv":..,"merged":N` (the
+// stamps of docs/protocol.md, in a data message and in each of its updates).
+void append_stamps(std::string& out, std::uint64_t oldest_exch, std::uint64_t oldest_recv, std::uint64_t newest_exch,
+                   std::uint64_t newest_recv, std::uint64_t merged);
 // Prefix of a data batch: `{"type":"data","ts_send":N,<stamps>,"updates":[`; the caller
 // appends fragments separated by commas and then kBatchSuffix.
 void encode_batch_prefix(std::string& out, std::uint64_t ts_send, const batch_stamps& stamps);

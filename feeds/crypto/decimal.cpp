@@ -1,5 +1,7 @@
 #include "decimal.hpp"
 
+#include "types.hpp"
+
 #include <charconv>
 #include <cstring>
 
@@ -48,17 +50,6 @@ bool parse_epoch_seconds(std::string_view s, std::uint64_t& ns) noexcept {
 
 namespace {
 
-// Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's algorithm).
-constexpr std::int64_t days_from_civil(std::int64_t y, unsigned m, unsigned d) noexcept {
-  y -= m <= 2 ? 1 : 0;
-  const std::int64_t era = (y >= 0 ? y : y - 399) / 400;
-  const auto yoe = static_cast<unsigned>(y - era * 400);
-  const unsigned doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + d - 1;
-  const unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-  return era * 146097 + static_cast<std::int64_t>(doe) - 719468;
-}
-static_assert(days_from_civil(1970, 1, 1) == 0);
-static_assert(days_from_civil(2021, 4, 17) == 18734);
 
 bool fixed_digits(std::string_view s, std::size_t pos, std::size_t n, unsigned& out) noexcept {
   if (pos + n > s.size()) return false;

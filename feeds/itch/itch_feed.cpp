@@ -14,16 +14,6 @@ constexpr std::uint8_t kBookTouched = 1;
 constexpr std::uint8_t kStateTouched = 2;
 constexpr auto kPollWait = std::chrono::milliseconds(20);
 
-// Days since 1970-01-01 of a civil date (Howard Hinnant's days_from_civil).
-std::int64_t days_from_civil(std::int64_t y, unsigned m, unsigned d) noexcept {
-  y -= m <= 2 ? 1 : 0;
-  const std::int64_t era = (y >= 0 ? y : y - 399) / 400;
-  const auto yoe = static_cast<unsigned>(y - era * 400);
-  const unsigned doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + d - 1;
-  const unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-  return era * 146097 + static_cast<std::int64_t>(doe) - 719468;
-}
-
 // Day of month of the n-th Sunday (n >= 1) of month m.
 unsigned nth_sunday(std::int64_t y, unsigned m, unsigned n) noexcept {
   const std::int64_t first = days_from_civil(y, m, 1);
@@ -48,18 +38,8 @@ std::uint64_t midnight_new_york(const std::string& date) {
   if (date.empty()) {
     // Today in New York: its midnight is at most 5 h after UTC midnight of the date.
     const auto now_s = static_cast<std::int64_t>(realtime_ns() / 1'000'000'000ULL);
-    std::int64_t day = (now_s - 5 * 3600) / 86400;
-    // civil_from_days, inline: only y/m/d are needed.
-    day += 719468;
-    const std::int64_t era = (day >= 0 ? day : day - 146096) / 146097;
-    const auto doe = static_cast<unsigned>(day - era * 146097);
-    const unsigned yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-    const unsigned doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    const unsigned mp = (5 * doy + 2) / 153;
-    const unsigned d = doy - (153 * mp + 2) / 5 + 1;
-    const unsigned m = mp < 10 ? mp + 3 : mp - 9;
-    const std::int64_t y = static_cast<std::int64_t>(yoe) + era * 400 + (m <= 2 ? 1 : 0);
-    return midnight_ny(y, m, d);
+    const civil_date today = civil_from_days((now_s - 5 * 3600) / 86400);
+    return midnight_ny(today.year, today.month, today.day);
   }
   int y = 0;
   unsigned m = 0;

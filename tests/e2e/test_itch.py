@@ -21,11 +21,10 @@ SAMPLE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", ".
                       "ex20101224.TEST_ITCH_50")
 
 
-def book_command(*args: str) -> dict:
-    """Runs `mdgw book` and parses its documented text format (docs/itch.md)."""
-    out = subprocess.run([h.mdgw_bin(), "book", *args], capture_output=True, text=True, timeout=60, check=True)
+def parse_books(text: str) -> dict:
+    """Parses the documented text format of `mdgw book` (docs/itch.md)."""
     books, cur = {}, None
-    for line in out.stdout.splitlines():
+    for line in text.splitlines():
         f = line.split()
         if f[0] == "book":
             cur = {"bids": [], "asks": [], "state": f[-1].split("=")[1]}
@@ -35,6 +34,12 @@ def book_command(*args: str) -> dict:
         else:
             assert f[0] == "end", line
     return books
+
+
+def book_command(*args: str) -> dict:
+    """Runs `mdgw book` and parses what it prints."""
+    out = subprocess.run([h.mdgw_bin(), "book", *args], capture_output=True, text=True, timeout=60, check=True)
+    return parse_books(out.stdout)
 
 
 def levels(side):

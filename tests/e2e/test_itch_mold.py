@@ -16,10 +16,9 @@ import time
 import unittest
 
 import websockets
-from decimal import Decimal
 
 import mdgw_harness as h
-from test_itch import SAMPLE, book_command, levels
+from test_itch import SAMPLE, book_command, levels, parse_books
 
 MOLDCAST = os.environ.get("MDGW_MOLDCAST", "")
 
@@ -137,15 +136,7 @@ class ItchMoldThroughGateway(unittest.TestCase):
         finally:
             stop(cast)
         self.assertEqual(book.returncode, 0, err)
-        got = {}
-        cur = None
-        for line in out.splitlines():
-            f = line.split()
-            if f[0] == "book":
-                cur = {"bids": [], "asks": [], "state": f[-1].split("=")[1]}
-                got[f[1]] = cur
-            elif f[0] in ("bid", "ask"):
-                cur[f[0] + "s"].append([Decimal(f[1]), int(f[2]), int(f[3])])
+        got = parse_books(out)
         self.assertEqual(got, want)
 
 
