@@ -52,29 +52,15 @@ simulator_feed::simulator_feed(const simulator_config& config, publication& pub)
 simulator_feed::~simulator_feed() { stop(); }
 
 void simulator_feed::start() {
-  if (started_) return;
-  started_ = true;
-  thread_ = std::jthread([this](std::stop_token st) { run(std::move(st)); });
+  runner_.start([this](std::stop_token st) { run(std::move(st)); });
 }
 
-void simulator_feed::stop() {
-  started_ = true; // a stopped feed does not start again
-  if (thread_.joinable()) {
-    thread_.request_stop(); // also wakes the idle wait (condition_variable_any + stop_token)
-    thread_.join();
-  }
-  state_.store(run_state::stopped, std::memory_order_release);
-}
+void simulator_feed::stop() { runner_.stop(); }
 
 feed_status simulator_feed::status() const {
   feed_status s;
   s.name = "sim";
-  switch (state_.load(std::memory_order_acquire)) {
-  case run_state::starting: s.state = "starting"; break;
-  case run_state::running: s.state = "running"; break;
-  case run_state::finished: s.state = "finished"; break;
-  case run_state::stopped: s.state = "stopped"; break;
-  }
+  s.state = runner_.state_name();
   s.events = events_.load(std::memory_order_relaxed);
   s.errors = errors_.load(std::memory_order_relaxed);
   return s;
@@ -137,7 +123,7 @@ void simulator_feed::run(std::stop_token stop) {
   sim_.seed(realtime_ns(), buffer_);
   for (std::size_t i = 0; i < books_.size(); ++i) touch(i);
   apply_batch();
-  state_.store(run_state::running, std::memory_order_release);
+  runner_.running();
 
   if (config_.rate > 0) {
     run_paced(stop);
@@ -146,11 +132,7 @@ void simulator_feed::run(std::stop_token stop) {
   }
   if (!sim_.done()) return; // stopped
 
-  // Release: the books are final; book() readers acquire through finished().
-  finished_.store(true, std::memory_order_release);
-  state_.store(run_state::finished, std::memory_order_release);
-  std::unique_lock lock(idle_mutex_);
-  idle_cv_.wait(lock, stop, [] { return false; });
+  runner_.finish_and_idle(stop);
 }
 
 void simulator_feed::run_flat_out(const std::stop_token& stop) {

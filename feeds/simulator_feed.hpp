@@ -23,12 +23,9 @@
 #include "simulator.hpp"
 
 #include <atomic>
-#include <condition_variable>
 #include <cstddef>
 #include <cstdint>
-#include <mutex>
 #include <stop_token>
-#include <thread>
 #include <vector>
 
 namespace mdgw {
@@ -52,7 +49,7 @@ public:
 
   // True once max_events actions were applied and the final books published; the feed
   // thread no longer touches the books after that (acquire pairs with its release).
-  [[nodiscard]] bool finished() const noexcept { return finished_.load(std::memory_order_acquire); }
+  [[nodiscard]] bool finished() const noexcept { return runner_.finished(); }
 
   [[nodiscard]] std::size_t instrument_count() const noexcept { return pub_ids_.size(); }
   // Publication id of the simulator's instrument `index` (0..instrument_count()-1).
@@ -63,8 +60,6 @@ public:
   [[nodiscard]] const level_book& book(instrument_id id) const;
 
 private:
-  enum class run_state : std::uint8_t { starting, running, finished, stopped };
-
   void run(std::stop_token stop);
   void run_paced(const std::stop_token& stop);
   void run_flat_out(const std::stop_token& stop);
@@ -85,15 +80,10 @@ private:
   std::vector<std::uint32_t> touched_list_;
   std::vector<market_event> buffer_;
 
-  std::atomic<run_state> state_{run_state::starting};
-  std::atomic<bool> finished_{false};
   std::atomic<std::uint64_t> events_{0};
   std::atomic<std::uint64_t> errors_{0};
 
-  std::mutex idle_mutex_;                 // only for the idle wait after finishing
-  std::condition_variable_any idle_cv_;
-  bool started_ = false;
-  std::jthread thread_; // last: joined (by stop or its destructor) before the rest goes
+  feed_runner runner_; // last: its thread is joined before the rest goes
 };
 
 } // namespace mdgw

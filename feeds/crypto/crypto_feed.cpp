@@ -92,29 +92,15 @@ crypto_feed::crypto_feed(std::string name, std::unique_ptr<crypto_handler> handl
 crypto_feed::~crypto_feed() { stop(); }
 
 void crypto_feed::start() {
-  if (started_) return;
-  started_ = true;
-  thread_ = std::jthread([this](std::stop_token st) { run(std::move(st)); });
+  runner_.start([this](std::stop_token st) { run(std::move(st)); });
 }
 
-void crypto_feed::stop() {
-  started_ = true;
-  if (thread_.joinable()) {
-    thread_.request_stop();
-    thread_.join();
-  }
-  state_.store(run_state::stopped, std::memory_order_release);
-}
+void crypto_feed::stop() { runner_.stop(); }
 
 feed_status crypto_feed::status() const {
   feed_status s;
   s.name = name_;
-  switch (state_.load(std::memory_order_acquire)) {
-  case run_state::starting: s.state = "starting"; break;
-  case run_state::running: s.state = "running"; break;
-  case run_state::finished: s.state = "finished"; break;
-  case run_state::stopped: s.state = "stopped"; break;
-  }
+  s.state = runner_.state_name();
   const auto get = [](const std::atomic<std::uint64_t>& a) { return a.load(std::memory_order_relaxed); };
   s.events = get(events_);
   s.errors = get(errors_);
@@ -196,14 +182,12 @@ void crypto_feed::run(std::stop_token stop) {
   // Every instrument published once (empty, resyncing) before the port opens.
   for (std::size_t i = 0; i < pub_ids_.size(); ++i) touch(i);
   end_batch();
-  state_.store(run_state::running, std::memory_order_release);
+  runner_.running();
   const bool ended = source_->run(*this, stop);
   end_batch();
   connected_.store(false, std::memory_order_relaxed);
   if (!ended) return;
-  state_.store(run_state::finished, std::memory_order_release);
-  std::unique_lock lock(idle_mutex_);
-  idle_cv_.wait(lock, stop, [] { return false; });
+  runner_.finish_and_idle(stop);
 }
 
 } // namespace mdgw::crypto

@@ -27,15 +27,12 @@
 #include "publication.hpp"
 
 #include <atomic>
-#include <condition_variable>
 #include <cstddef>
 #include <cstdint>
 #include <memory>
-#include <mutex>
 #include <stop_token>
 #include <string>
 #include <string_view>
-#include <thread>
 #include <vector>
 
 namespace mdgw::crypto {
@@ -107,8 +104,6 @@ public:
   [[nodiscard]] instrument_id publication_id(std::size_t index) const { return pub_ids_.at(index); }
 
 private:
-  enum class run_state : std::uint8_t { starting, running, finished, stopped };
-
   void run(std::stop_token stop);
   void touch(std::size_t index);
   void publish_counters();
@@ -134,7 +129,6 @@ private:
   std::vector<std::uint8_t> touched_;
   std::vector<std::uint32_t> touched_list_;
 
-  std::atomic<run_state> state_{run_state::starting};
   std::atomic<bool> connected_{false};
   std::atomic<std::uint64_t> frames_{0};
   std::atomic<std::uint64_t> events_{0};
@@ -147,10 +141,7 @@ private:
   std::atomic<std::uint64_t> stale_{0}; // instruments not ok right now
   std::atomic<std::uint64_t> connects_{0};
 
-  std::mutex idle_mutex_;
-  std::condition_variable_any idle_cv_;
-  bool started_ = false;
-  std::jthread thread_; // last: joined before the rest goes
+  feed_runner runner_; // last: its thread is joined before the rest goes
 };
 
 } // namespace mdgw::crypto

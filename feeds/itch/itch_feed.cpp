@@ -74,29 +74,15 @@ itch_feed::itch_feed(const itch_feed_config& config, publication& pub)
 itch_feed::~itch_feed() { stop(); }
 
 void itch_feed::start() {
-  if (started_) return;
-  started_ = true;
-  thread_ = std::jthread([this](std::stop_token st) { run(std::move(st)); });
+  runner_.start([this](std::stop_token st) { run(std::move(st)); });
 }
 
-void itch_feed::stop() {
-  started_ = true;
-  if (thread_.joinable()) {
-    thread_.request_stop();
-    thread_.join();
-  }
-  state_.store(run_state::stopped, std::memory_order_release);
-}
+void itch_feed::stop() { runner_.stop(); }
 
 feed_status itch_feed::status() const {
   feed_status s;
   s.name = "itch";
-  switch (state_.load(std::memory_order_acquire)) {
-  case run_state::starting: s.state = "starting"; break;
-  case run_state::running: s.state = "running"; break;
-  case run_state::finished: s.state = "finished"; break;
-  case run_state::stopped: s.state = "stopped"; break;
-  }
+  s.state = runner_.state_name();
   s.events = messages_.load(std::memory_order_relaxed);
   s.errors = errors_.load(std::memory_order_relaxed);
   return s;
@@ -142,7 +128,7 @@ void itch_feed::register_locate(locate_t locate) {
   if (pub_ids_[locate] != kNone) return;
   const locate_state* st = book_.state(locate);
   if (st == nullptr || !st->info.known) return;
-  if (registered_symbols_ >= config_.max_symbols) {
+  if (registered_.size() >= config_.max_symbols) {
     if (!reported_full_) {
       reported_full_ = true;
       std::fprintf(stderr, "mdgw: itch: more than %zu symbols; the rest are not published (--itch-max-symbols)\n",
@@ -165,7 +151,6 @@ void itch_feed::register_locate(locate_t locate) {
     return;
   }
   pub_ids_[locate] = *id;
-  ++registered_symbols_;
   registered_.push_back(locate);
   touch(locate); // its (possibly empty) book is published at the end of the batch
   touch_state(locate);
@@ -246,7 +231,7 @@ void itch_feed::publish_touched() {
 }
 
 void itch_feed::run(std::stop_token stop) {
-  state_.store(run_state::running, std::memory_order_release);
+  runner_.running();
   bool ended = false;
   while (!stop.stop_requested() && !ended) {
     const poll_result r = source_->poll(*this, kMaxBatch, kPollWait);
@@ -263,10 +248,7 @@ void itch_feed::run(std::stop_token stop) {
     errors_.store(source_->errors() + book_.decoder().errors(), std::memory_order_relaxed);
   }
   if (!ended) return; // stopped
-  finished_.store(true, std::memory_order_release);
-  state_.store(run_state::finished, std::memory_order_release);
-  std::unique_lock lock(idle_mutex_);
-  idle_cv_.wait(lock, stop, [] { return false; });
+  runner_.finish_and_idle(stop);
 }
 
 } // namespace mdgw::itch

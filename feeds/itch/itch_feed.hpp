@@ -28,13 +28,10 @@
 #include "publication.hpp"
 
 #include <atomic>
-#include <condition_variable>
 #include <cstdint>
 #include <memory>
-#include <mutex>
 #include <stop_token>
 #include <string>
-#include <thread>
 #include <vector>
 
 namespace mdgw::itch {
@@ -67,14 +64,12 @@ public:
   [[nodiscard]] feed_status status() const override;
 
   // True once the input ended and the final state was published (acquire).
-  [[nodiscard]] bool finished() const noexcept { return finished_.load(std::memory_order_acquire); }
+  [[nodiscard]] bool finished() const noexcept { return runner_.finished(); }
   // Read only before start(), after finished() is true, or after stop().
   [[nodiscard]] const itch_book& book() const noexcept { return book_; }
   [[nodiscard]] std::uint64_t unpublished_locates() const noexcept { return unpublished_.load(std::memory_order_relaxed); }
 
 private:
-  enum class run_state : std::uint8_t { starting, running, finished, stopped };
-
   void run(std::stop_token stop);
   void publish_touched();
   void on_message(const std::uint8_t* msg, std::size_t len) override;
@@ -103,21 +98,15 @@ private:
   std::vector<std::uint8_t> touched_;     // bit 0: book, bit 1: state
   std::vector<locate_t> touched_list_;
   std::vector<locate_t> registered_;      // locates with a publication id
-  std::size_t registered_symbols_ = 0;
   bool gap_open_ = false;
   bool lost_ = false; // the source gave up on a gap: the books are not exact any more
   bool reported_full_ = false;
 
-  std::atomic<run_state> state_{run_state::starting};
-  std::atomic<bool> finished_{false};
   std::atomic<std::uint64_t> messages_{0};
   std::atomic<std::uint64_t> errors_{0};
   std::atomic<std::uint64_t> unpublished_{0};
 
-  std::mutex idle_mutex_;
-  std::condition_variable_any idle_cv_;
-  bool started_ = false;
-  std::jthread thread_; // last
+  feed_runner runner_; // last: its thread is joined before the rest goes
 };
 
 } // namespace mdgw::itch
