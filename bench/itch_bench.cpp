@@ -99,46 +99,22 @@ void BM_itch_decode(benchmark::State& state) {
 }
 BENCHMARK(BM_itch_decode);
 
-void BM_itch_book(benchmark::State& state) {
-  const corpus& c = sample();
-  if (!c.error.empty() || c.size() == 0) {
-    state.SkipWithError(("cannot read the ITCH sample: " + c.error).c_str());
-    return;
-  }
-  itch_book book(book_config{0, 1 << 14, quiet});
-  null_sink sink;
-  std::uint64_t messages = 0;
-  for (auto _ : state) {
-    const std::uint8_t* base = c.bytes.data();
-    for (std::size_t i = 0; i + 1 < c.offsets.size(); ++i) {
-      (void)book.apply(base + c.offsets[i], c.offsets[i + 1] - c.offsets[i], sink);
-    }
-    messages += c.size();
-    state.PauseTiming();
-    book.clear(); // the next pass adds the same references again
-    state.ResumeTiming();
-  }
-  set_rate(state, messages);
-}
-BENCHMARK(BM_itch_book);
-
-// As BM_itch_book, with itch_book::prefetch called kAhead messages early (what a feed
-// thread reading batches can do).
-void BM_itch_book_prefetch(benchmark::State& state) {
+// Applies the whole corpus to `book` once per benchmark iteration (the book is cleared,
+// untimed, between passes: the next pass adds the same references again). With
+// Prefetch, itch_book::prefetch is called kAhead messages early (what a feed thread
+// reading batches can do). Returns the messages applied.
+template <bool Prefetch>
+std::uint64_t book_passes(benchmark::State& state, const corpus& c, itch_book& book) {
   constexpr std::size_t kAhead = 8;
-  const corpus& c = sample();
-  if (!c.error.empty() || c.size() == 0) {
-    state.SkipWithError(("cannot read the ITCH sample: " + c.error).c_str());
-    return;
-  }
-  itch_book book(book_config{0, 1 << 14, quiet});
   null_sink sink;
   std::uint64_t messages = 0;
   const std::size_t n = c.size();
   for (auto _ : state) {
     const std::uint8_t* base = c.bytes.data();
     for (std::size_t i = 0; i < n; ++i) {
-      if (i + kAhead < n) book.prefetch(base + c.offsets[i + kAhead], c.offsets[i + kAhead + 1] - c.offsets[i + kAhead]);
+      if constexpr (Prefetch) {
+        if (i + kAhead < n) book.prefetch(base + c.offsets[i + kAhead], c.offsets[i + kAhead + 1] - c.offsets[i + kAhead]);
+      }
       (void)book.apply(base + c.offsets[i], c.offsets[i + 1] - c.offsets[i], sink);
     }
     messages += n;
@@ -146,8 +122,22 @@ void BM_itch_book_prefetch(benchmark::State& state) {
     book.clear();
     state.ResumeTiming();
   }
-  set_rate(state, messages);
+  return messages;
 }
+
+template <bool Prefetch>
+void sample_book(benchmark::State& state) {
+  const corpus& c = sample();
+  if (!c.error.empty() || c.size() == 0) {
+    state.SkipWithError(("cannot read the ITCH sample: " + c.error).c_str());
+    return;
+  }
+  itch_book book(book_config{0, 1 << 14, quiet});
+  set_rate(state, book_passes<Prefetch>(state, c, book));
+}
+void BM_itch_book(benchmark::State& state) { sample_book<false>(state); }
+BENCHMARK(BM_itch_book);
+void BM_itch_book_prefetch(benchmark::State& state) { sample_book<true>(state); }
 BENCHMARK(BM_itch_book_prefetch);
 
 void BM_itch_file_replay(benchmark::State& state) {
@@ -210,31 +200,14 @@ BENCHMARK(BM_itch_gen_decode)->Unit(benchmark::kMillisecond);
 
 template <bool Prefetch>
 void gen_book(benchmark::State& state) {
-  constexpr std::size_t kAhead = 8;
-  const corpus& c = generated();
   // The order map grows to the day's peak in the first pass and keeps its capacity
   // (clear() keeps memory), so later passes do not allocate. An oversized table would
   // spread the live orders over more cache lines than needed.
   itch_book book(book_config{0, 1 << 16, quiet});
-  null_sink sink;
-  std::uint64_t messages = 0;
-  const std::size_t n = c.size();
-  for (auto _ : state) {
-    const std::uint8_t* base = c.bytes.data();
-    for (std::size_t i = 0; i < n; ++i) {
-      if constexpr (Prefetch) {
-        if (i + kAhead < n) book.prefetch(base + c.offsets[i + kAhead], c.offsets[i + kAhead + 1] - c.offsets[i + kAhead]);
-      }
-      (void)book.apply(base + c.offsets[i], c.offsets[i + 1] - c.offsets[i], sink);
-    }
-    messages += n;
-    state.PauseTiming();
-    book.clear();
-    state.ResumeTiming();
-  }
-  set_rate(state, messages);
+  set_rate(state, book_passes<Prefetch>(state, generated(), book));
   state.counters["live_orders_capacity"] = static_cast<double>(book.orders().capacity());
 }
+
 void BM_itch_gen_book(benchmark::State& state) { gen_book<false>(state); }
 void BM_itch_gen_book_prefetch(benchmark::State& state) { gen_book<true>(state); }
 BENCHMARK(BM_itch_gen_book)->Unit(benchmark::kMillisecond);
