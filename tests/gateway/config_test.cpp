@@ -1,4 +1,5 @@
 #include "config.hpp"
+#include "config_test_util.hpp"
 
 #include <gtest/gtest.h>
 
@@ -8,15 +9,6 @@
 
 namespace mdgw {
 namespace {
-
-std::string error_of(const std::vector<std::string>& args) {
-  try {
-    (void)parse_config(args);
-  } catch (const config_error& e) {
-    return e.what();
-  }
-  return {};
-}
 
 TEST(Config, Defaults) {
   ::unsetenv("MDGW_PORT");

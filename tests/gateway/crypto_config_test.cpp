@@ -1,4 +1,5 @@
 #include "config.hpp"
+#include "config_test_util.hpp"
 #include "crypto_live.hpp"
 
 #include <gtest/gtest.h>
@@ -9,15 +10,6 @@
 
 namespace mdgw {
 namespace {
-
-std::string error_of(const std::vector<std::string>& args) {
-  try {
-    (void)parse_config(args);
-  } catch (const config_error& e) {
-    return e.what();
-  }
-  return {};
-}
 
 TEST(CryptoConfig, SymbolsScalesAndSources) {
   const auto c = parse_config({"--kraken-symbols", "XBT/USD:1,ETH/USD:2:6", "--kraken-url", "wss://ws.kraken.com",
