@@ -27,6 +27,38 @@ constexpr const char* to_string(data_quality q) noexcept {
   return "ok";
 }
 
+// Why a book is not `ok` (status channel, docs/protocol.md); none while it is.
+enum class quality_reason : std::uint8_t {
+  none = 0,
+  awaiting_snapshot, // resyncing: no snapshot yet since start
+  reconnecting,      // resyncing: the upstream connection was re-established
+  unsubscribed,      // resyncing: the venue ended the subscription
+  checksum_mismatch, // stale: the venue's book checksum disagreed
+  sequence_gap,      // stale: the venue's update ids broke their chain
+  ticker_mismatch,   // stale: the venue's best bid/ask disagreed with the book
+  bad_update,        // stale: an update could not be parsed or applied
+  snapshot_rejected, // stale: a snapshot was malformed or did not join the stream
+  packet_gap,        // stale: packets are missing and being re-requested (MoldUDP64)
+  data_lost,         // stale: packets were lost for good (no snapshot can repair it)
+};
+
+constexpr const char* to_string(quality_reason r) noexcept {
+  switch (r) {
+  case quality_reason::none: return "";
+  case quality_reason::awaiting_snapshot: return "awaiting_snapshot";
+  case quality_reason::reconnecting: return "reconnecting";
+  case quality_reason::unsubscribed: return "unsubscribed";
+  case quality_reason::checksum_mismatch: return "checksum_mismatch";
+  case quality_reason::sequence_gap: return "sequence_gap";
+  case quality_reason::ticker_mismatch: return "ticker_mismatch";
+  case quality_reason::bad_update: return "bad_update";
+  case quality_reason::snapshot_rejected: return "snapshot_rejected";
+  case quality_reason::packet_gap: return "packet_gap";
+  case quality_reason::data_lost: return "data_lost";
+  }
+  return "";
+}
+
 struct book_top {
   std::uint64_t version = 0;   // per-instrument update sequence of the feed
   std::uint64_t exch_ts = 0;   // exchange timestamp of the newest update, ns since epoch
@@ -36,11 +68,12 @@ struct book_top {
   std::uint16_t n_bids = 0;
   std::uint16_t n_asks = 0;
   data_quality quality = data_quality::ok;
-  std::uint8_t reserved_[7] = {};
+  quality_reason reason = quality_reason::none;
+  std::uint8_t reserved_[6] = {};
   // bids in [0, n_bids) best first, then asks in [n_bids, n_bids + n_asks) best first.
   price_level levels[2 * kMaxDepth];
 
-  // version..n_asks (40) + quality + reserved_ (8): levels start at 48. The header is
+  // version..n_asks (40) + quality, reason, reserved_ (8): levels start at 48. The header is
   // what a reader copies before it knows n_bids/n_asks, so it must cover quality too.
   static constexpr std::size_t kHeaderBytes = 48;
 

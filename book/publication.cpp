@@ -115,13 +115,15 @@ void producer::push(std::size_t io, const notice& n) noexcept {
 }
 
 void producer::publish_book(instrument_id id, const level_book& book, std::uint64_t version, std::uint64_t exch_ts,
-                            std::uint64_t recv_ts, std::uint64_t recv_mono, data_quality quality) noexcept {
+                            std::uint64_t recv_ts, std::uint64_t recv_mono, data_quality quality,
+                            quality_reason reason) noexcept {
   staging_.version = version;
   staging_.exch_ts = exch_ts;
   staging_.recv_ts = recv_ts;
   staging_.recv_mono = recv_mono;
   staging_.instrument = id;
   staging_.quality = quality;
+  staging_.reason = quality == data_quality::ok ? quality_reason::none : reason;
   staging_.fill_from(book);
   pub_.slots_[id].store(staging_, staging_.used_bytes());
   // Write-then-check: pairs with the clear-then-read fence in publication::drain.

@@ -84,7 +84,8 @@ public:
   // Publishes the top of `book` as instrument `id`'s state at `version`.
   void publish_book(instrument_id id, const level_book& book, std::uint64_t version, std::uint64_t exch_ts,
                     std::uint64_t recv_ts, std::uint64_t recv_mono,
-                    data_quality quality = data_quality::ok) noexcept;
+                    data_quality quality = data_quality::ok,
+                    quality_reason reason = quality_reason::none) noexcept;
   // Appends a trade to instrument `id`'s history (allocated here on its first trade) and
   // notifies every io thread that has no trade notice pending for `id`. trade_seq is the
   // feed's numbering; the history numbers densely from 1 and a feed whose trade_seq

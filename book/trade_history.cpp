@@ -22,8 +22,13 @@ std::uint64_t trade_history::push(const trade_record& r) noexcept {
   // Orders the 0 before the payload stores: a reader that sees any of them sees the 0 in
   // its second load (see the rationale in the header).
   std::atomic_thread_fence(std::memory_order_release);
+  trade_record rec = r;
+  if (s == 1) open_ = r.price;
+  volume_ += r.qty;
+  rec.volume = volume_;
+  rec.open = open_;
   std::uint64_t words[kPayloadWords + 1];
-  std::memcpy(words, &r, sizeof(words));
+  std::memcpy(words, &rec, sizeof(words));
   for (std::size_t i = 0; i < kPayloadWords; ++i) sl.words[i].store(words[i + 1], std::memory_order_relaxed);
   sl.seq.store(s, std::memory_order_release);
   head_.store(s, std::memory_order_release);

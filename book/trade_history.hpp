@@ -52,12 +52,16 @@ struct trade_record {
   qty_t qty = 0;
   std::uint64_t exch_ts = 0;  // exchange timestamp, ns
   std::uint64_t recv_ts = 0;  // gateway receive time, CLOCK_REALTIME ns
+  // Set by push: the quantity of every trade of this history up to and including this
+  // one (the session volume the ticker shows), and the price of the first (the open).
+  qty_t volume = 0;
+  price_t open = 0;
   side aggressor = side::bid; // the side that took liquidity
   std::uint8_t reserved_[3] = {};
   instrument_id instrument = 0;
 };
 static_assert(std::is_trivially_copyable_v<trade_record>);
-static_assert(sizeof(trade_record) == 6 * sizeof(std::uint64_t), "whole words, no padding");
+static_assert(sizeof(trade_record) == 8 * sizeof(std::uint64_t), "whole words, no padding");
 
 class trade_history {
 public:
@@ -79,8 +83,9 @@ public:
   trade_history& operator=(const trade_history&) = delete;
 
   // --- writer (one thread: the instrument's feed thread) ---
-  // Appends r as trade head() + 1, which it returns; r.seq is ignored (the history owns
-  // the numbering, so it stays dense whatever the caller passes).
+  // Appends r as trade head() + 1, which it returns; r.seq, r.volume and r.open are
+  // ignored (the history owns the numbering, so it stays dense whatever the caller
+  // passes, and sums the volume).
   std::uint64_t push(const trade_record& r) noexcept;
 
   // --- readers (any thread, lock-free, wait-free) ---
@@ -116,6 +121,8 @@ private:
   [[nodiscard]] bool try_copy(std::uint64_t s, trade_record& out) const noexcept;
 
   alignas(64) std::atomic<std::uint64_t> head_{0};
+  qty_t volume_ = 0; // writer only
+  price_t open_ = 0;
   alignas(64) std::unique_ptr<slot[]> slots_;
   std::uint64_t mask_;
   std::uint64_t epoch_;

@@ -67,6 +67,18 @@ void apply(gateway_config& c, const std::string& name, const std::string& v) {
     if ((c.trade_history & (c.trade_history - 1)) != 0) {
       throw config_error("invalid value '" + v + "' for --trade-history: expected a power of two in 2..1048576");
     }
+  } else if (name == "trade-queue") {
+    c.trade_queue = parse_int<std::size_t>(flag, v, 1, std::size_t{1} << 20);
+  } else if (name == "max-requests-per-s") {
+    c.max_requests_per_s = parse_int<std::size_t>(flag, v, 1, 1'000'000);
+  } else if (name == "heartbeat-ms") {
+    c.heartbeat = std::chrono::milliseconds(parse_int<std::int64_t>(flag, v, 50, 3'600'000));
+  } else if (name == "min-interval-ms") {
+    c.min_interval = std::chrono::microseconds(
+        static_cast<std::int64_t>(parse_double(flag, v, 0.0, 3'600'000.0) * 1000.0));
+  } else if (name == "max-interval-ms") {
+    c.max_interval = std::chrono::microseconds(
+        static_cast<std::int64_t>(parse_double(flag, v, 1.0, 3'600'000.0) * 1000.0));
   } else if (name == "handshake-timeout-ms") {
     c.handshake_timeout = std::chrono::milliseconds(parse_int<std::int64_t>(flag, v, 100, 600'000));
   } else if (name == "idle-timeout-s") {
@@ -113,7 +125,8 @@ void apply(gateway_config& c, const std::string& name, const std::string& v) {
 
 bool known_option(const std::string& name) {
   static constexpr const char* kNames[] = {"bind", "port", "cert", "key", "io-threads", "max-message-bytes",
-                                           "max-subscriptions", "max-connections", "trade-history", "handshake-timeout-ms",
+                                           "max-subscriptions", "max-connections", "trade-history", "trade-queue", "max-requests-per-s",
+                                           "heartbeat-ms", "min-interval-ms", "max-interval-ms", "handshake-timeout-ms",
                                            "idle-timeout-s", "sim-seed", "sim-instruments", "sim-rate", "sim-events",
                                            "itch-file", "itch-speed", "itch-mold-group", "itch-mold-interface",
                                            "itch-mold-retrans", "itch-mold-timeout-ms", "itch-date", "itch-venue", "itch-max-symbols"};
@@ -163,6 +176,11 @@ std::string usage() {
          "  --max-subscriptions N       per connection (default 1000)\n"
          "  --max-connections N         total (default 100000)\n"
          "  --trade-history N           trades kept per instrument for readers that fall behind (power of two, default 1024)\n"
+         "  --trade-queue N             trades a connection may fall behind on a trades channel before `lost` (default 1024)\n"
+         "  --max-requests-per-s N      requests per connection and second; more get error 1009 (default 50)\n"
+         "  --heartbeat-ms N            heartbeat on a connection that sent nothing for N ms (default 5000)\n"
+         "  --min-interval-ms X         shortest interval a subscription may be granted (default 1)\n"
+         "  --max-interval-ms X         longest interval a subscription may be granted (default 60000)\n"
          "  --handshake-timeout-ms N    HTTP request / WebSocket handshake timeout (default 10000)\n"
          "  --idle-timeout-s N          WebSocket idle timeout; pings at half of it (default 300)\n"
          "  --sim-seed N                simulated market seed (default 42)\n"
@@ -224,6 +242,9 @@ gateway_config parse_config(const std::vector<std::string>& args) {
   }
   if (c.cert_file.empty() != c.key_file.empty()) {
     throw config_error(c.cert_file.empty() ? "--key given without --cert" : "--cert given without --key");
+  }
+  if (c.min_interval > c.max_interval) {
+    throw config_error("--min-interval-ms is larger than --max-interval-ms");
   }
   validate_crypto_options(c.crypto);
   return c;

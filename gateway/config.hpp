@@ -26,7 +26,12 @@ struct gateway_config {
   std::size_t max_message_bytes = 64 * 1024;
   std::size_t max_subscriptions = 1000;
   std::size_t max_connections = 100000;
-  std::size_t trade_history = 1024; // trades kept per instrument (a power of two; 48 bytes each)
+  std::size_t trade_history = 1024; // trades kept per instrument (a power of two; 64 bytes each)
+  std::size_t trade_queue = 1024;     // trades a session may fall behind before `lost`
+  std::size_t max_requests_per_s = 50; // per connection (burst: the same number)
+  std::chrono::milliseconds heartbeat{5'000};       // sent on a connection idle this long
+  std::chrono::microseconds min_interval{1'000};     // bounds of a subscription's granted interval
+  std::chrono::microseconds max_interval{60'000'000};
   std::chrono::milliseconds handshake_timeout{10'000};
   std::chrono::seconds idle_timeout{300};
   // simulator

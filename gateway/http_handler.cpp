@@ -124,19 +124,7 @@ std::string instruments(const http_context& ctx) {
   for (std::size_t i = 0; i < n; ++i) {
     const instrument_info& in = ctx.pub.info(static_cast<instrument_id>(i));
     if (i != 0) out.push_back(',');
-    out.append("{\"symbol\":");
-    protocol::append_json_string(out, in.symbol);
-    out.append(",\"venue\":");
-    protocol::append_json_string(out, in.venue);
-    out.append(",\"price_scale\":");
-    protocol::append_uint(out, static_cast<std::uint64_t>(in.price_scale));
-    out.append(",\"qty_scale\":");
-    protocol::append_uint(out, static_cast<std::uint64_t>(in.qty_scale));
-    out.append(",\"tick_size\":\"");
-    protocol::append_decimal(out, in.tick_size, in.price_scale);
-    out.append("\",\"lot_size\":\"");
-    protocol::append_decimal(out, in.lot_size, in.qty_scale);
-    out.append("\"}");
+    protocol::append_instrument(out, in);
   }
   out.push_back(']');
   return out;

@@ -3,6 +3,7 @@
 #include "session_base.hpp"
 
 #include <algorithm>
+#include <array>
 
 namespace mdgw {
 
@@ -67,15 +68,26 @@ void io_worker::remove(connection* c, bool websocket) {
   if (connections_.erase(c) != 0) (websocket ? ws_count_ : http_count_).fetch_sub(1, std::memory_order_relaxed);
 }
 
-book_channel* io_worker::acquire_channel(instrument_id id, int depth) {
+io_worker::instrument_view& io_worker::view(instrument_id id) {
   if (instruments_.size() <= id) instruments_.resize(id + 1);
   auto& is = instruments_[id];
-  for (book_channel* ch : is.channels) {
-    if (ch->depth == depth) return ch;
-  }
   if (!is.top) {
     is.top = std::make_unique<book_top>();
     is.changed = true;
+  }
+  return is;
+}
+
+void io_worker::release_view(instrument_id id) {
+  auto& is = instruments_[id];
+  if (is.topics && is.topics->empty()) is.topics.reset();
+  if (is.channels.empty() && !is.topics) is.top.reset();
+}
+
+book_channel* io_worker::acquire_channel(instrument_id id, int depth) {
+  auto& is = view(id);
+  for (book_channel* ch : is.channels) {
+    if (ch->depth == depth) return ch;
   }
   auto ch = std::make_unique<book_channel>();
   ch->instrument = id;
@@ -90,11 +102,217 @@ void io_worker::release_channel(book_channel* ch) {
   if (!ch->subs.empty()) return;
   auto& is = instruments_[ch->instrument];
   std::erase(is.channels, ch);
-  if (is.channels.empty()) is.top.reset();
+  const instrument_id id = ch->instrument;
   std::erase_if(channel_store_, [ch](const std::unique_ptr<book_channel>& p) { return p.get() == ch; });
+  release_view(id);
 }
 
-void io_worker::record(book_channel& ch, const instrument_state& is) {
+topic& io_worker::topics_state::get(protocol::channel_kind k) noexcept {
+  switch (k) {
+  case protocol::channel_kind::ticker: return ticker;
+  case protocol::channel_kind::trades: return trades;
+  case protocol::channel_kind::status: return status;
+  case protocol::channel_kind::imbalance: return imbalance;
+  case protocol::channel_kind::book: break;
+  }
+  return ticker;
+}
+
+topic& io_worker::acquire_topic(instrument_id id, protocol::channel_kind kind) {
+  auto& is = view(id);
+  if (!is.topics) {
+    auto t = std::make_unique<topics_state>();
+    const std::string& sym = pub_.info(id).symbol;
+    for (auto k : {protocol::channel_kind::ticker, protocol::channel_kind::trades, protocol::channel_kind::status,
+                   protocol::channel_kind::imbalance}) {
+      t->get(k).name = protocol::channel_name(k, sym, 0);
+    }
+    // The first state of each topic, before any notice: what a new subscriber is shown.
+    refresh(is, id);
+    t->view.set_book(*is.top);
+    t->quality = is.top->quality;
+    t->reason = is.top->reason;
+    pub_.read_state(id, t->state);
+    read_last_trade(*t, id);
+    t->ticker.version = t->view.seq();
+    t->ticker.exch_ts = std::max(is.top->exch_ts, t->view.last.exch_ts);
+    t->ticker.recv_ts = std::max(is.top->recv_ts, t->view.last.recv_ts);
+    t->status.version = 1;
+    t->status.exch_ts = std::max(is.top->exch_ts, t->state.exch_ts);
+    t->status.recv_ts = std::max(is.top->recv_ts, t->state.recv_ts);
+    t->imbalance.version = 1;
+    t->imbalance.exch_ts = t->state.exch_ts;
+    t->imbalance.recv_ts = t->state.recv_ts;
+    is.topics = std::move(t);
+  }
+  return is.topics->get(kind);
+}
+
+void io_worker::release_topic(instrument_id id, protocol::channel_kind kind, subscription* s) {
+  auto& is = instruments_[id];
+  if (!is.topics) return;
+  std::erase(is.topics->get(kind).subs, s);
+  release_view(id);
+}
+
+void io_worker::read_last_trade(topics_state& t, instrument_id id) {
+  const trade_history* h = pub_.trades(id);
+  if (h == nullptr) return;
+  // The newest trade; a writer lapping this reader (capacity trades while it copies
+  // one) makes it try again with the new head.
+  for (int attempt = 0; attempt < 4; ++attempt) {
+    const std::uint64_t head = h->head();
+    if (head == 0 || head == t.view.last.seq) return;
+    trade_record r;
+    if (h->read(head, std::span<trade_record>(&r, 1)).count == 1) {
+      t.view.last = r;
+      return;
+    }
+  }
+}
+
+topic_message io_worker::topic_fragment(instrument_id id, protocol::channel_kind kind) {
+  auto& is = instruments_[id];
+  topics_state& t = *is.topics;
+  topic& tp = t.get(kind);
+  if (tp.frag_version != tp.version || !tp.head) {
+    auto s = std::make_shared<std::string>();
+    const instrument_info& info = pub_.info(id);
+    switch (kind) {
+    case protocol::channel_kind::ticker: encode_ticker_head(*s, tp.name, t.view, info); break;
+    case protocol::channel_kind::status:
+      encode_status_head(*s, tp.name, tp.version, t.state, t.quality, t.reason, info);
+      break;
+    case protocol::channel_kind::imbalance: encode_imbalance_head(*s, tp.name, tp.version, t.state, info); break;
+    case protocol::channel_kind::book:
+    case protocol::channel_kind::trades: break;
+    }
+    tp.head = std::move(s);
+    tp.frag_version = tp.version;
+  }
+  return {tp.head, tp.version, tp.exch_ts, tp.recv_ts};
+}
+
+std::uint64_t io_worker::trade_head(instrument_id id) const noexcept {
+  const trade_history* h = pub_.trades(id);
+  return h != nullptr ? h->head() : 0;
+}
+
+std::uint64_t io_worker::trade_oldest(instrument_id id) const noexcept {
+  const trade_history* h = pub_.trades(id);
+  return h != nullptr ? h->oldest() : 1;
+}
+
+trade_batch io_worker::trade_fragment(instrument_id id, std::uint64_t from_seq) {
+  trade_batch none;
+  none.resume_seq = from_seq;
+  none.next_seq = from_seq;
+  const trade_history* h = pub_.trades(id);
+  if (h == nullptr) return none;
+  const std::uint64_t head = h->head();
+  if (from_seq > head) return none;
+  topics_state& t = *instruments_[id].topics;
+  if (t.trade_cache_head != head) {
+    t.trade_cache.clear();
+    t.trade_cache_head = head;
+  }
+  for (const trade_frag& f : t.trade_cache) {
+    if (f.from == from_seq) return f.batch;
+  }
+  std::array<trade_record, kMaxTradesPerUpdate> buf;
+  const auto r = h->read(from_seq, std::span<trade_record>(buf.data(), buf.size()));
+  trade_batch b;
+  b.resume_seq = from_seq + r.lost;
+  b.next_seq = r.next_seq;
+  if (r.count != 0) {
+    const std::span<const trade_record> got(buf.data(), r.count);
+    auto s = std::make_shared<std::string>();
+    s->reserve(160 + r.count * 120);
+    encode_trades(*s, t.trades.name, h->epoch(), got, pub_.info(id));
+    b.frag = std::move(s);
+    b.stamps.add(got.front().exch_ts, got.front().recv_ts, got.back().exch_ts, got.back().recv_ts, r.count);
+  }
+  t.trade_cache.push_back({from_seq, b});
+  return b;
+}
+
+void io_worker::add_wildcard(subscription* parent) {
+  if (wildcards_.empty()) wildcard_known_ = pub_.instrument_count();
+  wildcards_.push_back(parent);
+}
+
+void io_worker::remove_wildcard(subscription* parent) { std::erase(wildcards_, parent); }
+
+void io_worker::grow_wildcards() {
+  const std::size_t count = pub_.instrument_count();
+  if (count <= wildcard_known_) return;
+  const std::size_t from = wildcard_known_;
+  wildcard_known_ = count;
+  // Copy: extending may not change the list, but a session closing inside could.
+  const std::vector<subscription*> parents = wildcards_;
+  for (subscription* p : parents) {
+    for (std::size_t id = from; id < count; ++id) p->owner->extend_wildcard(p, static_cast<instrument_id>(id));
+  }
+}
+
+void io_worker::update_book_topics(instrument_view& is, instrument_id id, const notice& n) {
+  topics_state& t = *is.topics;
+  refresh(is, id);
+  const book_top& top = *is.top;
+  ticker_view next = t.view;
+  next.set_book(top);
+  if (!next.same_as(t.view)) {
+    t.view = next;
+    t.ticker.version = t.view.seq();
+    t.ticker.exch_ts = top.exch_ts;
+    t.ticker.recv_ts = top.recv_ts;
+    for (subscription* s : t.ticker.subs) s->owner->mark_dirty(s, n.exch_ts, n.recv_ts);
+  } else {
+    t.view.book_version = top.version; // deeper changes: the ticker shows nothing new
+  }
+  if (top.quality != t.quality || top.reason != t.reason) {
+    t.quality = top.quality;
+    t.reason = top.reason;
+    ++t.status.version;
+    t.status.exch_ts = top.exch_ts;
+    t.status.recv_ts = top.recv_ts;
+    for (subscription* s : t.status.subs) s->owner->mark_dirty(s, n.exch_ts, n.recv_ts);
+  }
+}
+
+void io_worker::update_trade_topics(instrument_view& is, instrument_id id, const notice& n) {
+  topics_state& t = *is.topics;
+  for (subscription* s : t.trades.subs) s->owner->mark_dirty(s, n.exch_ts, n.recv_ts);
+  if (t.ticker.subs.empty()) return;
+  const std::uint64_t before = t.view.last.seq;
+  read_last_trade(t, id);
+  if (t.view.last.seq == before) return;
+  t.ticker.version = t.view.seq();
+  t.ticker.exch_ts = t.view.last.exch_ts;
+  t.ticker.recv_ts = t.view.last.recv_ts;
+  for (subscription* s : t.ticker.subs) s->owner->mark_dirty(s, n.exch_ts, n.recv_ts);
+}
+
+void io_worker::update_state_topics(instrument_view& is, instrument_id id, const notice& n) {
+  topics_state& t = *is.topics;
+  mdgw::instrument_state st;
+  pub_.read_state(id, st);
+  if (trading_fields_differ(st, t.state)) {
+    ++t.status.version;
+    t.status.exch_ts = st.exch_ts;
+    t.status.recv_ts = st.recv_ts;
+    for (subscription* s : t.status.subs) s->owner->mark_dirty(s, n.exch_ts, n.recv_ts);
+  }
+  if (imbalance_differs(st, t.state)) {
+    ++t.imbalance.version;
+    t.imbalance.exch_ts = st.exch_ts;
+    t.imbalance.recv_ts = st.recv_ts;
+    for (subscription* s : t.imbalance.subs) s->owner->mark_dirty(s, n.exch_ts, n.recv_ts);
+  }
+  t.state = st;
+}
+
+void io_worker::record(book_channel& ch, const instrument_view& is) {
   const book_top& top = *is.top;
   const book_record* newest = ch.history.newest();
   if (newest != nullptr && newest->version == top.version && newest->quality == top.quality) return;
@@ -123,7 +341,7 @@ void io_worker::record(book_channel& ch, const instrument_state& is) {
   ch.history.commit();
 }
 
-void io_worker::refresh(instrument_state& is, instrument_id id) {
+void io_worker::refresh(instrument_view& is, instrument_id id) {
   if (!is.changed) return;
   // Clear first: a notice arriving later (on this same thread) sets it again.
   is.changed = false;
@@ -182,21 +400,32 @@ void io_worker::mark_ready(session_base* s) {
 }
 
 void io_worker::on_notice(const notice& n) {
-  if (n.what != notice::kind::book) return; // trades: no trade channel in protocol v0
   if (n.instrument >= instruments_.size()) return;
   auto& is = instruments_[n.instrument];
-  if (is.channels.empty()) return;
-  if (!is.changed || is.first_recv_ts == 0) {
-    is.first_exch_ts = n.exch_ts;
-    is.first_recv_ts = n.recv_ts;
-  }
-  is.changed = true;
-  for (book_channel* ch : is.channels) {
-    for (subscription* s : ch->subs) s->owner->mark_dirty(s);
+  if (is.channels.empty() && !is.topics) return;
+  switch (n.what) {
+  case notice::kind::book:
+    if (!is.changed || is.first_recv_ts == 0) {
+      is.first_exch_ts = n.exch_ts;
+      is.first_recv_ts = n.recv_ts;
+    }
+    is.changed = true;
+    for (book_channel* ch : is.channels) {
+      for (subscription* s : ch->subs) s->owner->mark_dirty(s);
+    }
+    if (is.topics) update_book_topics(is, n.instrument, n);
+    break;
+  case notice::kind::trade:
+    if (is.topics) update_trade_topics(is, n.instrument, n);
+    break;
+  case notice::kind::state:
+    if (is.topics) update_state_topics(is, n.instrument, n);
+    break;
   }
 }
 
 void io_worker::on_wake() {
+  if (!wildcards_.empty()) grow_wildcards();
   pub_.drain(index_, [this](const notice& n) { on_notice(n); });
   // Sessions are flushed after the whole drain: one message carries every change.
   for (std::size_t i = 0; i < ready_.size(); ++i) {

@@ -1,19 +1,26 @@
 // One io thread: an io_context, the sessions that live on it, and this thread's view of
-// the market (which instruments changed, encoded fragments of book channels).
+// the market (which instruments changed, encoded fragments of book, ticker, status,
+// imbalance and trades channels).
 //
 // Data flow on this thread (DESIGN.md, "Threads and data flow"):
 //   wake-up (posted by a feed's flush) → drain notices → mark instruments changed and
 //   their subscriptions dirty → flush every session that is not writing.
 // A book channel (instrument, depth) encodes its state at most once per version and
 // shares the bytes (shared_ptr<const string>) with every session sending it; sessions
-// only gather pointers. Nothing here is touched by another thread except through
+// only gather pointers. Ticker, status and imbalance are "topics": one small state per
+// instrument, re-encoded once per change (topic_codec.hpp) and shared the same way; a
+// topic is only marked for its subscribers when its state really changed. Trades are
+// read from the instrument's trade_history; the update from a given seq is encoded once
+// and shared by every session that was there. Nothing here is touched by another thread except through
 // publication (rings, slots) and the atomic counters read by /health.
 #pragma once
 
 #include "book_codec.hpp"
 #include "config.hpp"
 #include "net.hpp"
+#include "protocol.hpp"
 #include "publication.hpp"
+#include "topic_codec.hpp"
 
 #include <atomic>
 #include <memory>
@@ -50,6 +57,35 @@ struct book_channel {
   std::uint64_t cache_rec = 0;
   std::shared_ptr<const std::string> snapshot_frag;
   std::vector<std::pair<std::uint64_t, std::shared_ptr<const std::string>>> delta_frags; // by from-record
+};
+
+// A ticker, status or imbalance channel of one instrument on this io thread.
+struct topic {
+  std::vector<subscription*> subs;
+  std::string name;           // canonical, e.g. "ticker.SIM:AAPL"
+  std::uint64_t version = 0;  // ticker: ticker_view::seq(); status, imbalance: changes seen here
+  std::uint64_t exch_ts = 0;  // the newest source update in the state
+  std::uint64_t recv_ts = 0;
+  std::uint64_t frag_version = ~std::uint64_t{0};
+  std::shared_ptr<const std::string> head; // encode_*_head of `version`, shared
+};
+
+// The shared head of a topic update and what it is.
+struct topic_message {
+  std::shared_ptr<const std::string> head;
+  std::uint64_t version = 0;
+  std::uint64_t exch_ts = 0;
+  std::uint64_t recv_ts = 0;
+};
+
+// What a trades subscription at from_seq gets next: trades it can no longer get (lost:
+// from_seq..resume_seq-1, when resume_seq > from_seq) and an update of the consecutive
+// trades after them (frag; null when there is nothing new).
+struct trade_batch {
+  std::uint64_t resume_seq = 0;
+  std::shared_ptr<const std::string> frag;
+  std::uint64_t next_seq = 0; // the subscription's cursor afterwards
+  protocol::batch_stamps stamps;
 };
 
 // A book message for one subscription: the shared bytes, the record they bring the
@@ -91,12 +127,45 @@ public:
   [[nodiscard]] encoded book_fragment(book_channel& ch, std::uint64_t from_rec);
   void mark_ready(session_base* s); // a session with dirty subscriptions to flush
 
+  // Topics (ticker, status, imbalance) and trades: sessions add their subscription to
+  // the returned channel's subs and remove it with release_topic.
+  topic& acquire_topic(instrument_id id, protocol::channel_kind kind);
+  void release_topic(instrument_id id, protocol::channel_kind kind, subscription* s);
+  [[nodiscard]] topic_message topic_fragment(instrument_id id, protocol::channel_kind kind);
+  // Trades after from_seq - 1 for a subscription; at most kMaxTradesPerUpdate of them.
+  static constexpr std::size_t kMaxTradesPerUpdate = 256;
+  [[nodiscard]] trade_batch trade_fragment(instrument_id id, std::uint64_t from_seq);
+  // The newest trade seq of an instrument (0: none yet) and the oldest still held.
+  [[nodiscard]] std::uint64_t trade_head(instrument_id id) const noexcept;
+  [[nodiscard]] std::uint64_t trade_oldest(instrument_id id) const noexcept;
+  // Wildcard subscriptions (`ticker.*`): told about every instrument added later.
+  void add_wildcard(subscription* parent);
+  void remove_wildcard(subscription* parent);
+
   // --- any thread (/health) ---
   [[nodiscard]] std::size_t ws_connections() const noexcept { return ws_count_.load(std::memory_order_relaxed); }
   [[nodiscard]] std::size_t http_connections() const noexcept { return http_count_.load(std::memory_order_relaxed); }
 
 private:
-  struct instrument_state {
+  struct trade_frag {
+    std::uint64_t from = 0; // the cursor it serves
+    trade_batch batch;
+  };
+  // Ticker, trades, status and imbalance of one instrument (allocated on first use).
+  struct topics_state {
+    topic ticker, trades, status, imbalance;
+    ticker_view view;
+    mdgw::instrument_state state;
+    data_quality quality = data_quality::ok;
+    quality_reason reason = quality_reason::none;
+    std::uint64_t trade_cache_head = 0;
+    std::vector<trade_frag> trade_cache;
+    [[nodiscard]] topic& get(protocol::channel_kind k) noexcept;
+    [[nodiscard]] bool empty() const noexcept {
+      return ticker.subs.empty() && trades.subs.empty() && status.subs.empty() && imbalance.subs.empty();
+    }
+  };
+  struct instrument_view {
     std::unique_ptr<book_top> top; // this thread's copy of the slot, read lazily
     bool changed = true;           // a notice arrived since `top` was read
     // Stamps of the first notice since `top` was read: the oldest source update the
@@ -104,12 +173,21 @@ private:
     std::uint64_t first_exch_ts = 0;
     std::uint64_t first_recv_ts = 0;
     std::vector<book_channel*> channels;
+    std::unique_ptr<topics_state> topics;
   };
 
   // Reads the slot when a notice arrived and records a new state in every channel of
   // the instrument whose top `depth` levels, version or quality changed.
-  void refresh(instrument_state& is, instrument_id id);
-  void record(book_channel& ch, const instrument_state& is);
+  void refresh(instrument_view& is, instrument_id id);
+  void record(book_channel& ch, const instrument_view& is);
+  instrument_view& view(instrument_id id);
+  void release_view(instrument_id id);
+  // After a notice: re-derive the topics of `is` and mark the subscribers of those that changed.
+  void update_book_topics(instrument_view& is, instrument_id id, const notice& n);
+  void update_trade_topics(instrument_view& is, instrument_id id, const notice& n);
+  void update_state_topics(instrument_view& is, instrument_id id, const notice& n);
+  void read_last_trade(topics_state& t, instrument_id id);
+  void grow_wildcards();
 
   void on_wake();
   void on_notice(const notice& n);
@@ -119,7 +197,9 @@ private:
   publication& pub_;
   const gateway_config& cfg_;
 
-  std::vector<instrument_state> instruments_;
+  std::vector<instrument_view> instruments_;
+  std::vector<subscription*> wildcards_;
+  std::size_t wildcard_known_ = 0; // instruments the wildcards were told about
   std::vector<std::unique_ptr<book_channel>> channel_store_;
   std::vector<session_base*> ready_;
   std::string scratch_;     // checksum text

@@ -1,5 +1,7 @@
 #include "protocol.hpp"
 
+#include "topic_codec.hpp"
+
 #include <boost/json.hpp>
 
 #include <charconv>
@@ -48,6 +50,7 @@ parse_result parse_request(std::string_view text) {
   if (opname == "subscribe") req.what = op::subscribe;
   else if (opname == "unsubscribe") req.what = op::unsubscribe;
   else if (opname == "ping") req.what = op::ping;
+  else if (opname == "list") req.what = op::list;
   else {
     r.err = make_error(error_code::unknown_op, id, "unknown op '" + std::string(opname) + "'");
     return r;
@@ -57,29 +60,129 @@ parse_result parse_request(std::string_view text) {
     return r;
   }
   req.id = *id;
-  if (req.what != op::ping) {
+  if (req.what == op::subscribe || req.what == op::unsubscribe) {
+    static constexpr const char* kShape =
+        "\"channels\" must be a non-empty array of channel names or {\"channel\":name,...} objects";
     const json::value* chv = o.if_contains("channels");
     if (chv == nullptr || !chv->is_array() || chv->get_array().empty()) {
-      r.err = make_error(error_code::bad_request, id, "\"channels\" must be a non-empty array of strings");
+      r.err = make_error(error_code::bad_request, id, kShape);
       return r;
     }
     for (const json::value& c : chv->get_array()) {
-      if (!c.is_string()) {
-        r.err = make_error(error_code::bad_request, id, "\"channels\" must be a non-empty array of strings");
+      channel_request cr;
+      if (c.is_string()) {
+        cr.name = c.get_string();
+      } else if (c.is_object()) {
+        const json::value* nv = c.get_object().if_contains("channel");
+        if (nv == nullptr || !nv->is_string()) {
+          r.err = make_error(error_code::bad_request, id, kShape);
+          return r;
+        }
+        cr.name = nv->get_string();
+        for (const auto& kv : c.get_object()) {
+          const std::string_view key = kv.key();
+          if (key == "channel") continue;
+          std::string bad;
+          if (req.what == op::unsubscribe) {
+            bad = "unsubscribe takes no options";
+          } else if (key == "max_rate" || key == "interval_ms") {
+            const double x = kv.value().is_number() ? kv.value().to_number<double>() : -1.0;
+            if (key == "max_rate" ? !(x > 0.0) : !(x >= 0.0)) {
+              bad = key == "max_rate" ? "must be a number > 0 (updates per second)" : "must be a number >= 0 (ms)";
+            } else {
+              (key == "max_rate" ? cr.max_rate : cr.interval_ms) = x;
+            }
+          } else if (key == "from_seq" || key == "epoch") {
+            const json::value& x = kv.value();
+            if (x.is_uint64() || (x.is_int64() && x.get_int64() >= 0)) {
+              (key == "from_seq" ? cr.from_seq : cr.epoch) =
+                  x.is_uint64() ? x.get_uint64() : static_cast<std::uint64_t>(x.get_int64());
+            } else {
+              bad = "must be a non-negative integer";
+            }
+          } else {
+            bad = "is not an option (max_rate, interval_ms, from_seq, epoch)";
+          }
+          if (!bad.empty()) {
+            r.err = make_error(error_code::bad_option, id,
+                               "\"" + std::string(key) + "\" of '" + cr.name + "' " + bad);
+            return r;
+          }
+        }
+        if (cr.max_rate && cr.interval_ms) {
+          r.err = make_error(error_code::bad_option, id, "'" + cr.name + "': give max_rate or interval_ms, not both");
+          return r;
+        }
+        if (cr.from_seq.has_value() != cr.epoch.has_value()) {
+          r.err = make_error(error_code::bad_option, id, "'" + cr.name + "': from_seq and epoch go together");
+          return r;
+        }
+      } else {
+        r.err = make_error(error_code::bad_request, id, kShape);
         return r;
       }
-      req.channels.emplace_back(c.get_string());
+      req.channels.push_back(std::move(cr));
     }
   }
   r.req = std::move(req);
   return r;
 }
 
+const char* to_string(channel_kind k) noexcept {
+  switch (k) {
+  case channel_kind::book: return "book";
+  case channel_kind::ticker: return "ticker";
+  case channel_kind::trades: return "trades";
+  case channel_kind::status: return "status";
+  case channel_kind::imbalance: return "imbalance";
+  }
+  return "book";
+}
+
+std::string channel_name(channel_kind kind, std::string_view symbol, int depth) {
+  std::string out = to_string(kind);
+  out.push_back('.');
+  out.append(symbol);
+  if (kind == channel_kind::book) {
+    out.push_back('.');
+    out.append(std::to_string(depth));
+  }
+  return out;
+}
+
 channel_parse parse_channel(std::string_view name) {
   channel_parse r;
   const auto first = name.find('.');
+  const std::string_view prefix = name.substr(0, first);
+  static constexpr channel_kind kKinds[] = {channel_kind::book, channel_kind::ticker, channel_kind::trades,
+                                            channel_kind::status, channel_kind::imbalance};
+  const channel_kind* kind = nullptr;
+  for (const channel_kind& k : kKinds) {
+    if (prefix == to_string(k)) kind = &k;
+  }
+  if (first == std::string_view::npos || kind == nullptr) {
+    r.code = error_code::unknown_channel;
+    r.message = "unknown channel '" + std::string(name) +
+                "' (expected book.<SYM>.<depth>, ticker.<SYM>, trades.<SYM>, status.<SYM> or imbalance.<SYM>)";
+    return r;
+  }
+  if (*kind != channel_kind::book) {
+    const std::string_view sym = name.substr(first + 1);
+    if (sym.empty()) {
+      r.code = error_code::unknown_channel;
+      r.message = "channel '" + std::string(name) + "' has no symbol";
+      return r;
+    }
+    if (sym == "*" && *kind == channel_kind::trades) {
+      r.code = error_code::unknown_channel;
+      r.message = "'trades.*': the wildcard is for ticker, status and imbalance (trades are a stream per symbol)";
+      return r;
+    }
+    r.channel = channel_spec{*kind, std::string(sym), 0};
+    return r;
+  }
   const auto last = name.rfind('.');
-  if (first == std::string_view::npos || first == last || name.substr(0, first) != "book") {
+  if (first == last) {
     r.code = error_code::unknown_channel;
     r.message = "unknown channel '" + std::string(name) + "' (expected book.<SYM>.<depth>)";
     return r;
@@ -93,6 +196,11 @@ channel_parse parse_channel(std::string_view name) {
     r.message = "channel '" + std::string(name) + "' has no symbol";
     return r;
   }
+  if (sym == "*") {
+    r.code = error_code::unknown_channel;
+    r.message = "'" + std::string(name) + "': the wildcard is for ticker, status and imbalance";
+    return r;
+  }
   if (ec != std::errc{} || p != depth_s.data() + depth_s.size() || depth < 1 ||
       depth > static_cast<int>(kMaxDepth)) {
     r.code = error_code::bad_depth;
@@ -100,7 +208,7 @@ channel_parse parse_channel(std::string_view name) {
                 std::to_string(kMaxDepth);
     return r;
   }
-  r.channel = book_channel{std::string(sym), depth};
+  r.channel = channel_spec{channel_kind::book, std::string(sym), depth};
   return r;
 }
 
@@ -193,65 +301,6 @@ void encode_book_http(std::string& out, const book_top& top, int depth, const in
   out.push_back('}');
 }
 
-namespace {
-
-const char* trading_state_name(char c) noexcept {
-  switch (c) {
-  case 'T': return "trading";
-  case 'H': return "halted";
-  case 'P': return "paused";
-  case 'Q': return "quotation_only";
-  default: return "unknown";
-  }
-}
-
-const char* short_sale_name(char c) noexcept {
-  switch (c) {
-  case '0': return "none";
-  case '1': return "in_effect";
-  case '2': return "remains_in_effect";
-  default: return "unknown";
-  }
-}
-
-const char* imbalance_direction_name(char c) noexcept {
-  switch (c) {
-  case 'B': return "buy";
-  case 'S': return "sell";
-  case 'N': return "none";
-  case 'O': return "insufficient_orders";
-  case 'P': return "paused";
-  default: return "unknown";
-  }
-}
-
-const char* cross_type_name(char c) noexcept {
-  switch (c) {
-  case 'O': return "opening";
-  case 'C': return "closing";
-  case 'H': return "halt_or_ipo";
-  case 'A': return "extended_trading_close";
-  default: return "unknown";
-  }
-}
-
-void append_field(std::string& out, std::string_view name, std::string_view value) {
-  out.append(",\"");
-  out.append(name);
-  out.append("\":");
-  append_json_string(out, value);
-}
-
-void append_price_field(std::string& out, std::string_view name, price_t p, const instrument_info& info) {
-  out.append(",\"");
-  out.append(name);
-  out.append("\":\"");
-  append_decimal(out, p, info.price_scale);
-  out.push_back('"');
-}
-
-} // namespace
-
 void encode_state_http(std::string& out, const instrument_state& st, const instrument_info& info) {
   out.append("{\"symbol\":");
   append_json_string(out, info.symbol);
@@ -261,44 +310,9 @@ void encode_state_http(std::string& out, const instrument_state& st, const instr
   append_uint(out, st.exch_ts);
   out.append(",\"ts_recv\":");
   append_uint(out, st.recv_ts);
-  append_field(out, "trading_state", trading_state_name(st.trading_state));
-  std::string_view reason(st.reason, sizeof st.reason);
-  while (!reason.empty() && (reason.back() == ' ' || reason.back() == '\0')) reason.remove_suffix(1);
-  append_field(out, "reason", reason);
-  append_field(out, "short_sale_restriction", short_sale_name(st.short_sale));
-  out.append(",\"mwcb_breached\":");
-  if (st.mwcb_breached >= '1' && st.mwcb_breached <= '3') out.push_back(st.mwcb_breached);
-  else out.append("null");
-  out.append(",\"luld\":");
-  if (st.has_luld != 0) {
-    out.append("{\"reference\":\"");
-    append_decimal(out, st.luld_reference, info.price_scale);
-    out.push_back('"');
-    append_price_field(out, "upper", st.luld_upper, info);
-    append_price_field(out, "lower", st.luld_lower, info);
-    out.push_back('}');
-  } else {
-    out.append("null");
-  }
+  append_trading_fields(out, st, info);
   out.append(",\"imbalance\":");
-  if (st.has_imbalance != 0) {
-    out.append("{\"ts_exch\":");
-    append_uint(out, st.imbalance_ts);
-    out.append(",\"paired\":\"");
-    append_decimal(out, st.paired_qty, info.qty_scale);
-    out.append("\",\"imbalance\":\"");
-    append_decimal(out, st.imbalance_qty, info.qty_scale);
-    out.push_back('"');
-    append_field(out, "direction", imbalance_direction_name(st.imbalance_direction));
-    append_price_field(out, "far_price", st.far_price, info);
-    append_price_field(out, "near_price", st.near_price, info);
-    append_price_field(out, "reference_price", st.reference_price, info);
-    append_field(out, "cross_type", cross_type_name(st.cross_type));
-    append_field(out, "price_variation", std::string_view(&st.price_variation, 1));
-    out.push_back('}');
-  } else {
-    out.append("null");
-  }
+  append_imbalance_value(out, st, info);
   out.push_back('}');
 }
 
@@ -323,6 +337,83 @@ std::string encode_ack(std::string_view type, std::uint64_t id, const std::vecto
   for (std::size_t i = 0; i < channels.size(); ++i) {
     if (i != 0) out.push_back(',');
     append_json_string(out, channels[i]);
+  }
+  out.append("]}");
+  return out;
+}
+
+std::string encode_subscribed(std::uint64_t id, const std::vector<grant>& grants) {
+  std::string out = "{\"type\":\"subscribed\",\"id\":";
+  append_uint(out, id);
+  out.append(",\"channels\":[");
+  for (std::size_t i = 0; i < grants.size(); ++i) {
+    if (i != 0) out.push_back(',');
+    append_json_string(out, grants[i].channel);
+  }
+  out.append("],\"granted\":[");
+  for (std::size_t i = 0; i < grants.size(); ++i) {
+    const grant& g = grants[i];
+    if (i != 0) out.push_back(',');
+    out.append("{\"channel\":");
+    append_json_string(out, g.channel);
+    if (g.interval_ns == 0) {
+      out.append(",\"interval_ms\":0,\"max_rate\":null");
+    } else {
+      char buf[64];
+      out.append(",\"interval_ms\":");
+      auto [p, ec] = std::to_chars(buf, buf + sizeof buf, static_cast<double>(g.interval_ns) / 1e6);
+      out.append(buf, p);
+      out.append(",\"max_rate\":");
+      auto [p2, ec2] = std::to_chars(buf, buf + sizeof buf, 1e9 / static_cast<double>(g.interval_ns));
+      out.append(buf, p2);
+      (void)ec;
+      (void)ec2;
+    }
+    if (g.trades) {
+      out.append(",\"epoch\":");
+      append_uint(out, g.epoch);
+      out.append(",\"next_seq\":");
+      append_uint(out, g.next_seq);
+      out.append(",\"resume\":\"");
+      out.append(g.resume);
+      out.push_back('"');
+    }
+    out.push_back('}');
+  }
+  out.append("]}");
+  return out;
+}
+
+std::string encode_heartbeat(std::uint64_t ts) {
+  std::string out = "{\"type\":\"heartbeat\",\"ts\":";
+  append_uint(out, ts);
+  out.push_back('}');
+  return out;
+}
+
+void append_instrument(std::string& out, const instrument_info& in) {
+  out.append("{\"symbol\":");
+  append_json_string(out, in.symbol);
+  out.append(",\"venue\":");
+  append_json_string(out, in.venue);
+  out.append(",\"price_scale\":");
+  append_uint(out, static_cast<std::uint64_t>(in.price_scale));
+  out.append(",\"qty_scale\":");
+  append_uint(out, static_cast<std::uint64_t>(in.qty_scale));
+  out.append(",\"tick_size\":\"");
+  append_decimal(out, in.tick_size, in.price_scale);
+  out.append("\",\"lot_size\":\"");
+  append_decimal(out, in.lot_size, in.qty_scale);
+  out.append("\"}");
+}
+
+std::string encode_instruments(std::uint64_t id, const std::vector<const instrument_info*>& list) {
+  std::string out = "{\"type\":\"instruments\",\"id\":";
+  append_uint(out, id);
+  out.append(",\"instruments\":[");
+  for (std::size_t i = 0; i < list.size(); ++i) {
+    if (i != 0) out.push_back(',');
+    append_instrument(out, *list[i]);
   }
   out.append("]}");
   return out;

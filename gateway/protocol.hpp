@@ -27,14 +27,25 @@ enum class error_code : int {
   not_subscribed = 1006,
   too_many_subscriptions = 1007,
   already_subscribed = 1008,
+  rate_limited = 1009,
+  bad_option = 1010,
 };
 
-enum class op { subscribe, unsubscribe, ping };
+enum class op { subscribe, unsubscribe, ping, list };
+
+// One entry of "channels": a name, or an object with the name and options.
+struct channel_request {
+  std::string name;
+  std::optional<double> max_rate;          // updates per second (> 0)
+  std::optional<double> interval_ms;       // minimum time between updates (>= 0)
+  std::optional<std::uint64_t> from_seq;   // trades: resume from this trade
+  std::optional<std::uint64_t> epoch;      // trades: the epoch from_seq belongs to
+};
 
 struct request {
   op what = op::ping;
   std::uint64_t id = 0;
-  std::vector<std::string> channels;
+  std::vector<channel_request> channels;
 };
 
 struct request_error {
@@ -50,14 +61,23 @@ struct parse_result {
 };
 [[nodiscard]] parse_result parse_request(std::string_view text);
 
-// A parsed channel name `book.<SYM>.<depth>`.
-struct book_channel {
+enum class channel_kind : std::uint8_t { book, ticker, trades, status, imbalance };
+[[nodiscard]] const char* to_string(channel_kind k) noexcept;
+
+// A parsed channel name: `book.<SYM>.<depth>`, `ticker.<SYM>`, `trades.<SYM>`,
+// `status.<SYM>`, `imbalance.<SYM>`; `*` as the symbol of ticker, status and imbalance
+// (every instrument).
+struct channel_spec {
+  channel_kind kind = channel_kind::book;
   std::string symbol;
-  int depth = 0;
+  int depth = 0; // book only
+  [[nodiscard]] bool wildcard() const noexcept { return symbol == "*"; }
 };
+// The canonical name of a channel.
+[[nodiscard]] std::string channel_name(channel_kind kind, std::string_view symbol, int depth);
 // Returns the channel, or an error code (unknown_channel / bad_depth) and message.
 struct channel_parse {
-  std::optional<book_channel> channel;
+  std::optional<channel_spec> channel;
   error_code code = error_code::unknown_channel;
   std::string message;
 };
@@ -78,7 +98,21 @@ void encode_state_http(std::string& out, const instrument_state& st, const instr
 
 [[nodiscard]] std::string encode_error(const request_error& e);
 [[nodiscard]] std::string encode_ack(std::string_view type, std::uint64_t id, const std::vector<std::string>& channels);
+// What a subscription was granted (the "granted" array of a subscribed ack).
+struct grant {
+  std::string channel;
+  std::uint64_t interval_ns = 0; // 0: as fast as the client reads (conflated)
+  bool trades = false;           // the rest is for trades channels
+  std::uint64_t epoch = 0;
+  std::uint64_t next_seq = 0;    // the first trade seq the client will receive
+  const char* resume = "live";   // live, replay, reset
+};
+[[nodiscard]] std::string encode_subscribed(std::uint64_t id, const std::vector<grant>& grants);
 [[nodiscard]] std::string encode_pong(std::uint64_t id, std::uint64_t ts);
+[[nodiscard]] std::string encode_heartbeat(std::uint64_t ts);
+// The reply to `list`: every instrument with its metadata (as GET /instruments).
+void append_instrument(std::string& out, const instrument_info& in);
+[[nodiscard]] std::string encode_instruments(std::uint64_t id, const std::vector<const instrument_info*>& list);
 // What a data message merges: the oldest and newest source updates over all its
 // updates, and how many source updates it represents.
 struct batch_stamps {

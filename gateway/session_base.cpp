@@ -1,8 +1,22 @@
 #include "session_base.hpp"
 
+#include "topic_codec.hpp"
+
 #include <algorithm>
+#include <chrono>
+#include <cmath>
 
 namespace mdgw {
+
+namespace {
+
+using protocol::channel_kind;
+using perr = protocol::error_code;
+
+// A topic update's per-session tail: the stamps and the closing brace.
+constexpr std::size_t kMaxSuffix = 192;
+
+} // namespace
 
 session_base::session_base(io_worker& worker) : worker_(worker) {}
 
@@ -11,16 +25,26 @@ session_base::~session_base() { detach(); }
 void session_base::detach() {
   if (!attached_) return;
   attached_ = false;
-  for (auto& s : subs_) {
-    std::erase(s->channel->subs, s.get());
-    worker_.release_channel(s->channel);
-  }
+  for (auto& s : subs_) detach_one(*s);
   subs_.clear();
   dirty_.clear();
+  if (timer_) timer_->cancel();
   worker_.remove(this, true);
 }
 
-void session_base::mark_dirty(subscription* s) {
+void session_base::on_open() {
+  const std::uint64_t now = monotonic_ns();
+  tokens_ = static_cast<double>(worker_.config().max_requests_per_s);
+  tokens_at_ = now;
+  last_send_ = now;
+  arm_timer(now + static_cast<std::uint64_t>(std::chrono::nanoseconds(worker_.config().heartbeat).count()));
+}
+
+void session_base::mark_dirty(subscription* s, std::uint64_t exch_ts, std::uint64_t recv_ts) {
+  if (s->pending_recv_ts == 0 && recv_ts != 0) {
+    s->pending_exch_ts = exch_ts;
+    s->pending_recv_ts = recv_ts;
+  }
   if (!s->dirty) {
     s->dirty = true;
     dirty_.push_back(s);
@@ -31,12 +55,98 @@ void session_base::mark_dirty(subscription* s) {
 void session_base::queue_reply(std::string msg) {
   if (replies_.size() >= kMaxPendingReplies) {
     // A client that floods requests without reading replies: close, do not queue.
-    close_with(websocket::close_code::policy_error, "too many unread replies");
+    close_with(kCloseSlowConsumer, "too many unread replies");
     closing_ = true;
     return;
   }
   replies_.push_back(std::move(msg));
   flush();
+}
+
+void session_base::add_fragment(std::shared_ptr<const std::string> frag, bool& any) {
+  if (any) buffers_.push_back(net::buffer(",", 1));
+  buffers_.push_back(net::buffer(*frag));
+  hold_.push_back(std::move(frag));
+  any = true;
+}
+
+void session_base::gather_topic(subscription& s, protocol::batch_stamps& stamps, bool& any) {
+  const topic_message m = worker_.topic_fragment(s.instrument, s.kind);
+  if (s.sent_any && m.version == s.last) return; // nothing new since the last send
+  const std::uint64_t merged = s.sent_any ? std::max<std::uint64_t>(m.version - s.last, 1) : 1;
+  const std::uint64_t oldest_exch = s.pending_recv_ts != 0 ? s.pending_exch_ts : m.exch_ts;
+  const std::uint64_t oldest_recv = s.pending_recv_ts != 0 ? s.pending_recv_ts : m.recv_ts;
+  add_fragment(m.head, any);
+  const std::size_t at = suffixes_.size();
+  protocol::append_stamps(suffixes_, oldest_exch, oldest_recv, m.exch_ts, m.recv_ts, merged);
+  suffixes_.push_back('}');
+  buffers_.push_back(net::buffer(suffixes_.data() + at, suffixes_.size() - at));
+  stamps.add(oldest_exch, oldest_recv, m.exch_ts, m.recv_ts, merged);
+  s.last = m.version;
+  s.sent_any = true;
+  s.pending_exch_ts = 0;
+  s.pending_recv_ts = 0;
+}
+
+void session_base::gather_trades(subscription& s, protocol::batch_stamps& stamps, bool& any, bool& more) {
+  const std::uint64_t epoch = worker_.pub().trade_epoch();
+  const auto owned = [&](std::string text) {
+    add_fragment(std::make_shared<const std::string>(std::move(text)), any);
+  };
+  if (s.reset_reason != nullptr) {
+    std::string text;
+    encode_trades_reset(text, s.name, epoch, s.reset_head, s.reset_reason);
+    owned(std::move(text));
+    s.reset_reason = nullptr;
+  }
+  const std::uint64_t head = worker_.trade_head(s.instrument);
+  const std::uint64_t queue = worker_.config().trade_queue;
+  if (head + 1 > s.last && head + 1 - s.last > queue) {
+    // Fell further behind than this session may queue: skip to the newest `queue`.
+    const std::uint64_t resume = head + 1 - queue;
+    std::string text;
+    encode_trades_lost(text, s.name, epoch, s.last, resume);
+    owned(std::move(text));
+    s.last = resume;
+  }
+  const trade_batch b = worker_.trade_fragment(s.instrument, s.last);
+  if (b.resume_seq > s.last) {
+    // Overwritten in the history before this session read them.
+    std::string text;
+    encode_trades_lost(text, s.name, epoch, s.last, b.resume_seq);
+    owned(std::move(text));
+  }
+  if (b.frag) {
+    add_fragment(b.frag, any);
+    stamps.add(b.stamps.oldest_exch_ts, b.stamps.oldest_recv_ts, b.stamps.newest_exch_ts, b.stamps.newest_recv_ts,
+               b.stamps.merged);
+  }
+  s.last = b.next_seq;
+  s.sent_any = true;
+  more = s.last <= worker_.trade_head(s.instrument);
+}
+
+bool session_base::gather(subscription& s, protocol::batch_stamps& stamps, bool& more) {
+  const bool had = !buffers_.empty() && buffers_.size() > 1;
+  const std::size_t before = buffers_.size();
+  bool any = had;
+  switch (s.kind) {
+  case channel_kind::book: {
+    encoded e = worker_.book_fragment(*s.channel, s.last);
+    // Already at the newest state (e.g. a notice whose change went out with the
+    // previous message): nothing new for this subscription.
+    if (e.rec == s.last) return false;
+    add_fragment(std::move(e.frag), any);
+    s.last = e.rec;
+    stamps.add(e.stamps.first_exch_ts, e.stamps.first_recv_ts, e.exch_ts, e.recv_ts, e.stamps.merged);
+    break;
+  }
+  case channel_kind::trades: gather_trades(s, stamps, any, more); break;
+  case channel_kind::ticker:
+  case channel_kind::status:
+  case channel_kind::imbalance: gather_topic(s, stamps, any); break;
+  }
+  return buffers_.size() != before;
 }
 
 void session_base::flush() {
@@ -51,23 +161,34 @@ void session_base::flush() {
   } else {
     if (dirty_.empty()) return;
     buffers_.emplace_back(); // the prefix, once its send stamp is known
+    suffixes_.clear();
+    suffixes_.reserve(dirty_.size() * kMaxSuffix);
     protocol::batch_stamps stamps;
-    bool any = false;
+    const std::uint64_t now = monotonic_ns();
+    std::uint64_t earliest_due = 0;
+    std::vector<subscription*> keep;
     for (subscription* s : dirty_) {
+      if (s->interval_ns != 0 && now < s->next_due) {
+        // Granted a rate: conflated until its due time.
+        keep.push_back(s);
+        if (earliest_due == 0 || s->next_due < earliest_due) earliest_due = s->next_due;
+        continue;
+      }
       s->dirty = false;
-      encoded e = worker_.book_fragment(*s->channel, s->last_rec);
-      // Already at the newest state (e.g. a notice whose change went out with the
-      // previous message): nothing new for this subscription.
-      if (e.rec == s->last_rec) continue;
-      if (any) buffers_.push_back(net::buffer(",", 1));
-      buffers_.push_back(net::buffer(*e.frag));
-      hold_.push_back(std::move(e.frag));
-      s->last_rec = e.rec;
-      stamps.add(e.stamps.first_exch_ts, e.stamps.first_recv_ts, e.exch_ts, e.recv_ts, e.stamps.merged);
-      any = true;
+      bool more = false;
+      if (gather(*s, stamps, more) && s->interval_ns != 0) {
+        // Due times advance by the interval while the session keeps up: the granted rate.
+        s->next_due = now - s->next_due < s->interval_ns ? s->next_due + s->interval_ns : now + s->interval_ns;
+      }
+      if (more) {
+        // A trade backlog longer than one update: the rest goes in the next message.
+        s->dirty = true;
+        keep.push_back(s);
+      }
     }
-    dirty_.clear();
-    if (!any) return;
+    dirty_.swap(keep);
+    if (earliest_due != 0) arm_timer(earliest_due);
+    if (buffers_.size() == 1) return;
     // Stamped after the fragments were gathered: every state in the message was
     // received before ts_send.
     prefix_.clear();
@@ -76,6 +197,7 @@ void session_base::flush() {
     buffers_.push_back(net::buffer(protocol::kBatchSuffix.data(), protocol::kBatchSuffix.size()));
   }
   writing_ = true;
+  last_send_ = monotonic_ns();
   write_message(std::span<const net::const_buffer>(buffers_.data(), buffers_.size()));
 }
 
@@ -85,15 +207,106 @@ void session_base::on_write_done() {
   flush();
 }
 
-subscription* session_base::find(instrument_id id, int depth) {
+void session_base::arm_timer(std::uint64_t at) {
+  if (closing_ || !attached_) return;
+  if (timer_at_ != 0 && timer_at_ <= at) return;
+  if (!timer_) timer_ = std::make_unique<net::steady_timer>(worker_.context());
+  timer_at_ = at;
+  const std::uint64_t gen = ++timer_gen_;
+  // monotonic_ns() is CLOCK_MONOTONIC, the clock of std::chrono::steady_clock on Linux.
+  timer_->expires_at(std::chrono::steady_clock::time_point(std::chrono::nanoseconds(at)));
+  timer_->async_wait([this, self = keep_alive(), gen](const error_code& ec) {
+    if (gen != timer_gen_) return; // re-armed for an earlier time meanwhile
+    timer_at_ = 0;
+    if (ec || closing_ || !attached_) return;
+    on_timer();
+  });
+}
+
+void session_base::on_timer() {
+  const std::uint64_t now = monotonic_ns();
+  const auto hb = static_cast<std::uint64_t>(std::chrono::nanoseconds(worker_.config().heartbeat).count());
+  if (!writing_ && replies_.empty() && now - last_send_ >= hb) {
+    queue_reply(protocol::encode_heartbeat(realtime_ns()));
+  } else {
+    flush(); // subscriptions whose due time came
+  }
+  if (closing_) return;
+  arm_timer(last_send_ + hb);
+}
+
+subscription* session_base::find(std::string_view name) {
   for (auto& s : subs_) {
-    if (s->channel->instrument == id && s->channel->depth == depth) return s.get();
+    if (s->name == name) return s.get();
   }
   return nullptr;
 }
 
+bool session_base::covered_by_wildcard(channel_kind kind) const {
+  return std::any_of(subs_.begin(), subs_.end(),
+                     [kind](const std::unique_ptr<subscription>& s) { return s->wildcard && s->kind == kind; });
+}
+
+void session_base::attach(subscription& s) {
+  if (s.kind == channel_kind::book) {
+    s.channel->subs.push_back(&s);
+  } else {
+    s.tp = &worker_.acquire_topic(s.instrument, s.kind);
+    s.tp->subs.push_back(&s);
+  }
+}
+
+void session_base::detach_one(subscription& s) {
+  std::erase(dirty_, &s);
+  if (s.wildcard) {
+    worker_.remove_wildcard(&s);
+    for (auto& c : s.children) detach_one(*c);
+    s.children.clear();
+  } else if (s.kind == channel_kind::book) {
+    std::erase(s.channel->subs, &s);
+    worker_.release_channel(s.channel);
+  } else {
+    worker_.release_topic(s.instrument, s.kind, &s);
+  }
+}
+
+std::unique_ptr<subscription> session_base::make_child(subscription& parent, instrument_id id) {
+  auto c = std::make_unique<subscription>();
+  c->owner = this;
+  c->kind = parent.kind;
+  c->instrument = id;
+  c->name = protocol::channel_name(parent.kind, worker_.pub().info(id).symbol, 0);
+  c->parent = &parent;
+  c->interval_ns = parent.interval_ns;
+  attach(*c);
+  return c;
+}
+
+void session_base::extend_wildcard(subscription* parent, instrument_id id) {
+  if (closing_ || !attached_) return;
+  while (parent->next_child <= id) {
+    auto c = make_child(*parent, static_cast<instrument_id>(parent->next_child++));
+    subscription* raw = c.get();
+    parent->children.push_back(std::move(c));
+    mark_dirty(raw);
+  }
+}
+
 void session_base::on_text(std::string_view text) {
   auto r = protocol::parse_request(text);
+  // Every frame counts against the request rate, well-formed or not.
+  const std::uint64_t now = monotonic_ns();
+  const double rate = static_cast<double>(worker_.config().max_requests_per_s);
+  tokens_ = std::min(rate, tokens_ + static_cast<double>(now - tokens_at_) * 1e-9 * rate);
+  tokens_at_ = now;
+  if (tokens_ < 1.0) {
+    const std::optional<std::uint64_t> id = r.req ? std::optional<std::uint64_t>(r.req->id) : r.err->id;
+    queue_reply(protocol::encode_error({perr::rate_limited, id,
+                                        "more than " + std::to_string(worker_.config().max_requests_per_s) +
+                                            " requests per second: request ignored"}));
+    return;
+  }
+  tokens_ -= 1.0;
   if (r.err) {
     queue_reply(protocol::encode_error(*r.err));
     return;
@@ -103,91 +316,162 @@ void session_base::on_text(std::string_view text) {
   case protocol::op::ping: queue_reply(protocol::encode_pong(req.id, realtime_ns())); break;
   case protocol::op::subscribe: subscribe(req); break;
   case protocol::op::unsubscribe: unsubscribe(req); break;
+  case protocol::op::list: list(req); break;
   }
+}
+
+void session_base::list(const protocol::request& req) {
+  const publication& pub = worker_.pub();
+  std::vector<const instrument_info*> all;
+  const std::size_t n = pub.instrument_count();
+  all.reserve(n);
+  for (std::size_t i = 0; i < n; ++i) all.push_back(&pub.info(static_cast<instrument_id>(i)));
+  queue_reply(protocol::encode_instruments(req.id, all));
 }
 
 namespace {
 
 struct resolved {
-  instrument_id id;
-  int depth;
+  protocol::channel_spec spec;
+  std::string name;
+  instrument_id id = 0;
+  std::uint64_t interval_ns = 0;
+  const protocol::channel_request* req = nullptr;
 };
 
 } // namespace
 
 void session_base::subscribe(const protocol::request& req) {
+  const gateway_config& cfg = worker_.config();
+  const auto fail = [&](perr code, std::string message) {
+    queue_reply(protocol::encode_error({code, req.id, std::move(message)}));
+  };
   // All or nothing: validate every channel before changing anything.
   std::vector<resolved> want;
   want.reserve(req.channels.size());
-  for (const std::string& name : req.channels) {
-    auto cp = protocol::parse_channel(name);
-    if (!cp.channel) {
-      queue_reply(protocol::encode_error({cp.code, req.id, cp.message}));
-      return;
+  for (const protocol::channel_request& cr : req.channels) {
+    auto cp = protocol::parse_channel(cr.name);
+    if (!cp.channel) return fail(cp.code, cp.message);
+    resolved w;
+    w.spec = std::move(*cp.channel);
+    w.req = &cr;
+    if (w.spec.wildcard()) {
+      w.name = protocol::channel_name(w.spec.kind, "*", 0);
+    } else {
+      auto id = worker_.pub().find(w.spec.symbol);
+      if (!id) return fail(perr::unknown_symbol, "unknown symbol '" + w.spec.symbol + "'");
+      w.id = *id;
+      w.name = protocol::channel_name(w.spec.kind, worker_.pub().info(*id).symbol, w.spec.depth);
     }
-    auto id = worker_.pub().find(cp.channel->symbol);
-    if (!id) {
-      queue_reply(protocol::encode_error(
-          {protocol::error_code::unknown_symbol, req.id, "unknown symbol '" + cp.channel->symbol + "'"}));
-      return;
+    const bool dup = std::any_of(want.begin(), want.end(), [&](const resolved& o) { return o.name == w.name; });
+    if (dup || find(w.name) != nullptr) return fail(perr::already_subscribed, "already subscribed to '" + w.name + "'");
+    if (!w.spec.wildcard() && w.spec.kind != channel_kind::book && w.spec.kind != channel_kind::trades &&
+        covered_by_wildcard(w.spec.kind)) {
+      return fail(perr::already_subscribed,
+                  "'" + w.name + "' is covered by " + protocol::channel_name(w.spec.kind, "*", 0));
     }
-    const bool dup_in_request = std::any_of(want.begin(), want.end(), [&](const resolved& r) {
-      return r.id == *id && r.depth == cp.channel->depth;
-    });
-    if (dup_in_request || find(*id, cp.channel->depth) != nullptr) {
-      queue_reply(protocol::encode_error(
-          {protocol::error_code::already_subscribed, req.id, "already subscribed to '" + name + "'"}));
-      return;
+    if (cr.from_seq && w.spec.kind != channel_kind::trades) {
+      return fail(perr::bad_option, "'" + w.name + "': from_seq and epoch are for trades channels");
     }
-    want.push_back({*id, cp.channel->depth});
+    double interval_ns = 0;
+    if (cr.max_rate) interval_ns = 1e9 / *cr.max_rate;
+    if (cr.interval_ms) interval_ns = *cr.interval_ms * 1e6;
+    if (interval_ns > 0) {
+      // Granted within the configured bounds; the ack says what.
+      const auto lo = static_cast<double>(std::chrono::nanoseconds(cfg.min_interval).count());
+      const auto hi = static_cast<double>(std::chrono::nanoseconds(cfg.max_interval).count());
+      w.interval_ns = static_cast<std::uint64_t>(std::llround(std::clamp(interval_ns, std::max(lo, 1.0), hi)));
+    }
+    want.push_back(std::move(w));
   }
-  if (subs_.size() + want.size() > worker_.config().max_subscriptions) {
-    queue_reply(protocol::encode_error({protocol::error_code::too_many_subscriptions, req.id,
-                                        "at most " + std::to_string(worker_.config().max_subscriptions) +
-                                            " subscriptions per connection"}));
-    return;
+  if (subs_.size() + want.size() > cfg.max_subscriptions) {
+    return fail(perr::too_many_subscriptions,
+                "at most " + std::to_string(cfg.max_subscriptions) + " subscriptions per connection");
   }
-  std::vector<std::string> granted;
-  granted.reserve(want.size());
+  std::vector<protocol::grant> grants;
+  grants.reserve(want.size());
   std::vector<subscription*> added;
-  for (const resolved& w : want) {
+  for (resolved& w : want) {
     auto s = std::make_unique<subscription>();
     s->owner = this;
-    s->channel = worker_.acquire_channel(w.id, w.depth);
-    s->channel->subs.push_back(s.get());
-    granted.push_back(s->channel->name);
-    added.push_back(s.get());
+    s->kind = w.spec.kind;
+    s->instrument = w.id;
+    s->name = w.name;
+    s->interval_ns = w.interval_ns;
+    protocol::grant g;
+    g.channel = w.name;
+    g.interval_ns = w.interval_ns;
+    if (w.spec.wildcard()) {
+      s->wildcard = true;
+      worker_.add_wildcard(s.get());
+      const std::size_t n = worker_.pub().instrument_count();
+      for (std::size_t i = 0; i < n; ++i) {
+        s->children.push_back(make_child(*s, static_cast<instrument_id>(i)));
+        added.push_back(s->children.back().get());
+      }
+      s->next_child = n;
+    } else {
+      if (s->kind == channel_kind::book) s->channel = worker_.acquire_channel(w.id, w.spec.depth);
+      attach(*s);
+      added.push_back(s.get());
+    }
+    if (s->kind == channel_kind::trades) {
+      const std::uint64_t head = worker_.trade_head(w.id);
+      const std::uint64_t epoch = worker_.pub().trade_epoch();
+      g.trades = true;
+      g.epoch = epoch;
+      s->last = head + 1;
+      if (w.req->from_seq) {
+        const std::uint64_t from = std::max<std::uint64_t>(*w.req->from_seq, 1);
+        const char* why = nullptr;
+        if (*w.req->epoch != epoch) why = "epoch";
+        else if (from > head + 1) why = "ahead";
+        else if (from < worker_.trade_oldest(w.id) || head + 1 - from > cfg.trade_queue) why = "gone";
+        if (why == nullptr) {
+          s->last = from;
+          g.resume = "replay";
+        } else {
+          s->reset_reason = why;
+          s->reset_head = head;
+          g.resume = "reset";
+        }
+      }
+      g.next_seq = s->last;
+    }
+    grants.push_back(std::move(g));
     subs_.push_back(std::move(s));
   }
-  queue_reply(protocol::encode_ack("subscribed", req.id, granted));
-  // Snapshots follow the ack (replies are written first).
+  queue_reply(protocol::encode_subscribed(req.id, grants));
+  // First states follow the ack (replies are written first).
   for (subscription* s : added) mark_dirty(s);
   flush();
 }
 
 void session_base::unsubscribe(const protocol::request& req) {
   std::vector<subscription*> drop;
-  for (const std::string& name : req.channels) {
-    auto cp = protocol::parse_channel(name);
+  for (const protocol::channel_request& cr : req.channels) {
+    auto cp = protocol::parse_channel(cr.name);
     if (!cp.channel) {
       queue_reply(protocol::encode_error({cp.code, req.id, cp.message}));
       return;
     }
-    auto id = worker_.pub().find(cp.channel->symbol);
-    subscription* s = id ? find(*id, cp.channel->depth) : nullptr;
+    std::string name = cr.name;
+    if (!cp.channel->wildcard()) {
+      if (auto id = worker_.pub().find(cp.channel->symbol)) {
+        name = protocol::channel_name(cp.channel->kind, worker_.pub().info(*id).symbol, cp.channel->depth);
+      }
+    }
+    subscription* s = find(name);
     if (s == nullptr || std::find(drop.begin(), drop.end(), s) != drop.end()) {
-      queue_reply(protocol::encode_error(
-          {protocol::error_code::not_subscribed, req.id, "not subscribed to '" + name + "'"}));
+      queue_reply(protocol::encode_error({perr::not_subscribed, req.id, "not subscribed to '" + cr.name + "'"}));
       return;
     }
     drop.push_back(s);
   }
   std::vector<std::string> names;
   for (subscription* s : drop) {
-    names.push_back(s->channel->name);
-    std::erase(dirty_, s);
-    std::erase(s->channel->subs, s);
-    worker_.release_channel(s->channel);
+    names.push_back(s->name);
+    detach_one(*s);
     std::erase_if(subs_, [s](const std::unique_ptr<subscription>& p) { return p.get() == s; });
   }
   queue_reply(protocol::encode_ack("unsubscribed", req.id, names));

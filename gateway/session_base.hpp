@@ -1,12 +1,24 @@
 // The transport-independent half of a WebSocket session: requests, subscriptions,
-// conflation and batching. ws_session<Stream> adds the socket (plain or TLS).
+// conflation, rates, heartbeats and batching. ws_session<Stream> adds the socket (plain
+// or TLS).
 //
-// Conflation: each subscription has a dirty flag and the version last sent. While a
-// write is in flight, changes only set flags; when it completes, every dirty
-// subscription goes out in ONE message built as a buffer sequence over the channels'
-// shared fragments. A session therefore holds at most one pending update per
-// subscription plus a bounded queue of control replies: its memory is bounded by its
-// subscription count, not by the feed rate.
+// Conflation: each subscription has a dirty flag and what it sent last (a book record, a
+// topic version, the next trade seq). While a write is in flight, changes only set
+// flags; when it completes, every dirty subscription goes out in ONE message built as a
+// buffer sequence over the channels' shared fragments. A session therefore holds at most
+// one pending update per subscription plus a bounded queue of control replies: its
+// memory is bounded by its subscription count, not by the feed rate. Trades are a
+// stream: a subscription's backlog is its distance to the instrument's trade history
+// head, bounded by --trade-queue; beyond it the client is told `lost` (exact count and
+// where the stream goes on).
+//
+// Rates: a subscription granted an interval is sent at most once per interval: a change
+// that comes sooner stays dirty (conflated) until its due time, when one timer per
+// session fires. Due times advance by exactly the interval while the session keeps up,
+// so the delivered rate is the granted one.
+//
+// Liveness: the same timer sends a heartbeat when the session sent nothing for
+// --heartbeat-ms; WebSocket ping/pong and the idle timeout are Beast's (ws_session).
 #pragma once
 
 #include "io_worker.hpp"
@@ -24,32 +36,62 @@ class session_base;
 
 struct subscription {
   session_base* owner = nullptr;
-  book_channel* channel = nullptr;
-  std::uint64_t last_rec = 0; // the channel record this client's book is at (0: none)
+  protocol::channel_kind kind = protocol::channel_kind::book;
+  instrument_id instrument = 0;
+  book_channel* channel = nullptr; // book
+  topic* tp = nullptr;             // ticker, trades, status, imbalance
+  std::string name;                // canonical channel name
+  // A wildcard (`ticker.*`) has no data of its own: one child per instrument.
+  bool wildcard = false;
+  std::vector<std::unique_ptr<subscription>> children;
+  std::size_t next_child = 0; // instruments the wildcard covers: [0, next_child)
+  subscription* parent = nullptr;
+  // book: the channel record the client is at (0: none); ticker/status/imbalance: the
+  // version sent; trades: the next trade seq to send.
+  std::uint64_t last = 0;
+  bool sent_any = false;
   bool dirty = false;
+  std::uint64_t interval_ns = 0; // granted; 0: as fast as the client reads
+  std::uint64_t next_due = 0;    // monotonic ns
+  // The oldest source update this subscription has not been sent yet (0: none known).
+  std::uint64_t pending_exch_ts = 0;
+  std::uint64_t pending_recv_ts = 0;
+  // trades: a resume that could not be served, announced before anything else.
+  const char* reset_reason = nullptr;
+  std::uint64_t reset_head = 0;
 };
 
 class session_base : public connection {
 public:
-  // Control replies a client may leave unread before it is closed as abusive.
+  // Control replies a client may leave unread before it is closed as a slow consumer.
   static constexpr std::size_t kMaxPendingReplies = 1024;
+  // Application close codes (docs/protocol.md).
+  static constexpr std::uint16_t kCloseSlowConsumer = 4001;
+  static constexpr std::uint16_t kCloseUnauthorized = 4003;
 
   explicit session_base(io_worker& worker);
   ~session_base() override;
 
-  void mark_dirty(subscription* s);
+  // A change for s; exch/recv: the source update that caused it (0: unknown).
+  void mark_dirty(subscription* s, std::uint64_t exch_ts = 0, std::uint64_t recv_ts = 0);
+  // A wildcard learns about instrument id (added to the publication after it subscribed).
+  void extend_wildcard(subscription* parent, instrument_id id);
   // Starts a write if none is in flight and something is pending.
   void flush();
   bool in_ready_list = false;
 
 protected:
+  // The WebSocket is open: starts the heartbeat.
+  void on_open();
   // Handles one client text frame.
   void on_text(std::string_view text);
   // The transport writes one WebSocket text message made of these buffers and calls
   // on_write_done when it completes. The buffers stay valid until then.
   virtual void write_message(std::span<const net::const_buffer> buffers) = 0;
   // Closes the WebSocket with a code (after pending writes).
-  virtual void close_with(websocket::close_code code, std::string_view reason) = 0;
+  virtual void close_with(std::uint16_t code, std::string_view reason) = 0;
+  // Keeps the session alive while a timer of it is pending.
+  virtual std::shared_ptr<void> keep_alive() = 0;
   void on_write_done();
   // The connection is over: leave every channel and the worker's registry.
   void detach();
@@ -61,7 +103,20 @@ private:
   void queue_reply(std::string msg);
   void subscribe(const protocol::request& req);
   void unsubscribe(const protocol::request& req);
-  subscription* find(instrument_id id, int depth);
+  void list(const protocol::request& req);
+  [[nodiscard]] subscription* find(std::string_view name);
+  [[nodiscard]] bool covered_by_wildcard(protocol::channel_kind kind) const;
+  // Attaches s (kind, instrument set) to its channel on this io thread.
+  void attach(subscription& s);
+  void detach_one(subscription& s);
+  [[nodiscard]] std::unique_ptr<subscription> make_child(subscription& parent, instrument_id id);
+  // Appends s's update to the message being built; false when it had nothing new.
+  bool gather(subscription& s, protocol::batch_stamps& stamps, bool& more);
+  void gather_topic(subscription& s, protocol::batch_stamps& stamps, bool& any);
+  void gather_trades(subscription& s, protocol::batch_stamps& stamps, bool& any, bool& more);
+  void add_fragment(std::shared_ptr<const std::string> frag, bool& any);
+  void arm_timer(std::uint64_t at_mono_ns);
+  void on_timer();
 
   std::vector<std::unique_ptr<subscription>> subs_;
   std::vector<subscription*> dirty_;
@@ -71,8 +126,17 @@ private:
   // The message in flight: its buffers and what keeps them alive.
   std::string reply_in_flight_;
   std::string prefix_;
+  std::string suffixes_; // per-session stamps of topic updates (reserved: never moves while built)
   std::vector<net::const_buffer> buffers_;
   std::vector<std::shared_ptr<const std::string>> hold_;
+  // Requests: a token bucket of --max-requests-per-s.
+  double tokens_ = 0;
+  std::uint64_t tokens_at_ = 0;
+  // Heartbeat and rate timer.
+  std::unique_ptr<net::steady_timer> timer_;
+  std::uint64_t timer_at_ = 0; // monotonic ns it is armed for (0: not armed)
+  std::uint64_t timer_gen_ = 0;
+  std::uint64_t last_send_ = 0; // monotonic ns of the last message handed to the socket
 };
 
 } // namespace mdgw

@@ -35,6 +35,7 @@ void ws_session<NextLayer>::on_accept(error_code ec) {
     return;
   }
   worker_.add(this, true);
+  on_open();
   do_read();
 }
 
@@ -76,11 +77,11 @@ void ws_session<NextLayer>::on_write(error_code ec, std::size_t) {
 }
 
 template <class NextLayer>
-void ws_session<NextLayer>::close_with(websocket::close_code code, std::string_view reason) {
+void ws_session<NextLayer>::close_with(std::uint16_t code, std::string_view reason) {
   if (close_started_) return;
   close_started_ = true;
   closing_ = true;
-  ws_.async_close(websocket::close_reason(code, reason),
+  ws_.async_close(websocket::close_reason(static_cast<websocket::close_code>(code), reason),
                   beast::bind_front_handler(&ws_session::on_close, this->shared_from_this()));
 }
 

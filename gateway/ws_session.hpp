@@ -25,7 +25,8 @@ private:
   void on_read(error_code ec, std::size_t n);
   void write_message(std::span<const net::const_buffer> buffers) override;
   void on_write(error_code ec, std::size_t n);
-  void close_with(websocket::close_code code, std::string_view reason) override;
+  void close_with(std::uint16_t code, std::string_view reason) override;
+  std::shared_ptr<void> keep_alive() override { return this->shared_from_this(); }
   void on_close(error_code ec);
 
   websocket::stream<NextLayer> ws_;

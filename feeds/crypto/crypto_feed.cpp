@@ -152,7 +152,7 @@ void crypto_feed::end_batch() {
     const crypto_instrument& in = handler_->instrument(i);
     // A handler's own receive stamp is the capture's in a replay: the gateway's is now.
     producer_.publish_book(pub_ids_[i], in.book, ++versions_[i], in.exch_ts, in.recv_ts != 0 ? in.recv_ts : recv_ts,
-                           recv_mono, in.quality);
+                           recv_mono, in.quality, in.reason);
     touched_[i] = 0;
   }
   touched_list_.clear();

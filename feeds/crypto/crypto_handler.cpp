@@ -44,6 +44,17 @@ const char* to_string(resync_reason r) noexcept {
   return "unknown";
 }
 
+quality_reason to_quality_reason(resync_reason r) noexcept {
+  switch (r) {
+  case resync_reason::checksum_mismatch: return quality_reason::checksum_mismatch;
+  case resync_reason::sequence_gap: return quality_reason::sequence_gap;
+  case resync_reason::ticker_mismatch: return quality_reason::ticker_mismatch;
+  case resync_reason::bad_update: return quality_reason::bad_update;
+  case resync_reason::snapshot_rejected: return quality_reason::snapshot_rejected;
+  }
+  return quality_reason::bad_update;
+}
+
 crypto_handler::crypto_handler(std::string venue, const std::vector<instrument_config>& instruments)
     : venue_(std::move(venue)), sink_(&g_null_sink) {
   instruments_.reserve(instruments.size());
@@ -79,6 +90,7 @@ void crypto_handler::on_connect() {
   for (std::size_t i = 0; i < instruments_.size(); ++i) {
     if (instruments_[i].quality == data_quality::ok) {
       instruments_[i].quality = data_quality::resyncing;
+      instruments_[i].reason = quality_reason::reconnecting;
       sink_->on_book(i);
     }
   }
@@ -126,6 +138,7 @@ void crypto_handler::book_changed(std::size_t index, std::uint64_t exch_ts, std:
 void crypto_handler::mark_stale(std::size_t index, resync_reason why) {
   crypto_instrument& in = instruments_[index];
   in.quality = data_quality::stale;
+  in.reason = to_quality_reason(why);
   ++counters_.resyncs;
   sink_->on_book(index);
   sink_->on_resync(index, why);

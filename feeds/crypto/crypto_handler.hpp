@@ -90,6 +90,7 @@ enum class resync_reason : std::uint8_t {
 };
 
 [[nodiscard]] const char* to_string(resync_reason r) noexcept;
+[[nodiscard]] quality_reason to_quality_reason(resync_reason r) noexcept;
 
 struct trade_print {
   side aggressor = side::bid; // the side that took liquidity (bid = a buy)
@@ -126,6 +127,7 @@ struct crypto_instrument {
   std::string venue_symbol;
   level_book book{256};
   data_quality quality = data_quality::resyncing;
+  quality_reason reason = quality_reason::awaiting_snapshot; // why, while not ok
   std::uint64_t version = 0;   // book changes applied (a snapshot or an update frame: +1)
   std::uint64_t exch_ts = 0;   // of the newest applied change
   std::uint64_t recv_ts = 0;

@@ -302,6 +302,7 @@ frame_status kraken_handler::on_frame(const padded_frame& f) {
       } else if (ff.status == "unsubscribed" && instruments_[*index].quality == data_quality::ok) {
         // No more updates will come: the book is no longer maintained.
         instruments_[*index].quality = data_quality::resyncing;
+        instruments_[*index].reason = quality_reason::unsubscribed;
         book_changed(*index, 0, f.recv_ts);
       }
       return frame_status::ok;

@@ -219,7 +219,8 @@ void itch_feed::publish_touched() {
     const instrument_id id = pub_ids_[l];
     if (id == kNone) continue;
     if ((what & kBookTouched) != 0) {
-      producer_.publish_book(id, *book_.book(l), versions_[l], exch_ts_[l], recv_ts, recv_mono, q);
+      producer_.publish_book(id, *book_.book(l), versions_[l], exch_ts_[l], recv_ts, recv_mono, q,
+                             lost_ ? quality_reason::data_lost : quality_reason::packet_gap);
     }
     if ((what & kStateTouched) != 0) {
       ++state_versions_[l];

@@ -22,7 +22,7 @@ MAX_SUBS = 8
 class ProtocolErrors(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
-        cls.gw = h.Mdgw("--max-message-bytes", MAX_MESSAGE, "--max-subscriptions", MAX_SUBS,
+        cls.gw = h.Mdgw("--max-message-bytes", MAX_MESSAGE, "--max-subscriptions", MAX_SUBS, "--max-requests-per-s", 10000,
                         "--sim-rate", "2000", tls=True)
         cls.inst = cls.gw.instruments()
         cls.syms = [i["symbol"] for i in cls.inst]
@@ -79,9 +79,22 @@ class ProtocolErrors(unittest.TestCase):
             await err({"op": "subscribe", "id": "10", "channels": [A]}, 1002, None)
             await err({"op": "subscribe", "id": -1, "channels": [A]}, 1002, None)
             # 1003 unknown_channel.
-            await err({"op": "subscribe", "id": 12, "channels": [f"trades.{self.syms[0]}.5"]}, 1003, 12)
-            await err({"op": "subscribe", "id": 13, "channels": [f"ticker.{self.syms[0]}"]}, 1003, 13)
+            await err({"op": "subscribe", "id": 12, "channels": [f"quotes.{self.syms[0]}"]}, 1003, 12)
+            await err({"op": "subscribe", "id": 13, "channels": ["trades.*"]}, 1003, 13)
             await err({"op": "subscribe", "id": 14, "channels": ["nonsense"]}, 1003, 14)
+            await err({"op": "subscribe", "id": 17, "channels": ["book.*.5"]}, 1003, 17)
+            await err({"op": "subscribe", "id": 18, "channels": ["ticker."]}, 1003, 18)
+            # 1004 for every channel kind.
+            for k, kind in enumerate(("ticker", "trades", "status", "imbalance")):
+                await err({"op": "subscribe", "id": 70 + k, "channels": [f"{kind}.SIM:NOPE"]}, 1004, 70 + k)
+            # 1010 bad_option: a rate or resume option that cannot be granted.
+            T = f"trades.{self.syms[0]}"
+            for k, opts in enumerate(({"max_rate": 0}, {"max_rate": "fast"}, {"interval_ms": -5},
+                                      {"max_rate": 5, "interval_ms": 100}, {"from_seq": 3},
+                                      {"epoch": 3}, {"from_seq": -1, "epoch": 1}, {"colour": "red"})):
+                await err({"op": "subscribe", "id": 80 + k, "channels": [dict(channel=T, **opts)]}, 1010, 80 + k)
+            await err({"op": "subscribe", "id": 89, "channels": [{"channel": A, "from_seq": 1, "epoch": 1}]},
+                      1010, 89)
             # 1004 unknown_symbol.
             await err({"op": "subscribe", "id": 15, "channels": ["book.SIM:NOPE.5"]}, 1004, 15)
             await err({"op": "subscribe", "id": 16, "channels": ["book.NOPE.5"]}, 1004, 16)

@@ -30,7 +30,45 @@ TEST(Request, Subscribe) {
   EXPECT_EQ(r.req->what, op::subscribe);
   EXPECT_EQ(r.req->id, 7U);
   ASSERT_EQ(r.req->channels.size(), 2U);
-  EXPECT_EQ(r.req->channels[1], "book.SIM:BRK.A.5");
+  EXPECT_EQ(r.req->channels[1].name, "book.SIM:BRK.A.5");
+  EXPECT_FALSE(r.req->channels[1].max_rate);
+}
+
+TEST(Request, ChannelObjectsCarryOptions) {
+  auto r = parse_request(R"({"op":"subscribe","id":1,"channels":[{"channel":"ticker.SIM:A","max_rate":4},
+      {"channel":"book.SIM:A.5","interval_ms":250},{"channel":"trades.SIM:A","from_seq":17,"epoch":99}]})");
+  ASSERT_TRUE(r.req) << r.err->message;
+  ASSERT_EQ(r.req->channels.size(), 3U);
+  EXPECT_EQ(r.req->channels[0].name, "ticker.SIM:A");
+  EXPECT_DOUBLE_EQ(*r.req->channels[0].max_rate, 4.0);
+  EXPECT_DOUBLE_EQ(*r.req->channels[1].interval_ms, 250.0);
+  EXPECT_EQ(*r.req->channels[2].from_seq, 17U);
+  EXPECT_EQ(*r.req->channels[2].epoch, 99U);
+  auto l = parse_request(R"({"op":"list","id":2})");
+  ASSERT_TRUE(l.req);
+  EXPECT_EQ(l.req->what, op::list);
+}
+
+TEST(Request, BadOptionsAreRejectedWithTheirCode) {
+  const char* cases[] = {
+      R"({"op":"subscribe","id":1,"channels":[{"channel":"ticker.X","max_rate":0}]})",
+      R"({"op":"subscribe","id":1,"channels":[{"channel":"ticker.X","max_rate":"fast"}]})",
+      R"({"op":"subscribe","id":1,"channels":[{"channel":"ticker.X","interval_ms":-1}]})",
+      R"({"op":"subscribe","id":1,"channels":[{"channel":"ticker.X","max_rate":1,"interval_ms":5}]})",
+      R"({"op":"subscribe","id":1,"channels":[{"channel":"trades.X","from_seq":5}]})",
+      R"({"op":"subscribe","id":1,"channels":[{"channel":"trades.X","from_seq":-5,"epoch":1}]})",
+      R"({"op":"subscribe","id":1,"channels":[{"channel":"trades.X","colour":"red"}]})",
+      R"({"op":"unsubscribe","id":1,"channels":[{"channel":"trades.X","max_rate":1}]})",
+  };
+  for (const char* c : cases) {
+    auto r = parse_request(c);
+    ASSERT_TRUE(r.err) << c;
+    EXPECT_EQ(r.err->code, error_code::bad_option) << c;
+    EXPECT_EQ(r.err->id, 1U) << c;
+  }
+  auto nochan = parse_request(R"({"op":"subscribe","id":3,"channels":[{"max_rate":1}]})");
+  ASSERT_TRUE(nochan.err);
+  EXPECT_EQ(nochan.err->code, error_code::bad_request);
 }
 
 TEST(Request, ErrorsCarryCodesAndIds) {
@@ -70,7 +108,19 @@ TEST(Channel, Parse) {
   ASSERT_TRUE(ok.channel);
   EXPECT_EQ(ok.channel->symbol, "SIM:BRK.A");
   EXPECT_EQ(ok.channel->depth, 25);
-  EXPECT_EQ(parse_channel("trades.SIM:AAPL.5").code, error_code::unknown_channel);
+  EXPECT_EQ(parse_channel("quotes.SIM:AAPL.5").code, error_code::unknown_channel);
+  EXPECT_EQ(parse_channel("book.*.5").code, error_code::unknown_channel);
+  EXPECT_EQ(parse_channel("trades.*").code, error_code::unknown_channel);
+  EXPECT_EQ(parse_channel("ticker.").code, error_code::unknown_channel);
+  auto t = parse_channel("trades.SIM:BRK.A");
+  ASSERT_TRUE(t.channel);
+  EXPECT_EQ(t.channel->kind, channel_kind::trades);
+  EXPECT_EQ(t.channel->symbol, "SIM:BRK.A");
+  auto w = parse_channel("ticker.*");
+  ASSERT_TRUE(w.channel);
+  EXPECT_TRUE(w.channel->wildcard());
+  EXPECT_EQ(channel_name(channel_kind::status, "SIM:A", 0), "status.SIM:A");
+  EXPECT_EQ(channel_name(channel_kind::book, "SIM:A", 10), "book.SIM:A.10");
   EXPECT_EQ(parse_channel("book.SIM:AAPL").code, error_code::unknown_channel);
   EXPECT_EQ(parse_channel("book..5").code, error_code::unknown_channel);
   EXPECT_EQ(parse_channel("book.SIM:AAPL.0").code, error_code::bad_depth);
@@ -104,6 +154,20 @@ TEST(Encode, Replies) {
   EXPECT_EQ(ack.at("type").as_string(), "subscribed");
   EXPECT_EQ(ack.at("id").to_number<int>(), 9);
   EXPECT_EQ(ack.at("channels").as_array().size(), 2U);
+  grant g;
+  g.channel = "trades.A";
+  g.interval_ns = 250'000'000;
+  g.trades = true;
+  g.epoch = 7;
+  g.next_seq = 12;
+  g.resume = "replay";
+  auto sub = json::parse(encode_subscribed(4, {g})).as_object();
+  EXPECT_EQ(sub.at("channels").as_array().at(0).as_string(), "trades.A");
+  const auto& gr = sub.at("granted").as_array().at(0).as_object();
+  EXPECT_DOUBLE_EQ(gr.at("interval_ms").to_number<double>(), 250.0);
+  EXPECT_DOUBLE_EQ(gr.at("max_rate").to_number<double>(), 4.0);
+  EXPECT_EQ(gr.at("next_seq").to_number<int>(), 12);
+  EXPECT_EQ(gr.at("resume").as_string(), "replay");
   auto pong = json::parse(encode_pong(5, 123)).as_object();
   EXPECT_EQ(pong.at("type").as_string(), "pong");
   EXPECT_EQ(pong.at("ts").to_number<int>(), 123);
