@@ -122,6 +122,14 @@ void simulator_feed::run(std::stop_token stop) {
   // the first action already gets a book.
   sim_.seed(realtime_ns(), buffer_);
   for (std::size_t i = 0; i < books_.size(); ++i) touch(i);
+  // The simulated market is open all session: every instrument trades (status channel).
+  instrument_state open;
+  open.version = 1;
+  open.exch_ts = realtime_ns();
+  open.recv_ts = open.exch_ts;
+  open.trading_state = 'T';
+  open.short_sale = '0';
+  for (const instrument_id id : pub_ids_) producer_.publish_state(id, open);
   apply_batch();
   runner_.running();
 

@@ -54,6 +54,9 @@ void apply(gateway_config& c, const std::string& name, const std::string& v) {
     c.cert_file = v;
   } else if (name == "key") {
     c.key_file = v;
+  } else if (name == "auth-token") {
+    if (v.empty()) throw config_error("invalid value '' for --auth-token: expected a non-empty token");
+    c.auth_token = v;
   } else if (name == "io-threads") {
     c.io_threads = parse_int<unsigned>(flag, v, 1, 256);
   } else if (name == "max-message-bytes") {
@@ -124,7 +127,7 @@ void apply(gateway_config& c, const std::string& name, const std::string& v) {
 }
 
 bool known_option(const std::string& name) {
-  static constexpr const char* kNames[] = {"bind", "port", "cert", "key", "io-threads", "max-message-bytes",
+  static constexpr const char* kNames[] = {"bind", "port", "cert", "key", "auth-token", "io-threads", "max-message-bytes",
                                            "max-subscriptions", "max-connections", "trade-history", "trade-queue", "max-requests-per-s",
                                            "heartbeat-ms", "min-interval-ms", "max-interval-ms", "handshake-timeout-ms",
                                            "idle-timeout-s", "sim-seed", "sim-instruments", "sim-rate", "sim-events",
@@ -176,6 +179,7 @@ std::string usage() {
          "  --max-subscriptions N       per connection (default 1000)\n"
          "  --max-connections N         total (default 100000)\n"
          "  --trade-history N           trades kept per instrument for readers that fall behind (power of two, default 1024)\n"
+         "  --auth-token T              WebSockets must present T (?token=T or Authorization: Bearer T), else close 4003\n"
          "  --trade-queue N             trades a connection may fall behind on a trades channel before `lost` (default 1024)\n"
          "  --max-requests-per-s N      requests per connection and second; more get error 1009 (default 50)\n"
          "  --heartbeat-ms N            heartbeat on a connection that sent nothing for N ms (default 5000)\n"

@@ -22,6 +22,7 @@ struct gateway_config {
   std::uint16_t port = 8443;
   std::string cert_file; // TLS served only when both are set
   std::string key_file;
+  std::string auth_token; // when set, a WebSocket must present it (?token= or Authorization: Bearer)
   unsigned io_threads = 1;
   std::size_t max_message_bytes = 64 * 1024;
   std::size_t max_subscriptions = 1000;

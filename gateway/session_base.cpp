@@ -192,7 +192,12 @@ void session_base::flush() {
     // Stamped after the fragments were gathered: every state in the message was
     // received before ts_send.
     prefix_.clear();
-    protocol::encode_batch_prefix(prefix_, realtime_ns(), stamps);
+    const std::uint64_t ts_send = realtime_ns();
+    if (stamps.merged == 0) {
+      // Only lost/reset notices: no source update merged; the stamps say "now".
+      stamps.add(ts_send, ts_send, ts_send, ts_send, 0);
+    }
+    protocol::encode_batch_prefix(prefix_, ts_send, stamps);
     buffers_[0] = net::buffer(prefix_);
     buffers_.push_back(net::buffer(protocol::kBatchSuffix.data(), protocol::kBatchSuffix.size()));
   }
@@ -300,6 +305,12 @@ void session_base::on_text(std::string_view text) {
   tokens_ = std::min(rate, tokens_ + static_cast<double>(now - tokens_at_) * 1e-9 * rate);
   tokens_at_ = now;
   if (tokens_ < 1.0) {
+    if (++rejected_in_row_ > std::max<std::size_t>(2 * worker_.config().max_requests_per_s, 10)) {
+      // Two seconds' worth of requests refused in a row: not a burst, a flood.
+      close_with(kClosePolicy, "request flood: rate limit exceeded");
+      closing_ = true;
+      return;
+    }
     const std::optional<std::uint64_t> id = r.req ? std::optional<std::uint64_t>(r.req->id) : r.err->id;
     queue_reply(protocol::encode_error({perr::rate_limited, id,
                                         "more than " + std::to_string(worker_.config().max_requests_per_s) +
@@ -307,6 +318,7 @@ void session_base::on_text(std::string_view text) {
     return;
   }
   tokens_ -= 1.0;
+  rejected_in_row_ = 0;
   if (r.err) {
     queue_reply(protocol::encode_error(*r.err));
     return;

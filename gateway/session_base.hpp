@@ -68,6 +68,7 @@ public:
   // Application close codes (docs/protocol.md).
   static constexpr std::uint16_t kCloseSlowConsumer = 4001;
   static constexpr std::uint16_t kCloseUnauthorized = 4003;
+  static constexpr std::uint16_t kClosePolicy = 1008; // a request flood past the rate limit
 
   explicit session_base(io_worker& worker);
   ~session_base() override;
@@ -132,6 +133,7 @@ private:
   // Requests: a token bucket of --max-requests-per-s.
   double tokens_ = 0;
   std::uint64_t tokens_at_ = 0;
+  std::size_t rejected_in_row_ = 0; // rate-limited requests since the last accepted one
   // Heartbeat and rate timer.
   std::unique_ptr<net::steady_timer> timer_;
   std::uint64_t timer_at_ = 0; // monotonic ns it is armed for (0: not armed)

@@ -9,12 +9,46 @@ ws_session<NextLayer>::ws_session(io_worker& worker, NextLayer&& stream)
 template <class NextLayer>
 ws_session<NextLayer>::~ws_session() = default;
 
+namespace {
+
+// Compares without an early exit, so the time taken does not tell how much of a token
+// of the right length matched.
+bool same_token(std::string_view a, std::string_view b) noexcept {
+  if (a.size() != b.size() || b.empty()) return false;
+  unsigned diff = 0;
+  for (std::size_t i = 0; i < a.size(); ++i) diff |= static_cast<unsigned>(a[i] ^ b[i]);
+  return diff == 0;
+}
+
+// The token a WebSocket upgrade presents: `Authorization: Bearer T` or `?token=T`.
+std::string_view presented_token(const http::request<http::string_body>& req) {
+  const auto auth = req[http::field::authorization];
+  if (auth.size() > 7 && auth.substr(0, 7) == "Bearer ") return {auth.data() + 7, auth.size() - 7};
+  const std::string_view target(req.target().data(), req.target().size());
+  const auto q = target.find('?');
+  if (q == std::string_view::npos) return {};
+  std::string_view query = target.substr(q + 1);
+  while (!query.empty()) {
+    const auto amp = query.find('&');
+    const std::string_view kv = query.substr(0, amp);
+    if (kv.substr(0, 6) == "token=") return kv.substr(6);
+    if (amp == std::string_view::npos) break;
+    query.remove_prefix(amp + 1);
+  }
+  return {};
+}
+
+} // namespace
+
 template <class NextLayer>
 void ws_session<NextLayer>::run(http::request<http::string_body> req) {
   // The websocket stream has its own timeouts: the TCP stream's must be off (Beast
   // requires this before the upgrade).
   beast::get_lowest_layer(ws_).expires_never();
   const auto& cfg = worker_.config();
+  // Checked here, answered after the upgrade: a browser sees a close code, never the
+  // status of a refused handshake.
+  unauthorized_ = !cfg.auth_token.empty() && !same_token(presented_token(req), cfg.auth_token);
   websocket::stream_base::timeout t{};
   t.handshake_timeout = cfg.handshake_timeout;
   t.idle_timeout = cfg.idle_timeout;
@@ -35,6 +69,11 @@ void ws_session<NextLayer>::on_accept(error_code ec) {
     return;
   }
   worker_.add(this, true);
+  if (unauthorized_) {
+    close_with(kCloseUnauthorized, "unauthorized: missing or wrong token");
+    do_read(); // reads the peer's close reply
+    return;
+  }
   on_open();
   do_read();
 }
@@ -54,7 +93,7 @@ void ws_session<NextLayer>::on_read(error_code ec, std::size_t) {
     return;
   }
   const auto data = buffer_.cdata();
-  on_text(std::string_view(static_cast<const char*>(data.data()), data.size()));
+  if (!closing_) on_text(std::string_view(static_cast<const char*>(data.data()), data.size()));
   buffer_.consume(buffer_.size());
   if (!closing_) do_read();
 }

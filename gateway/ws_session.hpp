@@ -32,6 +32,7 @@ private:
   websocket::stream<NextLayer> ws_;
   beast::flat_buffer buffer_;
   bool close_started_ = false;
+  bool unauthorized_ = false;
 };
 
 extern template class ws_session<plain_stream>;
