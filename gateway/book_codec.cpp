@@ -33,45 +33,15 @@ void append_level(std::string& out, const price_level& l, const instrument_info&
   out.push_back(']');
 }
 
-void append_removed(std::string& out, price_t price, const instrument_info& info) {
-  out.append("[\"");
-  protocol::append_decimal(out, price, info.price_scale);
-  out.append("\",\"");
-  protocol::append_decimal(out, 0, info.qty_scale);
-  out.append("\",0]");
-}
-
-// Levels of one side best first: bids by descending price, asks by ascending.
-bool better(side s, price_t a, price_t b) noexcept { return s == side::bid ? a > b : a < b; }
-
 void append_side_delta(std::string& out, side s, const price_level* from, std::size_t nf, const price_level* to,
                        std::size_t nt, const instrument_info& info) {
   out.push_back('[');
   bool first = true;
-  auto sep = [&] {
+  delta_levels(s, from, nf, to, nt, [&](const price_level& l) {
     if (!first) out.push_back(',');
     first = false;
-  };
-  std::size_t i = 0;
-  std::size_t j = 0;
-  while (i < nf || j < nt) {
-    if (j == nt || (i < nf && better(s, from[i].price, to[j].price))) {
-      sep();
-      append_removed(out, from[i].price, info); // gone (or below the depth now)
-      ++i;
-    } else if (i == nf || better(s, to[j].price, from[i].price)) {
-      sep();
-      append_level(out, to[j], info); // new level
-      ++j;
-    } else {
-      if (from[i].qty != to[j].qty || from[i].orders != to[j].orders) {
-        sep();
-        append_level(out, to[j], info);
-      }
-      ++i;
-      ++j;
-    }
-  }
+    append_level(out, l, info);
+  });
   out.push_back(']');
 }
 

@@ -77,6 +77,31 @@ struct book_message_stamps {
   std::uint64_t merged = 0; // source updates merged into this message
 };
 
+// Levels of one side best first: bids by descending price, asks by ascending.
+[[nodiscard]] constexpr bool better(side s, price_t a, price_t b) noexcept { return s == side::bid ? a > b : a < b; }
+
+// The levels of a delta from -> to on one side, best first: emit(level) for each level of
+// `to` that is new or changed, as it is, and for each level of `from` that is gone (removed
+// or pushed below the depth) with qty 0 and orders 0. Applying them to `from` gives `to`.
+template <class Emit>
+void delta_levels(side s, const price_level* from, std::size_t nf, const price_level* to, std::size_t nt, Emit&& emit) {
+  std::size_t i = 0;
+  std::size_t j = 0;
+  while (i < nf || j < nt) {
+    if (j == nt || (i < nf && better(s, from[i].price, to[j].price))) {
+      emit(price_level{from[i].price, 0, 0, 0});
+      ++i;
+    } else if (i == nf || better(s, to[j].price, from[i].price)) {
+      emit(to[j]);
+      ++j;
+    } else {
+      if (from[i].qty != to[j].qty || from[i].orders != to[j].orders) emit(to[j]);
+      ++i;
+      ++j;
+    }
+  }
+}
+
 // One element of a data batch's "updates": a snapshot of `to` (from == nullptr) or the
 // delta from -> to.
 void encode_book_message(std::string& out, std::string_view channel, const book_record* from, const book_record& to,

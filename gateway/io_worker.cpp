@@ -1,5 +1,6 @@
 #include "io_worker.hpp"
 
+#include "capnp_codec.hpp"
 #include "session_base.hpp"
 
 #include <algorithm>
@@ -171,10 +172,11 @@ void io_worker::read_last_trade(topics_state& t, instrument_id id) {
   }
 }
 
-topic_message io_worker::topic_fragment(instrument_id id, protocol::channel_kind kind) {
+topic_message io_worker::topic_fragment(instrument_id id, protocol::channel_kind kind, bool with_head) {
   auto& is = instruments_[id];
   topics_state& t = *is.topics;
   topic& tp = t.get(kind);
+  if (!with_head) return {nullptr, tp.version, tp.exch_ts, tp.recv_ts};
   if (tp.frag_version != tp.version || !tp.head) {
     auto s = std::make_shared<std::string>();
     const instrument_info& info = pub_.info(id);
@@ -193,6 +195,23 @@ topic_message io_worker::topic_fragment(instrument_id id, protocol::channel_kind
   return {tp.head, tp.version, tp.exch_ts, tp.recv_ts};
 }
 
+std::string io_worker::topic_binary(instrument_id id, protocol::channel_kind kind, std::uint64_t oldest_exch,
+                                   std::uint64_t oldest_recv, std::uint64_t merged) {
+  topics_state& t = *instruments_[id].topics;
+  const topic& tp = t.get(kind);
+  const capnp_wire::update_stamps st{oldest_exch, oldest_recv, tp.exch_ts, tp.recv_ts, merged};
+  const instrument_info& info = pub_.info(id);
+  switch (kind) {
+  case protocol::channel_kind::ticker: return capnp_wire::ticker(tp.name, t.view, info, st);
+  case protocol::channel_kind::status:
+    return capnp_wire::status(tp.name, tp.version, t.state, t.quality, t.reason, info, st);
+  case protocol::channel_kind::imbalance: return capnp_wire::imbalance(tp.name, tp.version, t.state, info, st);
+  case protocol::channel_kind::book:
+  case protocol::channel_kind::trades: break;
+  }
+  return {};
+}
+
 std::uint64_t io_worker::trade_head(instrument_id id) const noexcept {
   const trade_history* h = pub_.trades(id);
   return h != nullptr ? h->head() : 0;
@@ -203,7 +222,7 @@ std::uint64_t io_worker::trade_oldest(instrument_id id) const noexcept {
   return h != nullptr ? h->oldest() : 1;
 }
 
-trade_batch io_worker::trade_fragment(instrument_id id, std::uint64_t from_seq) {
+trade_batch io_worker::trade_fragment(instrument_id id, std::uint64_t from_seq, protocol::wire_format fmt) {
   trade_batch none;
   none.resume_seq = from_seq;
   none.next_seq = from_seq;
@@ -217,7 +236,7 @@ trade_batch io_worker::trade_fragment(instrument_id id, std::uint64_t from_seq) 
     t.trade_cache_head = head;
   }
   for (const trade_frag& f : t.trade_cache) {
-    if (f.from == from_seq) return f.batch;
+    if (f.from == from_seq && f.fmt == fmt) return f.batch;
   }
   std::array<trade_record, kMaxTradesPerUpdate> buf;
   const auto r = h->read(from_seq, std::span<trade_record>(buf.data(), buf.size()));
@@ -226,13 +245,17 @@ trade_batch io_worker::trade_fragment(instrument_id id, std::uint64_t from_seq) 
   b.next_seq = r.next_seq;
   if (r.count != 0) {
     const std::span<const trade_record> got(buf.data(), r.count);
-    auto s = std::make_shared<std::string>();
-    s->reserve(160 + r.count * 120);
-    encode_trades(*s, t.trades.name, h->epoch(), got, pub_.info(id));
-    b.frag = std::move(s);
+    if (fmt == protocol::wire_format::capnp) {
+      b.frag = std::make_shared<const std::string>(capnp_wire::trades(t.trades.name, h->epoch(), got, pub_.info(id)));
+    } else {
+      auto s = std::make_shared<std::string>();
+      s->reserve(160 + r.count * 120);
+      encode_trades(*s, t.trades.name, h->epoch(), got, pub_.info(id));
+      b.frag = std::move(s);
+    }
     b.stamps.add(got.front().exch_ts, got.front().recv_ts, got.back().exch_ts, got.back().recv_ts, r.count);
   }
-  t.trade_cache.push_back({from_seq, b});
+  t.trade_cache.push_back({from_seq, fmt, b});
   return b;
 }
 
@@ -351,7 +374,7 @@ void io_worker::refresh(instrument_view& is, instrument_id id) {
   is.first_recv_ts = 0;
 }
 
-encoded io_worker::book_fragment(book_channel& ch, std::uint64_t from_rec) {
+encoded io_worker::book_fragment(book_channel& ch, std::uint64_t from_rec, protocol::wire_format fmt) {
   auto& is = instruments_[ch.instrument];
   refresh(is, ch.instrument);
   if (ch.history.newest() == nullptr) record(ch, is); // a channel added since the last read
@@ -372,22 +395,29 @@ encoded io_worker::book_fragment(book_channel& ch, std::uint64_t from_rec) {
   }
   if (ch.cache_rec != to.rec) {
     ch.cache_rec = to.rec;
-    ch.snapshot_frag.reset();
-    ch.delta_frags.clear();
+    for (auto& c : ch.cache) {
+      c.snapshot.reset();
+      c.deltas.clear();
+    }
   }
-  std::shared_ptr<const std::string>* slot = &ch.snapshot_frag;
+  auto& cache = ch.cache[static_cast<std::size_t>(fmt)];
+  std::shared_ptr<const std::string>* slot = &cache.snapshot;
   if (from != nullptr) {
-    auto it = std::find_if(ch.delta_frags.begin(), ch.delta_frags.end(),
+    auto it = std::find_if(cache.deltas.begin(), cache.deltas.end(),
                            [from_rec](const auto& d) { return d.first == from_rec; });
-    if (it == ch.delta_frags.end()) it = ch.delta_frags.insert(ch.delta_frags.end(), {from_rec, nullptr});
+    if (it == cache.deltas.end()) it = cache.deltas.insert(cache.deltas.end(), {from_rec, nullptr});
     slot = &it->second;
   }
   if (!*slot) {
     // A fresh string: sessions with writes in flight still hold the previous ones.
-    auto s = std::make_shared<std::string>();
-    s->reserve(256 + static_cast<std::size_t>(ch.depth) * 2 * 32);
-    encode_book_message(*s, ch.name, from, to, e.stamps, pub_.info(ch.instrument));
-    *slot = std::move(s);
+    if (fmt == protocol::wire_format::capnp) {
+      *slot = std::make_shared<const std::string>(capnp_wire::book(ch.name, from, to, e.stamps, pub_.info(ch.instrument)));
+    } else {
+      auto s = std::make_shared<std::string>();
+      s->reserve(256 + static_cast<std::size_t>(ch.depth) * 2 * 32);
+      encode_book_message(*s, ch.name, from, to, e.stamps, pub_.info(ch.instrument));
+      *slot = std::move(s);
+    }
   }
   e.frag = *slot;
   return e;

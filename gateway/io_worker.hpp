@@ -53,10 +53,14 @@ struct book_channel {
   std::uint64_t skipped_first_exch_ts = 0;
   std::uint64_t skipped_first_recv_ts = 0;
   // Encoded messages to the newest record (cache_rec): its snapshot and the deltas from
-  // older records, each built on first use and shared by every session that needs it.
+  // older records, per wire format, each built on first use and shared by every session
+  // that needs it.
   std::uint64_t cache_rec = 0;
-  std::shared_ptr<const std::string> snapshot_frag;
-  std::vector<std::pair<std::uint64_t, std::shared_ptr<const std::string>>> delta_frags; // by from-record
+  struct frags {
+    std::shared_ptr<const std::string> snapshot;
+    std::vector<std::pair<std::uint64_t, std::shared_ptr<const std::string>>> deltas; // by from-record
+  };
+  frags cache[protocol::kWireFormats];
 };
 
 // A ticker, status or imbalance channel of one instrument on this io thread.
@@ -124,17 +128,23 @@ public:
   // The message that brings a client at record `from_rec` (0: none yet) to the channel's
   // newest state: a delta when from_rec is still in the history, else a snapshot.
   // rec == from_rec when the client is already there (frag is then empty).
-  [[nodiscard]] encoded book_fragment(book_channel& ch, std::uint64_t from_rec);
+  [[nodiscard]] encoded book_fragment(book_channel& ch, std::uint64_t from_rec,
+                                      protocol::wire_format fmt = protocol::wire_format::json);
   void mark_ready(session_base* s); // a session with dirty subscriptions to flush
 
   // Topics (ticker, status, imbalance) and trades: sessions add their subscription to
   // the returned channel's subs and remove it with release_topic.
   topic& acquire_topic(instrument_id id, protocol::channel_kind kind);
   void release_topic(instrument_id id, protocol::channel_kind kind, subscription* s);
-  [[nodiscard]] topic_message topic_fragment(instrument_id id, protocol::channel_kind kind);
+  // The topic's version and stamps, and (JSON) its shared head.
+  [[nodiscard]] topic_message topic_fragment(instrument_id id, protocol::channel_kind kind, bool with_head = true);
+  // A whole topic update in Cap'n Proto with a session's stamps (not shared: the stamps differ).
+  [[nodiscard]] std::string topic_binary(instrument_id id, protocol::channel_kind kind,
+                                         std::uint64_t oldest_exch, std::uint64_t oldest_recv, std::uint64_t merged);
   // Trades after from_seq - 1 for a subscription; at most kMaxTradesPerUpdate of them.
   static constexpr std::size_t kMaxTradesPerUpdate = 256;
-  [[nodiscard]] trade_batch trade_fragment(instrument_id id, std::uint64_t from_seq);
+  [[nodiscard]] trade_batch trade_fragment(instrument_id id, std::uint64_t from_seq,
+                                         protocol::wire_format fmt = protocol::wire_format::json);
   // The newest trade seq of an instrument (0: none yet) and the oldest still held.
   [[nodiscard]] std::uint64_t trade_head(instrument_id id) const noexcept;
   [[nodiscard]] std::uint64_t trade_oldest(instrument_id id) const noexcept;
@@ -149,6 +159,7 @@ public:
 private:
   struct trade_frag {
     std::uint64_t from = 0; // the cursor it serves
+    protocol::wire_format fmt = protocol::wire_format::json;
     trade_batch batch;
   };
   // Ticker, trades, status and imbalance of one instrument (allocated on first use).

@@ -64,7 +64,7 @@ parse_result parse_request(std::string_view text) {
     static constexpr const char* kShape =
         "\"channels\" must be a non-empty array of channel names or {\"channel\":name,...} objects";
     const json::value* chv = o.if_contains("channels");
-    if (chv == nullptr || !chv->is_array() || chv->get_array().empty()) {
+    if (chv == nullptr || !chv->is_array()) {
       r.err = make_error(error_code::bad_request, id, kShape);
       return r;
     }
@@ -83,15 +83,10 @@ parse_result parse_request(std::string_view text) {
           const std::string_view key = kv.key();
           if (key == "channel") continue;
           std::string bad;
-          if (req.what == op::unsubscribe) {
-            bad = "unsubscribe takes no options";
-          } else if (key == "max_rate" || key == "interval_ms") {
-            const double x = kv.value().is_number() ? kv.value().to_number<double>() : -1.0;
-            if (key == "max_rate" ? !(x > 0.0) : !(x >= 0.0)) {
-              bad = key == "max_rate" ? "must be a number > 0 (updates per second)" : "must be a number >= 0 (ms)";
-            } else {
-              (key == "max_rate" ? cr.max_rate : cr.interval_ms) = x;
-            }
+          cr.options = true;
+          if (key == "max_rate" || key == "interval_ms") {
+            if (!kv.value().is_number()) bad = "must be a number";
+            else (key == "max_rate" ? cr.max_rate : cr.interval_ms) = kv.value().to_number<double>();
           } else if (key == "from_seq" || key == "epoch") {
             const json::value& x = kv.value();
             if (x.is_uint64() || (x.is_int64() && x.get_int64() >= 0)) {
@@ -109,19 +104,37 @@ parse_result parse_request(std::string_view text) {
             return r;
           }
         }
-        if (cr.max_rate && cr.interval_ms) {
-          r.err = make_error(error_code::bad_option, id, "'" + cr.name + "': give max_rate or interval_ms, not both");
-          return r;
-        }
-        if (cr.from_seq.has_value() != cr.epoch.has_value()) {
-          r.err = make_error(error_code::bad_option, id, "'" + cr.name + "': from_seq and epoch go together");
-          return r;
-        }
       } else {
         r.err = make_error(error_code::bad_request, id, kShape);
         return r;
       }
       req.channels.push_back(std::move(cr));
+    }
+  }
+  return validate_request(std::move(req));
+}
+
+parse_result validate_request(request req) {
+  parse_result r;
+  const auto fail = [&](error_code code, std::string message) {
+    r.err = make_error(code, req.id, std::move(message));
+    return r;
+  };
+  if ((req.what == op::subscribe || req.what == op::unsubscribe) && req.channels.empty()) {
+    return fail(error_code::bad_request, "\"channels\" must not be empty");
+  }
+  for (const channel_request& cr : req.channels) {
+    const std::string who = "'" + cr.name + "': ";
+    if (req.what == op::unsubscribe && cr.options) return fail(error_code::bad_option, who + "unsubscribe takes no options");
+    if (cr.max_rate && !(*cr.max_rate > 0.0)) {
+      return fail(error_code::bad_option, who + "max_rate must be a number > 0 (updates per second)");
+    }
+    if (cr.interval_ms && !(*cr.interval_ms >= 0.0)) {
+      return fail(error_code::bad_option, who + "interval_ms must be a number >= 0 (ms)");
+    }
+    if (cr.max_rate && cr.interval_ms) return fail(error_code::bad_option, who + "give max_rate or interval_ms, not both");
+    if (cr.from_seq.has_value() != cr.epoch.has_value()) {
+      return fail(error_code::bad_option, who + "from_seq and epoch go together");
     }
   }
   r.req = std::move(req);

@@ -31,6 +31,11 @@ enum class error_code : int {
   bad_option = 1010,
 };
 
+// The encoding of a connection, chosen by Sec-WebSocket-Protocol: mdgw.json.v1 (default)
+// or mdgw.capnp.v1 (gateway/mdgw.capnp).
+enum class wire_format : std::uint8_t { json = 0, capnp = 1 };
+inline constexpr std::size_t kWireFormats = 2;
+
 enum class op { subscribe, unsubscribe, ping, list };
 
 // One entry of "channels": a name, or an object with the name and options.
@@ -40,6 +45,7 @@ struct channel_request {
   std::optional<double> interval_ms;       // minimum time between updates (>= 0)
   std::optional<std::uint64_t> from_seq;   // trades: resume from this trade
   std::optional<std::uint64_t> epoch;      // trades: the epoch from_seq belongs to
+  bool options = false;                    // any option given (unsubscribe takes none)
 };
 
 struct request {
@@ -60,6 +66,9 @@ struct parse_result {
   std::optional<request_error> err;
 };
 [[nodiscard]] parse_result parse_request(std::string_view text);
+// The checks every request passes whatever its encoding: non-empty channel lists, option
+// ranges and combinations (bad_request / bad_option).
+[[nodiscard]] parse_result validate_request(request req);
 
 enum class channel_kind : std::uint8_t { book, ticker, trades, status, imbalance };
 [[nodiscard]] const char* to_string(channel_kind k) noexcept;

@@ -1,5 +1,6 @@
 #include "session_base.hpp"
 
+#include "capnp_codec.hpp"
 #include "topic_codec.hpp"
 
 #include <algorithm>
@@ -63,24 +64,40 @@ void session_base::queue_reply(std::string msg) {
   flush();
 }
 
+void session_base::reply_error(const protocol::request_error& e) {
+  queue_reply(format_ == protocol::wire_format::capnp ? capnp_wire::error(e) : protocol::encode_error(e));
+}
+
+void session_base::reply_error(protocol::error_code code, std::uint64_t id, std::string message) {
+  reply_error(protocol::request_error{code, id, std::move(message)});
+}
+
 void session_base::add_fragment(std::shared_ptr<const std::string> frag, bool& any) {
-  if (any) buffers_.push_back(net::buffer(",", 1));
+  if (any && format_ == protocol::wire_format::json) buffers_.push_back(net::buffer(",", 1));
+  ++updates_;
   buffers_.push_back(net::buffer(*frag));
   hold_.push_back(std::move(frag));
   any = true;
 }
 
 void session_base::gather_topic(subscription& s, protocol::batch_stamps& stamps, bool& any) {
-  const topic_message m = worker_.topic_fragment(s.instrument, s.kind);
+  const bool binary = format_ == protocol::wire_format::capnp;
+  const topic_message m = worker_.topic_fragment(s.instrument, s.kind, !binary);
   if (s.sent_any && m.version == s.last) return; // nothing new since the last send
   const std::uint64_t merged = s.sent_any ? std::max<std::uint64_t>(m.version - s.last, 1) : 1;
   const std::uint64_t oldest_exch = s.pending_recv_ts != 0 ? s.pending_exch_ts : m.exch_ts;
   const std::uint64_t oldest_recv = s.pending_recv_ts != 0 ? s.pending_recv_ts : m.recv_ts;
-  add_fragment(m.head, any);
-  const std::size_t at = suffixes_.size();
-  protocol::append_stamps(suffixes_, oldest_exch, oldest_recv, m.exch_ts, m.recv_ts, merged);
-  suffixes_.push_back('}');
-  buffers_.push_back(net::buffer(suffixes_.data() + at, suffixes_.size() - at));
+  if (binary) {
+    add_fragment(std::make_shared<const std::string>(
+                     worker_.topic_binary(s.instrument, s.kind, oldest_exch, oldest_recv, merged)),
+                 any);
+  } else {
+    add_fragment(m.head, any);
+    const std::size_t at = suffixes_.size();
+    protocol::append_stamps(suffixes_, oldest_exch, oldest_recv, m.exch_ts, m.recv_ts, merged);
+    suffixes_.push_back('}');
+    buffers_.push_back(net::buffer(suffixes_.data() + at, suffixes_.size() - at));
+  }
   stamps.add(oldest_exch, oldest_recv, m.exch_ts, m.recv_ts, merged);
   s.last = m.version;
   s.sent_any = true;
@@ -90,12 +107,20 @@ void session_base::gather_topic(subscription& s, protocol::batch_stamps& stamps,
 
 void session_base::gather_trades(subscription& s, protocol::batch_stamps& stamps, bool& any, bool& more) {
   const std::uint64_t epoch = worker_.pub().trade_epoch();
+  const bool binary = format_ == protocol::wire_format::capnp;
   const auto owned = [&](std::string text) {
     add_fragment(std::make_shared<const std::string>(std::move(text)), any);
   };
+  const auto lost = [&](std::uint64_t from, std::uint64_t resume) {
+    std::string text;
+    if (binary) text = capnp_wire::lost(s.name, epoch, from, resume);
+    else encode_trades_lost(text, s.name, epoch, from, resume);
+    owned(std::move(text));
+  };
   if (s.reset_reason != nullptr) {
     std::string text;
-    encode_trades_reset(text, s.name, epoch, s.reset_head, s.reset_reason);
+    if (binary) text = capnp_wire::reset(s.name, epoch, s.reset_head, s.reset_reason);
+    else encode_trades_reset(text, s.name, epoch, s.reset_head, s.reset_reason);
     owned(std::move(text));
     s.reset_reason = nullptr;
   }
@@ -104,18 +129,11 @@ void session_base::gather_trades(subscription& s, protocol::batch_stamps& stamps
   if (head + 1 > s.last && head + 1 - s.last > queue) {
     // Fell further behind than this session may queue: skip to the newest `queue`.
     const std::uint64_t resume = head + 1 - queue;
-    std::string text;
-    encode_trades_lost(text, s.name, epoch, s.last, resume);
-    owned(std::move(text));
+    lost(s.last, resume);
     s.last = resume;
   }
-  const trade_batch b = worker_.trade_fragment(s.instrument, s.last);
-  if (b.resume_seq > s.last) {
-    // Overwritten in the history before this session read them.
-    std::string text;
-    encode_trades_lost(text, s.name, epoch, s.last, b.resume_seq);
-    owned(std::move(text));
-  }
+  const trade_batch b = worker_.trade_fragment(s.instrument, s.last, format_);
+  if (b.resume_seq > s.last) lost(s.last, b.resume_seq); // overwritten before this session read them
   if (b.frag) {
     add_fragment(b.frag, any);
     stamps.add(b.stamps.oldest_exch_ts, b.stamps.oldest_recv_ts, b.stamps.newest_exch_ts, b.stamps.newest_recv_ts,
@@ -127,12 +145,11 @@ void session_base::gather_trades(subscription& s, protocol::batch_stamps& stamps
 }
 
 bool session_base::gather(subscription& s, protocol::batch_stamps& stamps, bool& more) {
-  const bool had = !buffers_.empty() && buffers_.size() > 1;
   const std::size_t before = buffers_.size();
-  bool any = had;
+  bool any = updates_ != 0;
   switch (s.kind) {
   case channel_kind::book: {
-    encoded e = worker_.book_fragment(*s.channel, s.last);
+    encoded e = worker_.book_fragment(*s.channel, s.last, format_);
     // Already at the newest state (e.g. a notice whose change went out with the
     // previous message): nothing new for this subscription.
     if (e.rec == s.last) return false;
@@ -161,6 +178,7 @@ void session_base::flush() {
   } else {
     if (dirty_.empty()) return;
     buffers_.emplace_back(); // the prefix, once its send stamp is known
+    updates_ = 0;
     suffixes_.clear();
     suffixes_.reserve(dirty_.size() * kMaxSuffix);
     protocol::batch_stamps stamps;
@@ -197,9 +215,15 @@ void session_base::flush() {
       // Only lost/reset notices: no source update merged; the stamps say "now".
       stamps.add(ts_send, ts_send, ts_send, ts_send, 0);
     }
-    protocol::encode_batch_prefix(prefix_, ts_send, stamps);
-    buffers_[0] = net::buffer(prefix_);
-    buffers_.push_back(net::buffer(protocol::kBatchSuffix.data(), protocol::kBatchSuffix.size()));
+    if (format_ == protocol::wire_format::capnp) {
+      // A batch message announcing its update messages, which follow as they are.
+      prefix_ = capnp_wire::batch(ts_send, stamps, updates_);
+      buffers_[0] = net::buffer(prefix_);
+    } else {
+      protocol::encode_batch_prefix(prefix_, ts_send, stamps);
+      buffers_[0] = net::buffer(prefix_);
+      buffers_.push_back(net::buffer(protocol::kBatchSuffix.data(), protocol::kBatchSuffix.size()));
+    }
   }
   writing_ = true;
   last_send_ = monotonic_ns();
@@ -232,7 +256,9 @@ void session_base::on_timer() {
   const std::uint64_t now = monotonic_ns();
   const auto hb = static_cast<std::uint64_t>(std::chrono::nanoseconds(worker_.config().heartbeat).count());
   if (!writing_ && replies_.empty() && now - last_send_ >= hb) {
-    queue_reply(protocol::encode_heartbeat(realtime_ns()));
+    const std::uint64_t now_ts = realtime_ns();
+    queue_reply(format_ == protocol::wire_format::capnp ? capnp_wire::heartbeat(now_ts)
+                                                        : protocol::encode_heartbeat(now_ts));
   } else {
     flush(); // subscriptions whose due time came
   }
@@ -297,8 +323,8 @@ void session_base::extend_wildcard(subscription* parent, instrument_id id) {
   }
 }
 
-void session_base::on_text(std::string_view text) {
-  auto r = protocol::parse_request(text);
+void session_base::on_text(std::string_view text, bool binary) {
+  auto r = binary ? capnp_wire::parse_request(text) : protocol::parse_request(text);
   // Every frame counts against the request rate, well-formed or not.
   const std::uint64_t now = monotonic_ns();
   const double rate = static_cast<double>(worker_.config().max_requests_per_s);
@@ -312,20 +338,24 @@ void session_base::on_text(std::string_view text) {
       return;
     }
     const std::optional<std::uint64_t> id = r.req ? std::optional<std::uint64_t>(r.req->id) : r.err->id;
-    queue_reply(protocol::encode_error({perr::rate_limited, id,
-                                        "more than " + std::to_string(worker_.config().max_requests_per_s) +
-                                            " requests per second: request ignored"}));
+    reply_error({perr::rate_limited, id,
+                 "more than " + std::to_string(worker_.config().max_requests_per_s) +
+                     " requests per second: request ignored"});
     return;
   }
   tokens_ -= 1.0;
   rejected_in_row_ = 0;
   if (r.err) {
-    queue_reply(protocol::encode_error(*r.err));
+    reply_error(*r.err);
     return;
   }
   const protocol::request& req = *r.req;
   switch (req.what) {
-  case protocol::op::ping: queue_reply(protocol::encode_pong(req.id, realtime_ns())); break;
+  case protocol::op::ping: {
+    const std::uint64_t ts = realtime_ns();
+    queue_reply(format_ == protocol::wire_format::capnp ? capnp_wire::pong(req.id, ts) : protocol::encode_pong(req.id, ts));
+    break;
+  }
   case protocol::op::subscribe: subscribe(req); break;
   case protocol::op::unsubscribe: unsubscribe(req); break;
   case protocol::op::list: list(req); break;
@@ -338,7 +368,8 @@ void session_base::list(const protocol::request& req) {
   const std::size_t n = pub.instrument_count();
   all.reserve(n);
   for (std::size_t i = 0; i < n; ++i) all.push_back(&pub.info(static_cast<instrument_id>(i)));
-  queue_reply(protocol::encode_instruments(req.id, all));
+  queue_reply(format_ == protocol::wire_format::capnp ? capnp_wire::instruments(req.id, all)
+                                                      : protocol::encode_instruments(req.id, all));
 }
 
 namespace {
@@ -355,9 +386,7 @@ struct resolved {
 
 void session_base::subscribe(const protocol::request& req) {
   const gateway_config& cfg = worker_.config();
-  const auto fail = [&](perr code, std::string message) {
-    queue_reply(protocol::encode_error({code, req.id, std::move(message)}));
-  };
+  const auto fail = [&](perr code, std::string message) { reply_error(code, req.id, std::move(message)); };
   // All or nothing: validate every channel before changing anything.
   std::vector<resolved> want;
   want.reserve(req.channels.size());
@@ -453,7 +482,8 @@ void session_base::subscribe(const protocol::request& req) {
     grants.push_back(std::move(g));
     subs_.push_back(std::move(s));
   }
-  queue_reply(protocol::encode_subscribed(req.id, grants));
+  queue_reply(format_ == protocol::wire_format::capnp ? capnp_wire::subscribed(req.id, grants)
+                                                      : protocol::encode_subscribed(req.id, grants));
   // First states follow the ack (replies are written first).
   for (subscription* s : added) mark_dirty(s);
   flush();
@@ -463,10 +493,7 @@ void session_base::unsubscribe(const protocol::request& req) {
   std::vector<subscription*> drop;
   for (const protocol::channel_request& cr : req.channels) {
     auto cp = protocol::parse_channel(cr.name);
-    if (!cp.channel) {
-      queue_reply(protocol::encode_error({cp.code, req.id, cp.message}));
-      return;
-    }
+    if (!cp.channel) return reply_error(cp.code, req.id, cp.message);
     std::string name = cr.name;
     if (!cp.channel->wildcard()) {
       if (auto id = worker_.pub().find(cp.channel->symbol)) {
@@ -475,8 +502,7 @@ void session_base::unsubscribe(const protocol::request& req) {
     }
     subscription* s = find(name);
     if (s == nullptr || std::find(drop.begin(), drop.end(), s) != drop.end()) {
-      queue_reply(protocol::encode_error({perr::not_subscribed, req.id, "not subscribed to '" + cr.name + "'"}));
-      return;
+      return reply_error(perr::not_subscribed, req.id, "not subscribed to '" + cr.name + "'");
     }
     drop.push_back(s);
   }
@@ -486,7 +512,8 @@ void session_base::unsubscribe(const protocol::request& req) {
     detach_one(*s);
     std::erase_if(subs_, [s](const std::unique_ptr<subscription>& p) { return p.get() == s; });
   }
-  queue_reply(protocol::encode_ack("unsubscribed", req.id, names));
+  queue_reply(format_ == protocol::wire_format::capnp ? capnp_wire::unsubscribed(req.id, names)
+                                                      : protocol::encode_ack("unsubscribed", req.id, names));
 }
 
 } // namespace mdgw

@@ -84,8 +84,8 @@ public:
 protected:
   // The WebSocket is open: starts the heartbeat.
   void on_open();
-  // Handles one client text frame.
-  void on_text(std::string_view text);
+  // Handles one client frame: JSON text, or (binary) one Cap'n Proto ClientRequest.
+  void on_text(std::string_view text, bool binary = false);
   // The transport writes one WebSocket text message made of these buffers and calls
   // on_write_done when it completes. The buffers stay valid until then.
   virtual void write_message(std::span<const net::const_buffer> buffers) = 0;
@@ -99,9 +99,13 @@ protected:
 
   io_worker& worker_;
   bool closing_ = false;
+  protocol::wire_format format_ = protocol::wire_format::json; // set before on_open
 
 private:
   void queue_reply(std::string msg);
+  // Replies in this connection's wire format.
+  void reply_error(const protocol::request_error& e);
+  void reply_error(protocol::error_code code, std::uint64_t id, std::string message);
   void subscribe(const protocol::request& req);
   void unsubscribe(const protocol::request& req);
   void list(const protocol::request& req);
@@ -130,6 +134,7 @@ private:
   std::string suffixes_; // per-session stamps of topic updates (reserved: never moves while built)
   std::vector<net::const_buffer> buffers_;
   std::vector<std::shared_ptr<const std::string>> hold_;
+  std::uint32_t updates_ = 0; // in the data message being built
   // Requests: a token bucket of --max-requests-per-s.
   double tokens_ = 0;
   std::uint64_t tokens_at_ = 0;

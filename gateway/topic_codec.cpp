@@ -10,8 +10,6 @@ using protocol::append_decimal;
 using protocol::append_json_string;
 using protocol::append_uint;
 
-namespace {
-
 const char* trading_state_name(char c) noexcept {
   switch (c) {
   case 'T': return "trading";
@@ -52,6 +50,16 @@ const char* cross_type_name(char c) noexcept {
   }
 }
 
+const char* side_name(side s) noexcept { return s == side::bid ? "buy" : "sell"; }
+
+std::string_view trading_reason(const instrument_state& st) noexcept {
+  std::string_view reason(st.reason, sizeof st.reason);
+  while (!reason.empty() && (reason.back() == ' ' || reason.back() == '\0')) reason.remove_suffix(1);
+  return reason;
+}
+
+namespace {
+
 void append_field(std::string& out, std::string_view name, std::string_view value) {
   out.append(",\"");
   out.append(name);
@@ -81,8 +89,6 @@ void append_head(std::string& out, std::string_view channel, std::string_view ki
   out.append(kind);
   out.push_back('"');
 }
-
-const char* side_name(side s) noexcept { return s == side::bid ? "buy" : "sell"; }
 
 } // namespace
 
@@ -139,9 +145,7 @@ void encode_ticker_head(std::string& out, std::string_view channel, const ticker
 
 void append_trading_fields(std::string& out, const instrument_state& st, const instrument_info& info) {
   append_field(out, "trading_state", trading_state_name(st.trading_state));
-  std::string_view reason(st.reason, sizeof st.reason);
-  while (!reason.empty() && (reason.back() == ' ' || reason.back() == '\0')) reason.remove_suffix(1);
-  append_field(out, "reason", reason);
+  append_field(out, "reason", trading_reason(st));
   append_field(out, "short_sale_restriction", short_sale_name(st.short_sale));
   out.append(",\"mwcb_breached\":");
   if (st.mwcb_breached >= '1' && st.mwcb_breached <= '3') out.push_back(st.mwcb_breached);

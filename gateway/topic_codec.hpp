@@ -58,6 +58,15 @@ void encode_trades_lost(std::string& out, std::string_view channel, std::uint64_
 void encode_trades_reset(std::string& out, std::string_view channel, std::uint64_t epoch, std::uint64_t head,
                          std::string_view reason);
 
+// The names clients see for the venue's codes (docs/protocol.md).
+[[nodiscard]] const char* trading_state_name(char c) noexcept;
+[[nodiscard]] const char* short_sale_name(char c) noexcept;
+[[nodiscard]] const char* imbalance_direction_name(char c) noexcept;
+[[nodiscard]] const char* cross_type_name(char c) noexcept;
+[[nodiscard]] const char* side_name(side s) noexcept; // the aggressor: "buy" or "sell"
+// The venue's reason code without its padding.
+[[nodiscard]] std::string_view trading_reason(const instrument_state& st) noexcept;
+
 // The status channel's fields (also GET /status/<SYM>): trading state, reason, short-sale
 // restriction, circuit breaker, LULD band.
 void append_trading_fields(std::string& out, const instrument_state& st, const instrument_info& info);

@@ -38,6 +38,23 @@ std::string_view presented_token(const http::request<http::string_body>& req) {
   return {};
 }
 
+// The subprotocol a client offered (Sec-WebSocket-Protocol, comma separated), by our
+// preference: mdgw.capnp.v1 only when asked for, else mdgw.json.v1 when offered.
+std::string_view chosen_subprotocol(std::string_view offered) {
+  bool json = false;
+  while (!offered.empty()) {
+    const auto comma = offered.find(',');
+    std::string_view p = offered.substr(0, comma);
+    while (!p.empty() && p.front() == ' ') p.remove_prefix(1);
+    while (!p.empty() && p.back() == ' ') p.remove_suffix(1);
+    if (p == "mdgw.capnp.v1") return p;
+    if (p == "mdgw.json.v1") json = true;
+    if (comma == std::string_view::npos) break;
+    offered.remove_prefix(comma + 1);
+  }
+  return json ? "mdgw.json.v1" : "";
+}
+
 } // namespace
 
 template <class NextLayer>
@@ -54,8 +71,13 @@ void ws_session<NextLayer>::run(http::request<http::string_body> req) {
   t.idle_timeout = cfg.idle_timeout;
   t.keep_alive_pings = true; // ping at half the idle timeout, close if nothing comes back
   ws_.set_option(t);
-  ws_.set_option(websocket::stream_base::decorator(
-      [](websocket::response_type& res) { res.set(http::field::server, "mdgw"); }));
+  const auto offered = req[http::field::sec_websocket_protocol];
+  const std::string chosen(chosen_subprotocol(std::string_view(offered.data(), offered.size())));
+  if (chosen == "mdgw.capnp.v1") format_ = protocol::wire_format::capnp;
+  ws_.set_option(websocket::stream_base::decorator([chosen](websocket::response_type& res) {
+    res.set(http::field::server, "mdgw");
+    if (!chosen.empty()) res.set(http::field::sec_websocket_protocol, chosen);
+  }));
   ws_.read_message_max(cfg.max_message_bytes);
   ws_.auto_fragment(false);
   ws_.async_accept(req, beast::bind_front_handler(&ws_session::on_accept, this->shared_from_this()));
@@ -93,14 +115,14 @@ void ws_session<NextLayer>::on_read(error_code ec, std::size_t) {
     return;
   }
   const auto data = buffer_.cdata();
-  if (!closing_) on_text(std::string_view(static_cast<const char*>(data.data()), data.size()));
+  if (!closing_) on_text(std::string_view(static_cast<const char*>(data.data()), data.size()), ws_.got_binary());
   buffer_.consume(buffer_.size());
   if (!closing_) do_read();
 }
 
 template <class NextLayer>
 void ws_session<NextLayer>::write_message(std::span<const net::const_buffer> buffers) {
-  ws_.text(true);
+  ws_.binary(format_ == protocol::wire_format::capnp);
   ws_.async_write(buffers, beast::bind_front_handler(&ws_session::on_write, this->shared_from_this()));
 }
 

@@ -299,10 +299,14 @@ class LiveSession(unittest.TestCase):
             window = [t for t in times if times[0] + 1.0 <= t <= times[0] + 4.0]
             measured = (len(window) - 1) / (window[-1] - window[0])
             self.assertLess(abs(measured - rate) / rate, 0.10, f"{ch}: {measured:.2f}/s granted {rate}/s")
-        # Deltas across rate-limited updates still verify.
-        book = None
+        # Every rate-limited book message verifies: snapshot or delta from the last one sent.
+        prev = None
         for u in c.of(f"book.{s}.10"):
-            book = h.apply_book(book, u, "rates")
+            if u["kind"] == "delta":
+                self.assertEqual(u["prev"], prev["seq"], u)
+            bids, asks = h.apply_book(prev, u, "rates")
+            self.assertEqual(u["checksum"], h.book_checksum(bids, asks), u)
+            prev = {"seq": u["seq"], "bids": bids, "asks": asks}
 
     def test_heartbeat_only_on_idle_connections(self):
         async def scenario():
