@@ -59,7 +59,15 @@ constexpr const char* to_string(quality_reason r) noexcept {
   return "";
 }
 
-struct book_top {
+// The levels a `full` book channel serves at most, per side (docs/protocol.md).
+inline constexpr std::size_t kFullDepth = 1000;
+
+// Depth: the levels kept per side. book_top (kMaxDepth) is what every instrument
+// publishes; full_book_top (kFullDepth) is published besides it only while the book is
+// deeper than kMaxDepth on a side (`deeper` is then set in the book_top).
+template <std::size_t Depth>
+struct basic_book_top {
+  static_assert(Depth <= 0xffff, "n_bids/n_asks are 16 bits");
   std::uint64_t version = 0;   // per-instrument update sequence of the feed
   std::uint64_t exch_ts = 0;   // exchange timestamp of the newest update, ns since epoch
   std::uint64_t recv_ts = 0;   // gateway receive time of the newest update, realtime ns
@@ -69,28 +77,36 @@ struct book_top {
   std::uint16_t n_asks = 0;
   data_quality quality = data_quality::ok;
   quality_reason reason = quality_reason::none;
-  std::uint8_t reserved_[6] = {};
+  std::uint8_t deeper = 0;     // the book has more than Depth levels on a side
+  std::uint8_t reserved_[5] = {};
   // bids in [0, n_bids) best first, then asks in [n_bids, n_bids + n_asks) best first.
-  price_level levels[2 * kMaxDepth];
+  price_level levels[2 * Depth];
 
-  // version..n_asks (40) + quality, reason, reserved_ (8): levels start at 48. The header is
-  // what a reader copies before it knows n_bids/n_asks, so it must cover quality too.
+  // version..n_asks (40) + quality, reason, deeper, reserved_ (8): levels start at 48. The
+  // header is what a reader copies before it knows n_bids/n_asks, so it must cover them.
   static constexpr std::size_t kHeaderBytes = 48;
+  static constexpr std::size_t kDepth = Depth;
 
   [[nodiscard]] const price_level* bids() const noexcept { return levels; }
   [[nodiscard]] const price_level* asks() const noexcept { return levels + n_bids; }
   [[nodiscard]] std::size_t used_bytes() const noexcept {
     // Clamped: a reader may call this on a torn header (the seqlock discards the copy).
-    const std::size_t n = std::min<std::size_t>(n_bids, kMaxDepth) + std::min<std::size_t>(n_asks, kMaxDepth);
+    const std::size_t n = std::min<std::size_t>(n_bids, Depth) + std::min<std::size_t>(n_asks, Depth);
     return kHeaderBytes + n * sizeof(price_level);
   }
-  // Fills the levels from a book (at most kMaxDepth per side).
+  // Fills the levels from a book (at most Depth per side).
   void fill_from(const level_book& book) noexcept {
-    n_bids = static_cast<std::uint16_t>(book.copy_top(side::bid, kMaxDepth, levels));
-    n_asks = static_cast<std::uint16_t>(book.copy_top(side::ask, kMaxDepth, levels + n_bids));
+    n_bids = static_cast<std::uint16_t>(book.copy_top(side::bid, Depth, levels));
+    n_asks = static_cast<std::uint16_t>(book.copy_top(side::ask, Depth, levels + n_bids));
+    deeper = book.depth(side::bid) > Depth || book.depth(side::ask) > Depth ? 1 : 0;
   }
 };
+
+using book_top = basic_book_top<kMaxDepth>;
+using full_book_top = basic_book_top<kFullDepth>;
 static_assert(offsetof(book_top, levels) == book_top::kHeaderBytes);
+static_assert(offsetof(full_book_top, levels) == full_book_top::kHeaderBytes);
 static_assert(sizeof(book_top) % 8 == 0);
+static_assert(sizeof(full_book_top) % 8 == 0);
 
 } // namespace mdgw

@@ -1,5 +1,7 @@
 #include "publication.hpp"
 
+#include <new>
+
 #include <chrono>
 #include <random>
 #include <stdexcept>
@@ -16,7 +18,9 @@ std::uint64_t draw_epoch() {
   e ^= static_cast<std::uint64_t>(std::chrono::system_clock::now().time_since_epoch().count());
   std::seed_seq seq{static_cast<std::uint32_t>(e), static_cast<std::uint32_t>(e >> 32)};
   std::mt19937_64 mix(seq);
-  e = mix();
+  // 53 bits: a JavaScript client parses JSON numbers as doubles, exact only up to 2^53,
+  // and must send the epoch back unchanged to resume.
+  e = mix() & ((std::uint64_t{1} << 53) - 1);
   return e == 0 ? 1 : e;
 }
 
@@ -27,6 +31,7 @@ publication::publication(std::size_t io_threads, std::size_t max_instruments, st
       infos_(std::make_unique<instrument_info[]>(max_instruments)),
       slots_(std::make_unique<seqlock_slot<book_top>[]>(max_instruments)),
       states_(std::make_unique<seqlock_slot<instrument_state>[]>(max_instruments)),
+      full_slots_(std::make_unique<std::atomic<seqlock_slot<full_book_top>*>[]>(max_instruments)),
       trade_capacity_(trade_capacity),
       trade_epoch_(draw_epoch()),
       histories_(std::make_unique<std::atomic<trade_history*>[]>(max_instruments)),
@@ -35,7 +40,10 @@ publication::publication(std::size_t io_threads, std::size_t max_instruments, st
   if (trade_capacity < 2 || (trade_capacity & (trade_capacity - 1)) != 0) {
     throw std::invalid_argument("trade history capacity must be a power of two >= 2");
   }
-  for (std::size_t i = 0; i < max_instruments; ++i) histories_[i].store(nullptr, std::memory_order_relaxed);
+  for (std::size_t i = 0; i < max_instruments; ++i) {
+    histories_[i].store(nullptr, std::memory_order_relaxed);
+    full_slots_[i].store(nullptr, std::memory_order_relaxed);
+  }
   for (auto& st : io_) {
     st.pending = std::make_unique<std::atomic<std::uint8_t>[]>(max_instruments);
     st.pending_trades = std::make_unique<std::atomic<std::uint8_t>[]>(max_instruments);
@@ -47,6 +55,7 @@ publication::publication(std::size_t io_threads, std::size_t max_instruments, st
 }
 
 publication::~publication() {
+  for (std::size_t i = 0; i < max_instruments_; ++i) delete full_slots_[i].load(std::memory_order_relaxed);
   for (std::size_t i = 0; i < max_instruments_; ++i) delete histories_[i].load(std::memory_order_relaxed);
 }
 
@@ -125,6 +134,28 @@ void producer::publish_book(instrument_id id, const level_book& book, std::uint6
   staging_.quality = quality;
   staging_.reason = quality == data_quality::ok ? quality_reason::none : reason;
   staging_.fill_from(book);
+  if (staging_.deeper != 0) {
+    // Deeper than a book_top holds: the whole book goes to the full slot first, so a
+    // reader that sees `deeper` finds this version or a newer one there.
+    seqlock_slot<full_book_top>* fs = pub_.full_slots_[id].load(std::memory_order_relaxed); // this thread's own
+    if (fs == nullptr) {
+      fs = new (std::nothrow) seqlock_slot<full_book_top>;
+      pub_.full_slots_[id].store(fs, std::memory_order_release);
+    }
+    if (!staging_full_) staging_full_.reset(new (std::nothrow) full_book_top);
+    if (fs != nullptr && staging_full_) {
+      full_book_top& f = *staging_full_;
+      f.version = version;
+      f.exch_ts = exch_ts;
+      f.recv_ts = recv_ts;
+      f.recv_mono = recv_mono;
+      f.instrument = id;
+      f.quality = staging_.quality;
+      f.reason = staging_.reason;
+      f.fill_from(book);
+      fs->store(f, f.used_bytes());
+    }
+  }
   pub_.slots_[id].store(staging_, staging_.used_bytes());
   // Write-then-check: pairs with the clear-then-read fence in publication::drain.
   std::atomic_thread_fence(std::memory_order_seq_cst);
@@ -134,6 +165,13 @@ void producer::publish_book(instrument_id id, const level_book& book, std::uint6
   n.exch_ts = exch_ts;
   n.recv_ts = recv_ts;
   push_conflated(n);
+}
+
+bool publication::read_full(instrument_id id, full_book_top& out) const noexcept {
+  const seqlock_slot<full_book_top>* fs = full_slots_[id].load(std::memory_order_acquire);
+  if (fs == nullptr) return false;
+  fs->load(out, full_book_top::kHeaderBytes, [](const full_book_top& t) { return t.used_bytes(); });
+  return out.version != 0;
 }
 
 void producer::push_conflated(const notice& n) noexcept {

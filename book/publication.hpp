@@ -111,6 +111,7 @@ private:
   std::vector<std::unique_ptr<ring>> rings_; // one per io thread
   std::vector<std::uint8_t> touched_;         // io threads that got notices this batch
   book_top staging_{};                        // built here, then copied into the slot
+  std::unique_ptr<full_book_top> staging_full_; // the same for full slots, on first use
 };
 
 class publication {
@@ -157,6 +158,13 @@ public:
 
   void read_state(instrument_id id, instrument_state& out) const noexcept { states_[id].load(out); }
 
+  // Full depth (`book.<SYM>.full`): whenever a book is deeper than kMaxDepth on a side
+  // (book_top::deeper), the producer also publishes it whole, up to kFullDepth levels a
+  // side, into the instrument's full slot (allocated on the first such publish, like a
+  // trade history: 48 KiB per instrument that was ever that deep). Otherwise book_top is
+  // the whole book. Reads the full slot; false when there is none.
+  [[nodiscard]] bool read_full(instrument_id id, full_book_top& out) const noexcept;
+
   // Instrument id's trade history, nullptr until its first trade (any thread).
   [[nodiscard]] const trade_history* trades(instrument_id id) const noexcept {
     return histories_[id].load(std::memory_order_acquire);
@@ -191,6 +199,7 @@ private:
   std::unique_ptr<instrument_info[]> infos_;
   std::unique_ptr<seqlock_slot<book_top>[]> slots_;
   std::unique_ptr<seqlock_slot<instrument_state>[]> states_;
+  std::unique_ptr<std::atomic<seqlock_slot<full_book_top>*>[]> full_slots_; // owned, deleted in ~publication
   std::size_t trade_capacity_;
   std::uint64_t trade_epoch_;
   std::unique_ptr<std::atomic<trade_history*>[]> histories_; // owned: deleted in ~publication

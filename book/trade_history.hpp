@@ -31,7 +31,7 @@
 //   was overwritten under it a bounded number of times (kMaxRestarts); a reader lapped
 //   that often returns count 0 with the skipped trades in `lost` and calls again.
 // - The epoch names this history's numbering. It is drawn at random per publication
-//   (per process start), so a client resuming with the epoch of a previous gateway
+//   (per process start; 53 bits, exact in a JavaScript number), so a client resuming with the epoch of a previous gateway
 //   process is told `reset` instead of being served other trades under the same seqs.
 #pragma once
 

@@ -66,19 +66,6 @@ std::uint32_t book_checksum(const price_level* bids, std::size_t n_bids, const p
       ::crc32(0L, reinterpret_cast<const Bytef*>(scratch.data()), static_cast<uInt>(scratch.size())));
 }
 
-void book_record::assign(const book_top& top, std::size_t depth, const instrument_info& info, std::string& scratch) {
-  version = top.version;
-  exch_ts = top.exch_ts;
-  recv_ts = top.recv_ts;
-  quality = top.quality;
-  n_bids = std::min<std::size_t>(top.n_bids, depth);
-  n_asks = std::min<std::size_t>(top.n_asks, depth);
-  levels.resize(n_bids + n_asks); // capacity is kept: no allocation once warm
-  std::copy_n(top.bids(), n_bids, levels.begin());
-  std::copy_n(top.asks(), n_asks, levels.begin() + static_cast<std::ptrdiff_t>(n_bids));
-  checksum = book_checksum(bids(), n_bids, asks(), n_asks, info, scratch);
-}
-
 const book_record* book_history::find(std::uint64_t rec) const noexcept {
   if (rec == 0 || rec >= next_ || next_ - rec > count_) return nullptr;
   return &ring_[rec % kCapacity];

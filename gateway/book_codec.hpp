@@ -20,6 +20,7 @@
 #include "book_top.hpp"
 #include "types.hpp"
 
+#include <algorithm>
 #include <cstdint>
 #include <string>
 #include <string_view>
@@ -43,12 +44,28 @@ struct book_record {
   [[nodiscard]] const price_level* bids() const noexcept { return levels.data(); }
   [[nodiscard]] const price_level* asks() const noexcept { return levels.data() + n_bids; }
   // Takes the top `depth` levels of `top` and computes the checksum.
-  void assign(const book_top& top, std::size_t depth, const instrument_info& info, std::string& scratch);
+  template <std::size_t D>
+  void assign(const basic_book_top<D>& top, std::size_t depth, const instrument_info& info, std::string& scratch);
 };
 
 // The checksum of a book (see the rationale). `scratch` is reused text storage.
 [[nodiscard]] std::uint32_t book_checksum(const price_level* bids, std::size_t n_bids, const price_level* asks,
                                           std::size_t n_asks, const instrument_info& info, std::string& scratch);
+
+template <std::size_t D>
+void book_record::assign(const basic_book_top<D>& top, std::size_t depth, const instrument_info& info,
+                         std::string& scratch) {
+  version = top.version;
+  exch_ts = top.exch_ts;
+  recv_ts = top.recv_ts;
+  quality = top.quality;
+  n_bids = std::min<std::size_t>(top.n_bids, depth);
+  n_asks = std::min<std::size_t>(top.n_asks, depth);
+  levels.resize(n_bids + n_asks); // capacity is kept: no allocation once warm
+  std::copy_n(top.bids(), n_bids, levels.begin());
+  std::copy_n(top.asks(), n_asks, levels.begin() + static_cast<std::ptrdiff_t>(n_bids));
+  checksum = book_checksum(bids(), n_bids, asks(), n_asks, info, scratch);
+}
 
 // The last kCapacity records of a channel.
 class book_history {

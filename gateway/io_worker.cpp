@@ -81,6 +81,11 @@ io_worker::instrument_view& io_worker::view(instrument_id id) {
 
 void io_worker::release_view(instrument_id id) {
   auto& is = instruments_[id];
+  if (std::none_of(is.channels.begin(), is.channels.end(),
+                   [](const book_channel* c) { return c->depth > static_cast<int>(kMaxDepth); })) {
+    is.full.reset();
+    is.full_ok = false;
+  }
   if (is.topics && is.topics->empty()) is.topics.reset();
   if (is.channels.empty() && !is.topics) is.top.reset();
 }
@@ -90,10 +95,15 @@ book_channel* io_worker::acquire_channel(instrument_id id, int depth) {
   for (book_channel* ch : is.channels) {
     if (ch->depth == depth) return ch;
   }
+  if (depth > static_cast<int>(kMaxDepth) && !is.full) {
+    is.full = std::make_unique<full_book_top>();
+    is.full_ok = false;
+    is.changed = true;
+  }
   auto ch = std::make_unique<book_channel>();
   ch->instrument = id;
   ch->depth = depth;
-  ch->name = "book." + pub_.info(id).symbol + "." + std::to_string(depth);
+  ch->name = protocol::channel_name(protocol::channel_kind::book, pub_.info(id).symbol, depth);
   is.channels.push_back(ch.get());
   channel_store_.push_back(std::move(ch));
   return channel_store_.back().get();
@@ -280,7 +290,10 @@ void io_worker::grow_wildcards() {
 
 void io_worker::update_book_topics(instrument_view& is, instrument_id id, const notice& n) {
   topics_state& t = *is.topics;
-  refresh(is, id);
+  // Read, not refresh(): recording a state in the book channels here would fill their
+  // histories with states no one was sent, and push slower readers out to snapshots.
+  // is.changed stays set, so the book channels read the slot when they flush.
+  pub_.read_top(id, *is.top);
   const book_top& top = *is.top;
   ticker_view next = t.view;
   next.set_book(top);
@@ -336,10 +349,15 @@ void io_worker::update_state_topics(instrument_view& is, instrument_id id, const
 }
 
 void io_worker::record(book_channel& ch, const instrument_view& is) {
-  const book_top& top = *is.top;
+  const bool from_full = ch.depth > static_cast<int>(kMaxDepth) && is.top->deeper != 0;
+  if (from_full && !is.full_ok) return; // the whole book was not published yet
+  const auto& top = *is.top;
+  const std::uint64_t version = from_full ? is.full->version : top.version;
+  const data_quality quality = from_full ? is.full->quality : top.quality;
   const book_record* newest = ch.history.newest();
-  if (newest != nullptr && newest->version == top.version && newest->quality == top.quality) return;
-  candidate_.assign(top, static_cast<std::size_t>(ch.depth), pub_.info(ch.instrument), scratch_);
+  if (newest != nullptr && newest->version == version && newest->quality == quality) return;
+  if (from_full) candidate_.assign(*is.full, kFullDepth, pub_.info(ch.instrument), scratch_);
+  else candidate_.assign(top, static_cast<std::size_t>(ch.depth), pub_.info(ch.instrument), scratch_);
   const std::uint64_t first_exch = is.first_exch_ts != 0 ? is.first_exch_ts : top.exch_ts;
   const std::uint64_t first_recv = is.first_recv_ts != 0 ? is.first_recv_ts : top.recv_ts;
   // The same top `depth` levels and quality (the change was deeper in the book): the
@@ -369,6 +387,7 @@ void io_worker::refresh(instrument_view& is, instrument_id id) {
   // Clear first: a notice arriving later (on this same thread) sets it again.
   is.changed = false;
   pub_.read_top(id, *is.top);
+  if (is.full && is.top->deeper != 0) is.full_ok = pub_.read_full(id, *is.full);
   for (book_channel* ch : is.channels) record(*ch, is);
   is.first_exch_ts = 0;
   is.first_recv_ts = 0;
@@ -378,8 +397,12 @@ encoded io_worker::book_fragment(book_channel& ch, std::uint64_t from_rec, proto
   auto& is = instruments_[ch.instrument];
   refresh(is, ch.instrument);
   if (ch.history.newest() == nullptr) record(ch, is); // a channel added since the last read
-  const book_record& to = *ch.history.newest();
   encoded e;
+  if (ch.history.newest() == nullptr) {
+    e.rec = from_rec; // nothing to show yet (a full book not yet published whole)
+    return e;
+  }
+  const book_record& to = *ch.history.newest();
   e.rec = to.rec;
   e.exch_ts = to.exch_ts;
   e.recv_ts = to.recv_ts;

@@ -185,6 +185,9 @@ private:
     std::uint64_t first_recv_ts = 0;
     std::vector<book_channel*> channels;
     std::unique_ptr<topics_state> topics;
+    // Full depth channels: the full slot's copy, read when the book is deeper than `top`.
+    std::unique_ptr<full_book_top> full;
+    bool full_ok = false; // `full` holds a published state
   };
 
   // Reads the slot when a notice arrived and records a new state in every channel of

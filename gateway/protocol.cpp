@@ -158,7 +158,7 @@ std::string channel_name(channel_kind kind, std::string_view symbol, int depth) 
   out.append(symbol);
   if (kind == channel_kind::book) {
     out.push_back('.');
-    out.append(std::to_string(depth));
+    out.append(depth == kFullDepthChannel ? std::string("full") : std::to_string(depth));
   }
   return out;
 }
@@ -214,11 +214,15 @@ channel_parse parse_channel(std::string_view name) {
     r.message = "'" + std::string(name) + "': the wildcard is for ticker, status and imbalance";
     return r;
   }
+  if (depth_s == "full") {
+    r.channel = channel_spec{channel_kind::book, std::string(sym), kFullDepthChannel};
+    return r;
+  }
   if (ec != std::errc{} || p != depth_s.data() + depth_s.size() || depth < 1 ||
       depth > static_cast<int>(kMaxDepth)) {
     r.code = error_code::bad_depth;
     r.message = "depth '" + std::string(depth_s) + "' in '" + std::string(name) + "' must be an integer in 1.." +
-                std::to_string(kMaxDepth);
+                std::to_string(kMaxDepth) + " or full";
     return r;
   }
   r.channel = channel_spec{channel_kind::book, std::string(sym), depth};

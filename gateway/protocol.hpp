@@ -71,6 +71,8 @@ struct parse_result {
 [[nodiscard]] parse_result validate_request(request req);
 
 enum class channel_kind : std::uint8_t { book, ticker, trades, status, imbalance };
+// The depth of `book.<SYM>.full`: every level, up to kFullDepth a side.
+inline constexpr int kFullDepthChannel = static_cast<int>(kFullDepth);
 [[nodiscard]] const char* to_string(channel_kind k) noexcept;
 
 // A parsed channel name: `book.<SYM>.<depth>`, `ticker.<SYM>`, `trades.<SYM>`,

@@ -730,7 +730,10 @@ void scenario_slow(const std::string& bin) {
   mdgw_process gw(bin, {"--sim-events", "100000", "--sim-rate", "20000", "--sim-instruments", "8"});
   const auto syms = symbols(gw.port());
   const std::vector<std::string> chans{"book." + syms[0] + ".50", "book." + syms[1] + ".10", "book." + syms[2] + ".1", "book." + syms[0] + ".5"};
-  ws_client slow(gw.port(), "slow", 8192);
+  // Small enough that a pause fills it, not below the loopback MSS (64 KiB): a receive
+  // window that can never reach one segment leaves the sender to zero-window probes with
+  // exponential backoff, and the test would measure TCP, not the gateway.
+  ws_client slow(gw.port(), "slow", 128 * 1024);
   json::array arr;
   for (const auto& ch : chans) arr.push_back(json::value(ch));
   check(slow.request(subscribe(1, arr)).at("type") == "subscribed", "subscribe");

@@ -46,14 +46,16 @@ def replay_args(venue: str) -> list[str]:
 QUIET_SIM = ["--sim-instruments", "1", "--sim-rate", "1", "--sim-events", "1"]
 
 
-def expected_books(venues) -> dict:
-    """{symbol: {"quality", "bids", "asks"}} from crypto_dump over the clean captures."""
+def expected_books(venues, depth: int = DEPTH) -> dict:
+    """{symbol: {"quality", "bids", "asks"}} from crypto_dump over the clean captures
+    (top `depth` levels a side)."""
     if not DUMP:
         raise RuntimeError("CRYPTO_DUMP (the crypto_dump tool) is not set")
     args = [DUMP]
     for v in venues:
         args += replay_args(v)
-    out = subprocess.run(args, check=True, capture_output=True, text=True, timeout=60)
+    env = dict(os.environ, CRYPTO_DUMP_DEPTH=str(depth))
+    out = subprocess.run(args, check=True, capture_output=True, text=True, timeout=60, env=env)
     return json.loads(out.stdout)
 
 

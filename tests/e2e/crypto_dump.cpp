@@ -2,7 +2,8 @@
 // --kraken-symbols, ...) straight into the venue handlers, without the feed thread, the
 // publication or the gateway, and prints every instrument's final book as JSON:
 //   {"KRAKEN:XBT/CHF":{"quality":"ok","bids":[["price","size",0],...],"asks":[...]},...}
-// (top 50 levels, the most GET /book returns). The e2e tests compare it with what the
+// (top 50 levels, the most GET /book returns; CRYPTO_DUMP_DEPTH=N for N, e.g. 1000 for
+// what a `book.<SYM>.full` channel serves). The e2e tests compare it with what the
 // real mdgw serves after the same replay, and with a live feed after its recovery.
 #include "capture.hpp"
 #include "config.hpp"
@@ -10,17 +11,18 @@
 #include "decimal.hpp"
 
 #include <cstdio>
+#include <cstdlib>
 #include <exception>
 #include <string>
 #include <vector>
 
 namespace {
 
-constexpr std::size_t kDepth = 50;
+std::size_t g_depth = 50;
 
 void append_levels(std::string& out, const mdgw::level_book& book, mdgw::side s, const mdgw::instrument_info& info) {
   out.push_back('[');
-  const std::size_t n = std::min(book.depth(s), kDepth);
+  const std::size_t n = std::min(book.depth(s), g_depth);
   for (std::size_t i = 0; i < n; ++i) {
     const auto& l = book.level(s, i);
     char p[48];
@@ -37,6 +39,7 @@ void append_levels(std::string& out, const mdgw::level_book& book, mdgw::side s,
 
 int main(int argc, char** argv) {
   try {
+    if (const char* d = std::getenv("CRYPTO_DUMP_DEPTH")) g_depth = std::stoul(d);
     const mdgw::gateway_config cfg = mdgw::parse_config(std::vector<std::string>(argv + 1, argv + argc));
     const mdgw::crypto_options& c = cfg.crypto;
     std::string out = "{";

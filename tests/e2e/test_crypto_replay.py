@@ -83,6 +83,48 @@ class CryptoReplayTest(unittest.TestCase):
                 self.assertEqual(got[ch]["asks"], expected[sym]["asks"][:depth], ch)
             gw.stop()
 
+    def test_full_depth_channels_serve_the_whole_book(self):
+        # book.<SYM>.full: every level (up to 1000 a side), also for books deeper than the
+        # 50 levels of GET /book; checked against the handlers' own books.
+        expected = cc.expected_books(VENUES, depth=1000)
+        deep = [s for s, b in expected.items() if max(len(b["bids"]), len(b["asks"])) > 50]
+        self.assertTrue(deep, "no capture book deeper than 50 levels: the test would prove nothing")
+        args = cc.QUIET_SIM + [a for v in VENUES for a in cc.replay_args(v)]
+        with h.Mdgw(*args) as gw:
+            wait_finished(gw, VENUES, 30)
+            chans = [f"book.{s}.full" for s in expected] + [f"book.{deep[0]}.50"]
+
+            async def client():
+                ws = await h.ws_connect(gw)
+                got = {}
+                try:
+                    reply = await h.request(ws, {"op": "subscribe", "id": 1, "channels": chans},
+                                            on_data=lambda m, _: got.update({u["channel"]: u for u in m["updates"]}))
+                    self.assertEqual(reply.get("type"), "subscribed", reply)
+                    self.assertEqual(reply["channels"], chans)
+                    deadline = time.monotonic() + 10
+                    while len(got) < len(chans) and time.monotonic() < deadline:
+                        msg = await h.recv_json(ws, 5)
+                        for u in msg.get("updates", []):
+                            got[u["channel"]] = u
+                finally:
+                    await ws.close()
+                return got
+
+            got = h.run_async(client(), 30)
+            for sym, want in expected.items():
+                u = got.get(f"book.{sym}.full")
+                self.assertIsNotNone(u, f"no full book for {sym}")
+                self.assertEqual(u["kind"], "snapshot")
+                self.assertEqual((u["bids"], u["asks"]), (want["bids"], want["asks"]),
+                                 f"{sym}: full book {len(u['bids'])}/{len(u['asks'])} levels vs "
+                                 f"{len(want['bids'])}/{len(want['asks'])}")
+                self.assertEqual(u["checksum"], h.book_checksum(u["bids"], u["asks"]), sym)
+            top = got[f"book.{deep[0]}.50"]
+            self.assertEqual(top["bids"], expected[deep[0]]["bids"][:50])
+            self.assertEqual(top["asks"], expected[deep[0]]["asks"][:50])
+            gw.stop()
+
     def test_recorded_pace(self):
         # kraken-book.ws spans ~16 s; at speed 4 the replay takes ~4 s.
         expected = cc.expected_books(["kraken"])
