@@ -5,7 +5,9 @@
 #include <gtest/gtest.h>
 
 #include <cstdint>
+#include <cstring>
 #include <limits>
+#include <random>
 #include <string>
 
 namespace mdgw::crypto {
@@ -94,6 +96,53 @@ TEST(Decimal, ReportsFractionDigits) {
   EXPECT_EQ(v, 4'313'000);
   ASSERT_EQ(parse_decimal("42", 8, v, &frac), decimal_status::ok);
   EXPECT_EQ(frac, 0);
+}
+
+// parse_decimal's word-at-a-time path against the digit-by-digit parser, on the
+// shapes it takes (random digits around one point, every length it accepts and beyond)
+// and on near misses (a sign, two points, a letter, too precise, overflowing): same
+// status, same value, same fraction digit count, and the fast path itself must
+// have answered a good share of them (many random ones overflow or are too precise).
+TEST(Decimal, FastPathEqualsScalar) {
+  std::mt19937_64 rng(42);
+  const auto pick = [&](std::size_t n) { return static_cast<std::size_t>(rng() % n); };
+  std::size_t fast_hits = 0;
+  std::size_t cases = 0;
+  for (int i = 0; i < 200'000; ++i) {
+    std::string s;
+    const std::size_t int_digits = 1 + pick(18);
+    const std::size_t frac_digits = pick(18);
+    for (std::size_t k = 0; k < int_digits; ++k) s += static_cast<char>('0' + pick(10));
+    if (frac_digits != 0 || pick(8) == 0) s += '.';
+    for (std::size_t k = 0; k < frac_digits; ++k) s += static_cast<char>(pick(3) == 0 ? '0' : '0' + pick(10));
+    if (pick(4) == 0) { // a near miss somewhere
+      const char bad[] = {'-', '.', 'e', 'x', ' ', '/', ':', '\0', '+'};
+      s[pick(s.size())] = bad[pick(sizeof bad)];
+    }
+    const int scale = static_cast<int>(pick(kMaxScale + 1));
+    std::int64_t a = 111;
+    std::int64_t b = 111;
+    int fa = -1;
+    int fb = -1;
+    const decimal_status sa = parse_decimal(s, scale, a, &fa);
+    const decimal_status sb = parse_decimal_scalar(s.data(), s.data() + s.size(), scale, b, &fb);
+    ASSERT_EQ(sa, sb) << s << " scale " << scale;
+    ASSERT_EQ(a, b) << s << " scale " << scale;
+    ASSERT_EQ(fa, fb) << s << " scale " << scale;
+    std::int64_t c = 0;
+    if (parse_decimal_fast(s.data(), s.data() + s.size(), scale, c, nullptr)) {
+      ASSERT_EQ(sb, decimal_status::ok) << s;
+      ASSERT_EQ(c, b) << s;
+      ++fast_hits;
+    }
+    ++cases;
+  }
+  EXPECT_GT(fast_hits, cases / 10);
+  // The venues' own strings take the fast path.
+  for (const char* s : {"354.15000000", "5.00000000", "1618678133.365913", "0.35290000", "10968.00000000"}) {
+    std::int64_t v = 0;
+    EXPECT_TRUE(parse_decimal_fast(s, s + std::strlen(s), 9, v, nullptr)) << s;
+  }
 }
 
 TEST(Decimal, FormatRoundTrips) {
