@@ -35,77 +35,72 @@ struct raw_trade {
   std::string_view side_word;
 };
 
-// 10 levels of two int64 rendered in decimal: at most 10 * 2 * 19 bytes.
-constexpr std::size_t kSideTextBytes = kraken_handler::kChecksumLevels * 2 * 20;
 constexpr std::size_t kTop = kraken_handler::kChecksumLevels;
-
 constexpr std::size_t kMaxLevelText = 40; // two int64 in decimal: at most 2 * 19 bytes
 
-// The checksum text of one side's top 10 and the levels it was rendered from.
-struct side_text {
-  std::array<char, kSideTextBytes + kMaxLevelText> text{}; // + slack for fixed-size copies
+// The checksum text of one level: price digits then volume digits. The integers are the
+// exchange's strings without the point (see the header), and to_chars of a positive
+// integer has no leading zeros: exactly Kraken's text.
+std::size_t render_level(const price_level& l, char* out) noexcept {
+  char* p = std::to_chars(out, out + 20, l.price).ptr;
+  p = std::to_chars(p, p + 20, l.qty).ptr;
+  return static_cast<std::size_t>(p - out);
+}
+
+// The checksum text of a side's top 10, best first (the reference computation).
+std::size_t render_side(const level_book& b, side s, char* out) noexcept {
+  std::size_t n = 0;
+  for (std::size_t i = 0; i < std::min(b.depth(s), kTop); ++i) n += render_level(b.level(s, i), out + n);
+  return n;
+}
+
+// One side's top 10 as checksum pieces (crc32.hpp): each level's raw CRC and text
+// length, and the level they were computed from.
+struct side_pieces {
   std::array<price_t, kTop> price{};
   std::array<qty_t, kTop> qty{};
-  std::array<std::uint16_t, kTop + 1> offset{}; // level i is text[offset[i], offset[i+1])
+  std::array<std::uint32_t, kTop> raw{};
+  std::array<std::uint8_t, kTop> len{};
   std::size_t n = 0;
-  [[nodiscard]] std::size_t size() const noexcept { return offset[n]; }
 };
 
 struct side_cache {
-  side_text buf[2];
+  side_pieces buf[2];
   unsigned current = 0;
   bool dirty = true;
-  [[nodiscard]] const side_text& text() const noexcept { return buf[current]; }
+  [[nodiscard]] const side_pieces& pieces() const noexcept { return buf[current]; }
 };
 
 struct checksum_cache {
   side_cache asks;
   side_cache bids;
-  std::uint32_t asks_crc = 0; // CRC state after the asks text
+  std::uint32_t asks_reg = 0; // the CRC register after the asks text
   std::uint32_t full = 0;     // CRC of asks + bids, valid when neither side is dirty
 };
 
-// The checksum text of a side: price digits then volume digits per level, best first.
-// The integers are the exchange's strings without the point (see the header), and
-// to_chars of a positive integer has no leading zeros: exactly Kraken's text.
-std::size_t render_side(const level_book& b, side s, char* out) noexcept {
-  char* p = out;
+// The side's pieces again, reusing those of every level whose price and volume did not
+// change (a typical update changes one level and shifts the others): a merge of two
+// best-first lists; only a new or changed level is rendered and hashed.
+void refresh_side(const level_book& b, side s, side_cache& c) noexcept {
+  const side_pieces& old = c.buf[c.current];
+  side_pieces& out = c.buf[c.current ^ 1U];
   const std::size_t n = std::min(b.depth(s), kTop);
-  for (std::size_t i = 0; i < n; ++i) {
-    const price_level& l = b.level(s, i);
-    p = std::to_chars(p, p + 20, l.price).ptr;
-    p = std::to_chars(p, p + 20, l.qty).ptr;
-  }
-  return static_cast<std::size_t>(p - out);
-}
-
-// Same text, reusing the previous rendering of every level whose price and volume did
-// not change (a typical update changes one level and shifts the others): a merge of
-// two best-first lists, memcpy for the known levels, to_chars for the new ones.
-void rerender_side(const level_book& b, side s, side_cache& c) noexcept {
-  const side_text& old = c.buf[c.current];
-  side_text& out = c.buf[c.current ^ 1U];
-  const std::size_t n = std::min(b.depth(s), kTop);
-  char* const base = out.text.data();
-  char* p = base;
   std::size_t j = 0;
   for (std::size_t i = 0; i < n; ++i) {
     const price_level& l = b.level(s, i);
     while (j < old.n && (s == side::bid ? old.price[j] > l.price : old.price[j] < l.price)) ++j;
-    out.offset[i] = static_cast<std::uint16_t>(p - base);
     out.price[i] = l.price;
     out.qty[i] = l.qty;
     if (j < old.n && old.price[j] == l.price && old.qty[j] == l.qty) {
-      // A fixed 40-byte copy (a level is at most 38) beats a variable-length memcpy
-      // call; both buffers have kMaxLevelText bytes of slack behind the text.
-      std::memcpy(p, old.text.data() + old.offset[j], kMaxLevelText);
-      p += old.offset[j + 1] - old.offset[j];
+      out.raw[i] = old.raw[j];
+      out.len[i] = old.len[j];
     } else {
-      p = std::to_chars(p, p + 20, l.price).ptr;
-      p = std::to_chars(p, p + 20, l.qty).ptr;
+      char text[kMaxLevelText];
+      const std::size_t len = render_level(l, text);
+      out.raw[i] = crc32_raw(text, len);
+      out.len[i] = static_cast<std::uint8_t>(len);
     }
   }
-  out.offset[n] = static_cast<std::uint16_t>(p - base);
   out.n = n;
   c.current ^= 1U;
   c.dirty = false;
@@ -264,7 +259,7 @@ void kraken_handler::on_connect() {
 std::size_t kraken_handler::depth(std::size_t index) const noexcept { return impl_->depth[index]; }
 
 std::uint32_t kraken_handler::checksum(std::size_t index) const {
-  std::array<char, 2 * kSideTextBytes> text{};
+  std::array<char, 2 * kTop * kMaxLevelText> text{};
   const level_book& b = instruments_[index].book;
   std::size_t n = render_side(b, side::ask, text.data());
   n += render_side(b, side::bid, text.data() + n);
@@ -424,11 +419,15 @@ frame_status kraken_handler::on_frame(const padded_frame& f) {
     }
     const bool any_dirty = cc.asks.dirty || cc.bids.dirty;
     if (cc.asks.dirty) {
-      rerender_side(in.book, side::ask, cc.asks);
-      cc.asks_crc = crc32(cc.asks.text().text.data(), cc.asks.text().size());
+      refresh_side(in.book, side::ask, cc.asks);
+      const side_pieces& a = cc.asks.pieces();
+      cc.asks_reg = crc32_concat(~0U, a.raw.data(), a.len.data(), a.n);
     }
-    if (cc.bids.dirty) rerender_side(in.book, side::bid, cc.bids);
-    if (any_dirty) cc.full = crc32_update(cc.asks_crc, cc.bids.text().text.data(), cc.bids.text().size());
+    if (cc.bids.dirty) refresh_side(in.book, side::bid, cc.bids);
+    if (any_dirty) {
+      const side_pieces& b = cc.bids.pieces();
+      cc.full = ~crc32_concat(cc.asks_reg, b.raw.data(), b.len.data(), b.n);
+    }
     if (cc.full != expected) {
       ++counters_.checksum_mismatches;
       ++in.version;

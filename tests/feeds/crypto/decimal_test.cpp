@@ -9,6 +9,7 @@
 #include <limits>
 #include <random>
 #include <string>
+#include <vector>
 
 namespace mdgw::crypto {
 namespace {
@@ -212,6 +213,37 @@ TEST(Crc32, AcceleratedPathEqualsTables) {
       ASSERT_EQ(crc32_update(0xDEADBEEFU, buf.data() + off, n), crc32_update_portable(0xDEADBEEFU, buf.data() + off, n));
     }
   }
+}
+
+// Pieces combined by their raw CRCs and lengths give the CRC of the concatenated bytes:
+// random pieces (empty ones too) from random registers, up to the table's whole length,
+// with and without carry-less multiplies.
+TEST(Crc32, ConcatEqualsCrcOfTheBytes) {
+  std::mt19937_64 rng(7);
+  for (int round = 0; round < 20'000; ++round) {
+    const std::size_t n = rng() % 24;
+    std::string text;
+    std::vector<std::uint32_t> raw;
+    std::vector<std::uint8_t> len;
+    for (std::size_t i = 0; i < n; ++i) {
+      const std::size_t l = (round % 100 == 0) ? kCrc32MaxConcat / 24 : rng() % 41;
+      std::string piece;
+      for (std::size_t k = 0; k < l; ++k) piece += static_cast<char>(rng());
+      raw.push_back(crc32_raw(piece.data(), piece.size()));
+      len.push_back(static_cast<std::uint8_t>(l));
+      text += piece;
+    }
+    const auto c = static_cast<std::uint32_t>(rng());
+    const std::uint32_t want = crc32_update(c, text.data(), text.size());
+    ASSERT_EQ(~crc32_concat(~c, raw.data(), len.data(), n), want) << round;
+    ASSERT_EQ(~crc32_concat_portable(~c, raw.data(), len.data(), n), want) << round;
+  }
+  // A register carried over: pieces after earlier text.
+  const std::string a = "35415000000500000000";
+  const std::string b = "3541200000001";
+  const std::uint32_t ra = crc32_raw(b.data(), b.size());
+  const auto lb = static_cast<std::uint8_t>(b.size());
+  EXPECT_EQ(~crc32_concat(~crc32(a.data(), a.size()), &ra, &lb, 1), crc32((a + b).data(), a.size() + b.size()));
 }
 
 } // namespace
