@@ -255,6 +255,49 @@ namespace decimal_detail {
   return parse_decimal(s.data(), s.data() + s.size(), scale, out, frac_digits);
 }
 
+namespace decimal_detail {
+
+// The 8 decimal digits of x < 10^8 as ASCII, first digit in the low byte (SWAR: split
+// into 4-digit halves, then 2-digit, then single digits, each by a multiply-shift that
+// is an exact division for the lane's range).
+[[nodiscard]] inline std::uint64_t eight_ascii(std::uint64_t x) noexcept {
+  std::uint64_t v = (x / 10000) | ((x % 10000) << 32);             // abcd | efgh << 32
+  const std::uint64_t hundreds = ((v * 10486) >> 20) & 0x0000007F0000007FULL; // lane / 100 (lane < 10^4)
+  v = hundreds | ((v - hundreds * 100) << 16);
+  const std::uint64_t tens = ((v * 103) >> 10) & 0x000F000F000F000FULL; // lane / 10 (lane < 100)
+  v = tens | ((v - tens * 10) << 8);
+  return v + 0x3030303030303030ULL;
+}
+
+inline void store8(char* p, std::uint64_t w) noexcept { std::memcpy(p, &w, 8); }
+
+} // namespace decimal_detail
+
+// Writes the decimal digits of v (no leading zeros, "0" for 0) at out and returns how
+// many. Stores whole 8-byte words: out must have 24 writable bytes whatever v is.
+[[nodiscard]] inline std::size_t format_digits(std::uint64_t v, char* out) noexcept {
+  using namespace decimal_detail;
+  constexpr std::uint64_t kE8 = 100'000'000;
+  if (v >= kE8 * kE8) {
+    const std::size_t n = format_digits(v / (kE8 * kE8), out); // at most 4 digits
+    const std::uint64_t rest = v % (kE8 * kE8);
+    store8(out + n, eight_ascii(rest / kE8));
+    store8(out + n + 8, eight_ascii(rest % kE8));
+    return n + 16;
+  }
+  const std::uint64_t hi = v / kE8;
+  const std::uint64_t lo = v % kE8;
+  const std::uint64_t head = eight_ascii(hi != 0 ? hi : lo);
+  // Leading '0' bytes of the first word; a zero v keeps its last digit.
+  const std::uint64_t nonzero = (head ^ 0x3030303030303030ULL) | (std::uint64_t{1} << 63);
+  const auto lead = static_cast<unsigned>(__builtin_ctzll(nonzero)) / 8U;
+  store8(out, head >> (lead * 8U));
+  const std::size_t n = 8U - lead;
+  if (hi == 0) return n;
+  store8(out + n, eight_ascii(lo));
+  return n + 8;
+}
+
 // Writes value at `scale` as a decimal string with exactly `scale` fraction digits
 // ("0.00083560" for 83560 at scale 8) into out, which needs 21 + scale bytes; returns
 // the length. The inverse of parse_decimal for any string with `scale` fraction digits.

@@ -47,6 +47,13 @@ std::size_t render_level(const price_level& l, char* out) noexcept {
   return static_cast<std::size_t>(p - out);
 }
 
+// The same text with whole-word stores (format_digits, decimal.hpp): out needs
+// kMaxLevelText + 8 bytes. The hot path's; render_level stays the reference.
+std::size_t render_level_fast(const price_level& l, char* out) noexcept {
+  const std::size_t n = format_digits(static_cast<std::uint64_t>(l.price), out);
+  return n + format_digits(static_cast<std::uint64_t>(l.qty), out + n);
+}
+
 // The checksum text of a side's top 10, best first (the reference computation).
 std::size_t render_side(const level_book& b, side s, char* out) noexcept {
   std::size_t n = 0;
@@ -80,23 +87,26 @@ struct checksum_cache {
 
 // The side's pieces again, reusing those of every level whose price and volume did not
 // change (a typical update changes one level and shifts the others): a merge of two
-// best-first lists; only a new or changed level is rendered and hashed.
-void refresh_side(const level_book& b, side s, side_cache& c) noexcept {
+// best-first lists; only a new or changed level is rendered and hashed. The book's top
+// 10 are contiguous (best at the back of the side's vector), read by pointer.
+template <side S>
+void refresh_side(const level_book& b, side_cache& c) noexcept {
   const side_pieces& old = c.buf[c.current];
   side_pieces& out = c.buf[c.current ^ 1U];
-  const std::size_t n = std::min(b.depth(s), kTop);
+  const std::size_t n = std::min(b.depth(S), kTop);
+  const price_level* const best = n != 0 ? &b.level(S, 0) : nullptr;
   std::size_t j = 0;
   for (std::size_t i = 0; i < n; ++i) {
-    const price_level& l = b.level(s, i);
-    while (j < old.n && (s == side::bid ? old.price[j] > l.price : old.price[j] < l.price)) ++j;
+    const price_level& l = *(best - i);
+    while (j < old.n && (S == side::bid ? old.price[j] > l.price : old.price[j] < l.price)) ++j;
     out.price[i] = l.price;
     out.qty[i] = l.qty;
     if (j < old.n && old.price[j] == l.price && old.qty[j] == l.qty) {
       out.raw[i] = old.raw[j];
       out.len[i] = old.len[j];
     } else {
-      char text[kMaxLevelText];
-      const std::size_t len = render_level(l, text);
+      char text[kMaxLevelText + 8];
+      const std::size_t len = render_level_fast(l, text);
       out.raw[i] = crc32_raw(text, len);
       out.len[i] = static_cast<std::uint8_t>(len);
     }
@@ -111,6 +121,20 @@ bool touches_top(const level_book& b, side s, price_t price) noexcept {
   if (b.depth(s) <= kraken_handler::kChecksumLevels) return true;
   const price_t tenth = b.level(s, kraken_handler::kChecksumLevels - 1).price;
   return s == side::bid ? price >= tenth : price <= tenth;
+}
+
+// The "c" text: digits only (leading zeros allowed), at most 2^32 - 1; what
+// std::from_chars into a uint32 accepts when it must consume the whole text.
+bool parse_checksum(std::string_view text, std::uint32_t& out) noexcept {
+  if (text.empty()) return false;
+  std::uint64_t v = 0;
+  for (const char c : text) {
+    const unsigned d = static_cast<unsigned char>(c) - '0';
+    v = v * 10 + d;
+    if (d > 9 || v > 0xFFFFFFFFULL) return false;
+  }
+  out = static_cast<std::uint32_t>(v);
+  return true;
 }
 
 // Exactly `scale` fraction digits: Kraken's fixed per-pair formatting (see header).
@@ -216,6 +240,56 @@ bool walk_frame(Value root, frame_fields& ff, std::vector<raw_level>& raw, std::
   });
 }
 
+// The book update as Kraken sends it, read straight off the bytes:
+//   [id,{"a"|"b":[[price,volume,time(,"r")],...](,...)(,"c":"crc")}(,{...}),"book-N","PAIR"]
+// A narrower, flatter reader than walk_frame on scan_value (no callbacks per element, no
+// type dispatch) for the frame that is nearly all of a book's traffic. It fills exactly
+// what walk_frame would; anything else (snapshots, trades, events, any other key, a
+// level with more than 4 fields) makes it decline, and the frame is read again by
+// walk_frame (fast_path_test.cpp compares both with the DOM on every capture frame and
+// thousands of mutilated ones).
+bool scan_book_update(const padded_frame& f, frame_fields& ff, std::vector<raw_level>& raw) {
+  if (f.size > json::kMaxFrameBytes) return false;
+  json::scanner sc(f.data, f.size);
+  ff = frame_fields{};
+  raw.clear();
+  std::uint64_t id = 0;
+  if (!sc.eat('[') || !sc.integer(id) || !sc.eat(',') || sc.peek() != '{') return false;
+  while (sc.eat('{')) {
+    do {
+      std::string_view key;
+      if (!sc.string(key) || !sc.eat(':')) return false;
+      if (key == "c") {
+        if (!sc.string(ff.checksum_text)) return false;
+        continue;
+      }
+      if (key.size() != 1 || (key[0] != 'a' && key[0] != 'b')) return false;
+      const side s = key[0] == 'a' ? side::ask : side::bid;
+      ff.update = true;
+      if (!sc.eat('[')) return false;
+      if (sc.eat(']')) continue;
+      do {
+        raw_level& l = raw.emplace_back();
+        l.s = s;
+        std::string_view flag;
+        if (!sc.eat('[') || !sc.string(l.price) || !sc.eat(',') || !sc.string(l.qty) || !sc.eat(',') ||
+            !sc.string(l.ts)) {
+          return false;
+        }
+        if (sc.eat(',')) {
+          if (!sc.string(flag)) return false;
+          l.republish = flag == "r";
+        }
+        if (!sc.eat(']')) return false;
+      } while (sc.eat(','));
+      if (!sc.eat(']')) return false;
+    } while (sc.eat(','));
+    if (!sc.eat('}') || !sc.eat(',')) return false;
+  }
+  if (!sc.string(ff.channel_name) || !sc.eat(',') || !sc.string(ff.pair) || !sc.eat(']')) return false;
+  return sc.finish();
+}
+
 // "book-1000" -> 1000; 0 when the name carries no depth.
 std::size_t depth_from_channel(std::string_view name) noexcept {
   constexpr std::string_view kPrefix = "book-";
@@ -270,7 +344,8 @@ frame_status kraken_handler::on_frame(const padded_frame& f) {
   ++counters_.frames;
   impl& m = *impl_;
   frame_fields ff;
-  if (!json::read_frame(m.parser, f, fast_json_, [&](auto root) { return walk_frame(root, ff, m.raw, m.trades); })) {
+  if (!(fast_json_ && scan_book_update(f, ff, m.raw)) &&
+      !json::read_frame(m.parser, f, fast_json_, [&](auto root) { return walk_frame(root, ff, m.raw, m.trades); })) {
     return reject_frame();
   }
 
@@ -410,8 +485,7 @@ frame_status kraken_handler::on_frame(const padded_frame& f) {
 
   if (!checksum_text.empty()) {
     std::uint32_t expected = 0;
-    const auto r = std::from_chars(checksum_text.data(), checksum_text.data() + checksum_text.size(), expected);
-    if (r.ec != std::errc() || r.ptr != checksum_text.data() + checksum_text.size()) {
+    if (!parse_checksum(checksum_text, expected)) {
       ++counters_.bad_frames;
       ++in.version;
       mark_stale(index, resync_reason::bad_update);
@@ -419,11 +493,11 @@ frame_status kraken_handler::on_frame(const padded_frame& f) {
     }
     const bool any_dirty = cc.asks.dirty || cc.bids.dirty;
     if (cc.asks.dirty) {
-      refresh_side(in.book, side::ask, cc.asks);
+      refresh_side<side::ask>(in.book, cc.asks);
       const side_pieces& a = cc.asks.pieces();
       cc.asks_reg = crc32_concat(~0U, a.raw.data(), a.len.data(), a.n);
     }
-    if (cc.bids.dirty) refresh_side(in.book, side::bid, cc.bids);
+    if (cc.bids.dirty) refresh_side<side::bid>(in.book, cc.bids);
     if (any_dirty) {
       const side_pieces& b = cc.bids.pieces();
       cc.full = ~crc32_concat(cc.asks_reg, b.raw.data(), b.len.data(), b.n);

@@ -4,6 +4,7 @@
 
 #include <gtest/gtest.h>
 
+#include <charconv>
 #include <cstdint>
 #include <cstring>
 #include <limits>
@@ -143,6 +144,21 @@ TEST(Decimal, FastPathEqualsScalar) {
   for (const char* s : {"354.15000000", "5.00000000", "1618678133.365913", "0.35290000", "10968.00000000"}) {
     std::int64_t v = 0;
     EXPECT_TRUE(parse_decimal_fast(s, s + std::strlen(s), 9, v, nullptr)) << s;
+  }
+}
+
+// format_digits (whole-word stores) against std::to_chars at every magnitude.
+TEST(Decimal, FormatDigitsEqualsToChars) {
+  std::mt19937_64 rng(3);
+  std::vector<std::uint64_t> values = {0, 1, 9, 10, 99, 100, 99'999'999, 100'000'000, 10'000'000'000'000'000ULL - 1,
+                                       10'000'000'000'000'000ULL, std::numeric_limits<std::uint64_t>::max()};
+  for (int i = 0; i < 200'000; ++i) values.push_back(rng() >> (rng() % 64));
+  for (const std::uint64_t v : values) {
+    char want[24];
+    const auto n = static_cast<std::size_t>(std::to_chars(want, want + sizeof want, v).ptr - want);
+    char got[24];
+    ASSERT_EQ(format_digits(v, got), n) << v;
+    ASSERT_EQ(std::string_view(got, n), std::string_view(want, n)) << v;
   }
 }
 
