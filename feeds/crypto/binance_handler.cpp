@@ -139,9 +139,10 @@ bool scan_depth_update(const padded_frame& f, event_fields& ev, std::vector<raw_
     return false;
   }
   do {
-    if (!sc.string(key) || key.size() != 1 || !sc.eat(':')) return false;
+    char k = 0;
+    if (!sc.short_key(k)) return false;
     bool ok = false;
-    switch (key[0]) {
+    switch (k) {
     case 'e': ok = sc.string(ev.e); break;
     case 's': ok = sc.string(ev.s); break;
     case 'E': ok = sc.integer(ev.event_ms); break;
@@ -149,7 +150,7 @@ bool scan_depth_update(const padded_frame& f, event_fields& ev, std::vector<raw_
     case 'u': ok = (ev.has_last = true, sc.integer(ev.last_id)); break;
     case 'a':
     case 'b': {
-      const side s = key[0] == 'b' ? side::bid : side::ask;
+      const side s = k == 'b' ? side::bid : side::ask;
       ev.has_levels = true;
       ok = sc.eat('[');
       if (ok && !sc.eat(']')) {

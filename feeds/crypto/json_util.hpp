@@ -160,6 +160,17 @@ public:
     return true;
   }
 
+  // A one-character key and its colon, "k": , exactly what string() then expect(':')
+  // accept for it; false (not a failure) when the next bytes have any other shape.
+  bool short_key(char& k) noexcept {
+    if (end_ - p_ < 4 || p_[0] != '"' || p_[2] != '"' || p_[3] != ':') return false;
+    const auto c = static_cast<unsigned char>(p_[1]);
+    if (c < 0x20 || c >= 0x80 || c == '"' || c == '\\') return false;
+    k = p_[1];
+    p_ += 4;
+    return true;
+  }
+
   // A plain non-negative integer of at most 19 digits (always fits a uint64; the DOM
   // types it INT64 or UINT64). Anything else fails: "-1", "01", "1.5", "1e3".
   bool integer(std::uint64_t& out) noexcept {

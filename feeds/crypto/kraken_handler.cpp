@@ -257,14 +257,14 @@ bool scan_book_update(const padded_frame& f, frame_fields& ff, std::vector<raw_l
   if (!sc.eat('[') || !sc.integer(id) || !sc.eat(',') || sc.peek() != '{') return false;
   while (sc.eat('{')) {
     do {
-      std::string_view key;
-      if (!sc.string(key) || !sc.eat(':')) return false;
-      if (key == "c") {
+      char key = 0;
+      if (!sc.short_key(key)) return false;
+      if (key == 'c') {
         if (!sc.string(ff.checksum_text)) return false;
         continue;
       }
-      if (key.size() != 1 || (key[0] != 'a' && key[0] != 'b')) return false;
-      const side s = key[0] == 'a' ? side::ask : side::bid;
+      if (key != 'a' && key != 'b') return false;
+      const side s = key == 'a' ? side::ask : side::bid;
       ff.update = true;
       if (!sc.eat('[')) return false;
       if (sc.eat(']')) continue;
