@@ -250,6 +250,28 @@ namespace decimal_detail {
   return parse_decimal_scalar(p, end, scale, out, frac_digits);
 }
 
+// A decimal with exactly `scale` fraction digits (Kraken prints every price of a pair
+// with the same number): the point's place is known, so the common shape (at least 8
+// bytes, at most 8 digits on either side) is two words and no search. true exactly
+// when parse_decimal succeeds with frac_digits == scale (decimal_test.cpp).
+[[nodiscard]] inline bool parse_decimal_exact(std::string_view s, int scale, std::int64_t& out) noexcept {
+  using namespace decimal_detail;
+  const auto len = s.size();
+  const auto fs = static_cast<std::size_t>(scale);
+  if (scale >= 1 && scale <= 8 && len >= 8 && len > fs + 1 && len - fs - 1 <= 8 && s[len - fs - 1] == '.') {
+    const char* const b = s.data();
+    const char* const e = b + len;
+    std::uint64_t int_part = 0;
+    std::uint64_t frac_part = 0;
+    if (short_digits(e, b, len - fs - 1, int_part) && short_digits(e, e - fs, fs, frac_part)) {
+      out = static_cast<std::int64_t>(int_part * static_cast<std::uint64_t>(kPow10[fs]) + frac_part); // < 10^16
+      return true;
+    }
+  }
+  int frac = -1;
+  return parse_decimal(s.data(), s.data() + len, scale, out, &frac) == decimal_status::ok && frac == scale;
+}
+
 [[nodiscard]] inline decimal_status parse_decimal(std::string_view s, int scale, std::int64_t& out,
                                                   int* frac_digits = nullptr) noexcept {
   return parse_decimal(s.data(), s.data() + s.size(), scale, out, frac_digits);
@@ -307,6 +329,24 @@ std::size_t format_decimal(std::int64_t value, int scale, char* out) noexcept;
 // Returns false on bad syntax, on more than 9 significant fraction digits or overflow.
 // Inline: Kraken sends one per book level.
 [[nodiscard]] inline bool parse_epoch_seconds(std::string_view s, std::uint64_t& ns) noexcept {
+  using namespace decimal_detail;
+  // Ten digits of seconds, a point, 1 to 8 fraction digits: three words.
+  if (s.size() >= 12 && s.size() <= 19 && s[10] == '.') {
+    const char* const b = s.data();
+    const char* const e = b + s.size();
+    const std::size_t nf = s.size() - 11;
+    std::uint64_t hi = 0;
+    std::uint64_t lo = 0;
+    std::uint64_t frac = 0;
+    if (short_digits(e, b, 2, hi) && eight_digits(b + 2, lo) && short_digits(e, b + 11, nf, frac)) {
+      // < 10^19: no wrap; above the int64 range parse_decimal says overflow, and so here.
+      const std::uint64_t v =
+          (hi * 100'000'000 + lo) * 1'000'000'000ULL + frac * static_cast<std::uint64_t>(kPow10[9 - nf]);
+      if (v > 9'223'372'036'854'775'807ULL) return false;
+      ns = v;
+      return true;
+    }
+  }
   std::int64_t v = 0;
   if (s.empty() || s.front() == '-' || parse_decimal(s, 9, v) != decimal_status::ok) return false;
   ns = static_cast<std::uint64_t>(v);

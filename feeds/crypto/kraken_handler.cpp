@@ -139,8 +139,7 @@ bool parse_checksum(std::string_view text, std::uint32_t& out) noexcept {
 
 // Exactly `scale` fraction digits: Kraken's fixed per-pair formatting (see header).
 bool parse_book_number(std::string_view s, int scale, std::int64_t& out) noexcept {
-  int frac = -1;
-  return parse_decimal(s, scale, out, &frac) == decimal_status::ok && frac == scale;
+  return parse_decimal_exact(s, scale, out);
 }
 
 // Each level: [price, volume, timestamp] or, republished, [price, volume, timestamp, "r"].

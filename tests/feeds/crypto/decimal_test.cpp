@@ -148,6 +148,46 @@ TEST(Decimal, FastPathEqualsScalar) {
 }
 
 // format_digits (whole-word stores) against std::to_chars at every magnitude.
+// The fixed-shape readers against what they stand for: parse_decimal_exact is
+// parse_decimal with frac_digits == scale, parse_epoch_seconds is parse_decimal at scale
+// 9 of a string without a sign. Random digit strings around a point, with near misses.
+TEST(Decimal, ExactAndEpochEqualReference) {
+  std::mt19937_64 rng(11);
+  const auto pick = [&](std::size_t n) { return static_cast<std::size_t>(rng() % n); };
+  for (int i = 0; i < 200'000; ++i) {
+    std::string s;
+    const std::size_t int_digits = pick(4) == 0 ? 10 : 1 + pick(12);
+    const std::size_t frac_digits = pick(11);
+    for (std::size_t k = 0; k < int_digits; ++k) s += static_cast<char>('0' + pick(10));
+    if (frac_digits != 0) s += '.';
+    for (std::size_t k = 0; k < frac_digits; ++k) s += static_cast<char>('0' + pick(10));
+    if (pick(5) == 0) {
+      const char bad[] = {'-', '.', 'e', 'x', ' ', '/', ':', '+'};
+      s[pick(s.size())] = bad[pick(sizeof bad)];
+    }
+    const int scale = static_cast<int>(pick(11));
+    std::int64_t a = 5;
+    std::int64_t b = 5;
+    int frac = -1;
+    const bool want = parse_decimal(s, scale, b, &frac) == decimal_status::ok && frac == scale;
+    ASSERT_EQ(parse_decimal_exact(s, scale, a), want) << s << " scale " << scale;
+    if (want) {
+      ASSERT_EQ(a, b) << s;
+    }
+    std::uint64_t ns = 0;
+    std::int64_t at9 = 0;
+    const bool want_ts = s.front() != '-' && parse_decimal(s, 9, at9) == decimal_status::ok;
+    ASSERT_EQ(parse_epoch_seconds(s, ns), want_ts) << s;
+    if (want_ts) {
+      ASSERT_EQ(ns, static_cast<std::uint64_t>(at9)) << s;
+    }
+  }
+  std::uint64_t ns = 0;
+  EXPECT_FALSE(parse_epoch_seconds("9999999999.5", ns)); // beyond int64 nanoseconds
+  ASSERT_TRUE(parse_epoch_seconds("9223372036.854775", ns));
+  EXPECT_EQ(ns, 9'223'372'036'854'775'000ULL);
+}
+
 TEST(Decimal, FormatDigitsEqualsToChars) {
   std::mt19937_64 rng(3);
   std::vector<std::uint64_t> values = {0, 1, 9, 10, 99, 100, 99'999'999, 100'000'000, 10'000'000'000'000'000ULL - 1,
