@@ -241,35 +241,39 @@ namespace decimal_detail {
   return true;
 }
 
+// The commonest shape of all: exactly `scale` (1 to 8) fraction digits, as Binance and
+// Kraken print them, 1 to 8 integer digits, at least 8 bytes. The point's place is then
+// known: two words, no search. false leaves the string to parse_decimal_fast.
+[[nodiscard]] inline bool parse_decimal_scaled(const char* b, const char* e, int scale, std::int64_t& out) noexcept {
+  using namespace decimal_detail;
+  const auto len = static_cast<std::size_t>(e - b);
+  const auto fs = static_cast<std::size_t>(scale);
+  if (scale < 1 || scale > 8 || len < 8 || len <= fs + 1 || len - fs - 1 > 8 || b[len - fs - 1] != '.') return false;
+  std::uint64_t int_part = 0;
+  std::uint64_t frac_part = 0;
+  if (!short_digits(e, b, len - fs - 1, int_part) || !short_digits(e, e - fs, fs, frac_part)) return false;
+  out = static_cast<std::int64_t>(int_part * static_cast<std::uint64_t>(kPow10[fs]) + frac_part); // < 10^16
+  return true;
+}
+
 // Parses [p, end) as a decimal with `scale` fraction digits into out (count of
 // 10^-scale units). out is written only on ok. `frac_digits`, when given, receives the
 // number of fraction digits the string had (the exchange's own formatting).
 [[nodiscard]] inline decimal_status parse_decimal(const char* p, const char* end, int scale, std::int64_t& out,
                                                   int* frac_digits = nullptr) noexcept {
+  if (parse_decimal_scaled(p, end, scale, out)) {
+    if (frac_digits != nullptr) *frac_digits = scale;
+    return decimal_status::ok;
+  }
   if (parse_decimal_fast(p, end, scale, out, frac_digits)) return decimal_status::ok;
   return parse_decimal_scalar(p, end, scale, out, frac_digits);
 }
 
 // A decimal with exactly `scale` fraction digits (Kraken prints every price of a pair
-// with the same number): the point's place is known, so the common shape (at least 8
-// bytes, at most 8 digits on either side) is two words and no search. true exactly
-// when parse_decimal succeeds with frac_digits == scale (decimal_test.cpp).
+// with the same number): parse_decimal with frac_digits == scale (decimal_test.cpp).
 [[nodiscard]] inline bool parse_decimal_exact(std::string_view s, int scale, std::int64_t& out) noexcept {
-  using namespace decimal_detail;
-  const auto len = s.size();
-  const auto fs = static_cast<std::size_t>(scale);
-  if (scale >= 1 && scale <= 8 && len >= 8 && len > fs + 1 && len - fs - 1 <= 8 && s[len - fs - 1] == '.') {
-    const char* const b = s.data();
-    const char* const e = b + len;
-    std::uint64_t int_part = 0;
-    std::uint64_t frac_part = 0;
-    if (short_digits(e, b, len - fs - 1, int_part) && short_digits(e, e - fs, fs, frac_part)) {
-      out = static_cast<std::int64_t>(int_part * static_cast<std::uint64_t>(kPow10[fs]) + frac_part); // < 10^16
-      return true;
-    }
-  }
   int frac = -1;
-  return parse_decimal(s.data(), s.data() + len, scale, out, &frac) == decimal_status::ok && frac == scale;
+  return parse_decimal(s.data(), s.data() + s.size(), scale, out, &frac) == decimal_status::ok && frac == scale;
 }
 
 [[nodiscard]] inline decimal_status parse_decimal(std::string_view s, int scale, std::int64_t& out,
