@@ -72,10 +72,8 @@ struct side_pieces {
 };
 
 struct side_cache {
-  side_pieces buf[2];
-  unsigned current = 0;
+  side_pieces pieces;
   bool dirty = true;
-  [[nodiscard]] const side_pieces& pieces() const noexcept { return buf[current]; }
 };
 
 struct checksum_cache {
@@ -85,18 +83,24 @@ struct checksum_cache {
   std::uint32_t full = 0;     // CRC of asks + bids, valid when neither side is dirty
 };
 
-// The side's pieces again, reusing those of every level whose price and volume did not
-// change (a typical update changes one level and shifts the others): a merge of two
-// best-first lists; only a new or changed level is rendered and hashed. The book's top
-// 10 are contiguous (best at the back of the side's vector), read by pointer.
+// The side's pieces again. The levels above the first change keep theirs untouched;
+// from there on, a merge of the old pieces with the book (both best first) reuses
+// those of every level whose price and volume did not change (an update changes one
+// level and shifts the others), and only a new or changed level is rendered and
+// hashed. The book's top 10 are contiguous (best at the back of the side's vector).
 template <side S>
 void refresh_side(const level_book& b, side_cache& c) noexcept {
-  const side_pieces& old = c.buf[c.current];
-  side_pieces& out = c.buf[c.current ^ 1U];
+  side_pieces& out = c.pieces;
+  c.dirty = false;
   const std::size_t n = std::min(b.depth(S), kTop);
   const price_level* const best = n != 0 ? &b.level(S, 0) : nullptr;
-  std::size_t j = 0;
-  for (std::size_t i = 0; i < n; ++i) {
+  std::size_t k = 0;
+  const std::size_t common = std::min(n, out.n);
+  while (k < common && out.price[k] == (best - k)->price && out.qty[k] == (best - k)->qty) ++k;
+  if (k == n && out.n == n) return;
+  const side_pieces old = out;
+  std::size_t j = k;
+  for (std::size_t i = k; i < n; ++i) {
     const price_level& l = *(best - i);
     while (j < old.n && (S == side::bid ? old.price[j] > l.price : old.price[j] < l.price)) ++j;
     out.price[i] = l.price;
@@ -112,8 +116,6 @@ void refresh_side(const level_book& b, side_cache& c) noexcept {
     }
   }
   out.n = n;
-  c.current ^= 1U;
-  c.dirty = false;
 }
 
 // Whether setting `price` on side s can change that side's top 10 (before applying).
@@ -493,12 +495,12 @@ frame_status kraken_handler::on_frame(const padded_frame& f) {
     const bool any_dirty = cc.asks.dirty || cc.bids.dirty;
     if (cc.asks.dirty) {
       refresh_side<side::ask>(in.book, cc.asks);
-      const side_pieces& a = cc.asks.pieces();
+      const side_pieces& a = cc.asks.pieces;
       cc.asks_reg = crc32_concat(~0U, a.raw.data(), a.len.data(), a.n);
     }
     if (cc.bids.dirty) refresh_side<side::bid>(in.book, cc.bids);
     if (any_dirty) {
-      const side_pieces& b = cc.bids.pieces();
+      const side_pieces& b = cc.bids.pieces;
       cc.full = ~crc32_concat(cc.asks_reg, b.raw.data(), b.len.data(), b.n);
     }
     if (cc.full != expected) {
