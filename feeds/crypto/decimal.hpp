@@ -14,7 +14,12 @@
 //   is `too_precise`.
 // - Overflow is checked on every multiply-add (int64 is 9.2e18: scale 8 leaves 9.2e10
 //   units of headroom, plenty for prices, and rejected rather than wrapped for sizes).
-// - Everything is inline: this runs once per price and size on the hot path.
+// - Everything is inline: this runs once per price and size on the hot path. The shapes
+//   the venues send ("354.15000000": 1-8 digits, a point, exactly `scale` digits; any
+//   "<digits>.<digits>" of 8-24 bytes) are read a word at a time (SWAR, no loop per
+//   digit); everything else, and every error, goes to the digit-by-digit reference,
+//   parse_decimal_scalar, which decides the status (the fast paths only ever answer ok,
+//   and only with its value: decimal_test.cpp compares them on random strings).
 #pragma once
 
 #include <cstddef>

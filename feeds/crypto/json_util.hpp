@@ -22,6 +22,11 @@
 //   the "builtin" kernel, which without -march flags is simdjson's scalar fallback: it
 //   measured 2.5x slower than the DOM here. The scanner is a page of plain code on the
 //   bytes (SSE2, which every x86-64 has, for the string scan).
+// - Kraken's and Binance's book updates (nearly all of their traffic) are first tried by
+//   a flat reader of that one frame shape written against the scanner directly
+//   (scan_book_update, scan_depth_update): no callback per element, no type dispatch.
+//   It fills exactly what the walk would and declines anything else, which then goes
+//   through read_frame as above; fast_path_test.cpp covers it with the rest.
 // - String views live until the next frame (scanner: into the frame; DOM: into the
 //   parser). Handlers collect them while walking, then convert once they know the
 //   instrument.
