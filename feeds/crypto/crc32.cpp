@@ -1,6 +1,7 @@
 #include "crc32.hpp"
 
 #include <array>
+#include <cassert>
 #include <cstring>
 
 #if defined(__x86_64__)
@@ -28,6 +29,35 @@ constexpr table_set make_tables() noexcept {
 
 constexpr table_set kTables = make_tables();
 static_assert(kTables[0][1] == 0x77073096U);
+
+// x^(8k) mod P for k = 0..kCrc32MaxConcat, bit-reflected like the register (x^0 is bit
+// 31): multiplying a register by it is feeding it k zero bytes.
+using shift_table = std::array<std::uint32_t, kCrc32MaxConcat + 1>;
+
+constexpr shift_table make_shifts() noexcept {
+  shift_table k{};
+  k[0] = 0x80000000U;
+  for (std::size_t i = 1; i < k.size(); ++i) k[i] = kTables[0][k[i - 1] & 0xFFU] ^ (k[i - 1] >> 8);
+  return k;
+}
+
+constexpr shift_table kShifts = make_shifts();
+
+// A 63-bit carry-less product of two reflected registers (bit t stands for x^(62-t))
+// reduced mod P: shifted left once, its low word is the part times x^32 (four zero bytes
+// through the register, slice-by-4), its high word the rest.
+std::uint32_t reduce_product(std::uint64_t r) noexcept {
+  r <<= 1;
+  const auto c = static_cast<std::uint32_t>(r);
+  return kTables[3][c & 0xFFU] ^ kTables[2][(c >> 8) & 0xFFU] ^ kTables[1][(c >> 16) & 0xFFU] ^ kTables[0][c >> 24] ^
+         static_cast<std::uint32_t>(r >> 32);
+}
+
+std::uint64_t clmul_portable(std::uint32_t a, std::uint32_t b) noexcept {
+  std::uint64_t r = 0;
+  for (unsigned i = 0; i < 32; ++i) r ^= static_cast<std::uint64_t>(a) * ((b >> i) & 1U) << i;
+  return r;
+}
 
 // State in, state out (not inverted): the table path for any length.
 std::uint32_t crc_tables(std::uint32_t c, const unsigned char* p, std::size_t n) noexcept {
@@ -128,6 +158,23 @@ MDGW_PCLMUL std::uint32_t crc_pclmul(std::uint32_t crc, const unsigned char* buf
   return static_cast<std::uint32_t>(_mm_extract_epi32(x1, 1));
 }
 
+MDGW_PCLMUL std::uint32_t concat_pclmul(std::uint32_t reg, const std::uint32_t* raw, const std::uint8_t* len,
+                                        std::size_t n) noexcept {
+  __m128i acc = _mm_setzero_si128();
+  std::size_t suffix = 0;
+  for (std::size_t i = n; i-- > 0;) {
+    const __m128i a = _mm_cvtsi32_si128(static_cast<int>(raw[i]));
+    const __m128i k = _mm_cvtsi32_si128(static_cast<int>(kShifts[suffix]));
+    acc = _mm_xor_si128(acc, _mm_clmulepi64_si128(a, k, 0x00));
+    suffix += len[i];
+  }
+  assert(suffix <= kCrc32MaxConcat);
+  const __m128i a = _mm_cvtsi32_si128(static_cast<int>(reg));
+  const __m128i k = _mm_cvtsi32_si128(static_cast<int>(kShifts[suffix]));
+  acc = _mm_xor_si128(acc, _mm_clmulepi64_si128(a, k, 0x00));
+  return reduce_product(static_cast<std::uint64_t>(_mm_cvtsi128_si64(acc)));
+}
+
 #undef MDGW_PCLMUL
 
 // Decided once at startup. __builtin_cpu_init first: this initializer may run before
@@ -153,6 +200,29 @@ std::uint32_t crc32_update(std::uint32_t crc, const void* data, std::size_t n) n
   }
 #endif
   return ~crc_tables(c, p, n);
+}
+
+std::uint32_t crc32_raw(const void* data, std::size_t n) noexcept {
+  return crc_tables(0, static_cast<const unsigned char*>(data), n);
+}
+
+std::uint32_t crc32_concat_portable(std::uint32_t reg, const std::uint32_t* raw, const std::uint8_t* len,
+                                    std::size_t n) noexcept {
+  std::uint64_t acc = 0;
+  std::size_t suffix = 0;
+  for (std::size_t i = n; i-- > 0;) {
+    acc ^= clmul_portable(raw[i], kShifts[suffix]);
+    suffix += len[i];
+  }
+  assert(suffix <= kCrc32MaxConcat);
+  return reduce_product(acc ^ clmul_portable(reg, kShifts[suffix]));
+}
+
+std::uint32_t crc32_concat(std::uint32_t reg, const std::uint32_t* raw, const std::uint8_t* len, std::size_t n) noexcept {
+#if defined(__x86_64__)
+  if (kHavePclmul) return concat_pclmul(reg, raw, len, n);
+#endif
+  return crc32_concat_portable(reg, raw, len, n);
 }
 
 std::uint32_t crc32_update_portable(std::uint32_t crc, const void* data, std::size_t n) noexcept {

@@ -40,14 +40,6 @@ std::size_t format_decimal(std::int64_t value, int scale, char* out) noexcept {
   return static_cast<std::size_t>(p + width - out);
 }
 
-bool parse_epoch_seconds(std::string_view s, std::uint64_t& ns) noexcept {
-  std::int64_t v = 0;
-  if (s.empty() || s.front() == '-') return false;
-  if (parse_decimal(s, 9, v) != decimal_status::ok) return false;
-  ns = static_cast<std::uint64_t>(v);
-  return true;
-}
-
 namespace {
 
 

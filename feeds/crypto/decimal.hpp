@@ -14,9 +14,15 @@
 //   is `too_precise`.
 // - Overflow is checked on every multiply-add (int64 is 9.2e18: scale 8 leaves 9.2e10
 //   units of headroom, plenty for prices, and rejected rather than wrapped for sizes).
-// - Everything is inline: this runs once per price and size on the hot path.
+// - Everything is inline: this runs once per price and size on the hot path. The shapes
+//   the venues send ("354.15000000": 1-8 digits, a point, exactly `scale` digits; any
+//   "<digits>.<digits>" of 8-24 bytes) are read a word at a time (SWAR, no loop per
+//   digit); everything else, and every error, goes to the digit-by-digit reference,
+//   parse_decimal_scalar, which decides the status (the fast paths only ever answer ok,
+//   and only with its value: decimal_test.cpp compares them on random strings).
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <cstring>
 #include <string_view>
@@ -59,12 +65,11 @@ inline constexpr std::int64_t kPow10[kMaxScale + 1] = {
     1'000'000'000'000'000'000LL,
 };
 
-// Eight ASCII digits at p -> their value in out; false (out untouched) if any byte is
-// not a digit. SWAR, as in simdjson and fast_float (little endian: p[0] is the low byte).
-[[nodiscard]] inline bool eight_digits(const char* p, std::uint64_t& out) noexcept {
+// Eight ASCII digits (x holds them as loaded, little endian: the first digit is the low
+// byte) -> their value in out; false (out untouched) if any byte is not a digit. SWAR,
+// as in simdjson and fast_float.
+[[nodiscard]] inline bool eight_digits_word(std::uint64_t x, std::uint64_t& out) noexcept {
   static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__);
-  std::uint64_t x = 0;
-  std::memcpy(&x, p, 8);
   if (((x & 0xF0F0F0F0F0F0F0F0ULL) | (((x + 0x0606060606060606ULL) & 0xF0F0F0F0F0F0F0F0ULL) >> 4)) !=
       0x3333333333333333ULL) {
     return false;
@@ -78,11 +83,20 @@ inline constexpr std::int64_t kPow10[kMaxScale + 1] = {
   return true;
 }
 
+// Eight ASCII digits at p.
+[[nodiscard]] inline bool eight_digits(const char* p, std::uint64_t& out) noexcept {
+  std::uint64_t x = 0;
+  std::memcpy(&x, p, 8);
+  return eight_digits_word(x, out);
+}
+
 // Parses [p, end) as a decimal with `scale` fraction digits into out (count of
 // 10^-scale units). out is written only on ok. `frac_digits`, when given, receives the
 // number of fraction digits the string had (the exchange's own formatting).
-[[nodiscard]] inline decimal_status parse_decimal(const char* p, const char* end, int scale, std::int64_t& out,
-                                                  int* frac_digits = nullptr) noexcept {
+// The complete grammar, digit by digit (eight at a time where it can): the reference
+// parse_decimal's fast path is tested against, and its answer whenever that declines.
+[[nodiscard]] inline decimal_status parse_decimal_scalar(const char* p, const char* end, int scale, std::int64_t& out,
+                                                         int* frac_digits = nullptr) noexcept {
   if (scale < 0 || scale > kMaxScale) return decimal_status::bad_scale;
   bool negative = false;
   if (p != end && *p == '-') {
@@ -152,9 +166,167 @@ inline constexpr std::int64_t kPow10[kMaxScale + 1] = {
   return decimal_status::ok;
 }
 
+namespace decimal_detail {
+
+// The n (1..8) digits at p, where [p, p + n) lies in a string ending at e that is at
+// least 8 bytes long: the 8-byte window holding them is loaded without reading outside
+// the string, the other bytes are shifted out and replaced by leading '0's.
+[[nodiscard]] inline bool short_digits(const char* e, const char* p, std::size_t n, std::uint64_t& out) noexcept {
+  const char* const w = e - p >= 8 ? p : e - 8;
+  std::uint64_t x = 0;
+  std::memcpy(&x, w, 8);
+  x >>= static_cast<unsigned>(p - w) * 8U;                      // the digits start at the low byte
+  x <<= (8U - static_cast<unsigned>(n)) * 8U;                   // now they end at the high byte
+  x |= 0x3030303030303030ULL & ((1ULL << ((8U - n) * 8U)) - 1); // '0' in front of them
+  return eight_digits_word(x, out);
+}
+
+// The n (1..16) digits at p, same condition.
+[[nodiscard]] inline bool digits(const char* e, const char* p, std::size_t n, std::uint64_t& out) noexcept {
+  if (n <= 8) return short_digits(e, p, n, out);
+  std::uint64_t hi = 0;
+  std::uint64_t lo = 0;
+  if (!short_digits(e, p, n - 8, hi) || !eight_digits(p + n - 8, lo)) return false;
+  out = hi * 100'000'000 + lo;
+  return true;
+}
+
+// Index of the first '.' in the 8 bytes of x, or 8.
+[[nodiscard]] inline unsigned dot_in(std::uint64_t x) noexcept {
+  const std::uint64_t t = x ^ 0x2E2E2E2E2E2E2E2EULL;
+  const std::uint64_t m = (t - 0x0101010101010101ULL) & ~t & 0x8080808080808080ULL; // lowest flag exact
+  return m != 0 ? static_cast<unsigned>(__builtin_ctzll(m)) / 8U : 8U;
+}
+
+} // namespace decimal_detail
+
+// The shape every venue sends, "<1-16 digits>.<1-16 digits>" of 8 to 24 bytes, read
+// without a loop over the digits: find the point a word at a time, then each part as
+// at most two 8-digit words. Anything else (a sign, no point, short strings, a digit
+// beyond the scale that is not a zero, any doubt about overflow) returns false and is
+// left to parse_decimal_scalar, which then decides. Where it returns true, value and
+// frac_digits are exactly what parse_decimal_scalar gives (decimal_test.cpp).
+[[nodiscard]] inline bool parse_decimal_fast(const char* b, const char* e, int scale, std::int64_t& out,
+                                             int* frac_digits) noexcept {
+  using namespace decimal_detail;
+  const auto len = static_cast<std::size_t>(e - b);
+  if (len < 8 || len > 24 || scale < 0 || scale > kMaxScale) return false;
+  const char* dot = nullptr;
+  for (const char* w = b;; w += 8) {
+    if (e - w < 8) w = e - 8;
+    std::uint64_t x = 0;
+    std::memcpy(&x, w, 8);
+    if (const unsigned i = dot_in(x); i != 8) {
+      dot = w + i;
+      break;
+    }
+    if (w == e - 8) return false;
+  }
+  const auto ni = static_cast<std::size_t>(dot - b);
+  const auto nf = static_cast<std::size_t>(e - dot - 1);
+  if (ni == 0 || ni > 16 || nf == 0 || nf > 16) return false;
+  std::uint64_t int_part = 0;
+  std::uint64_t frac_part = 0;
+  if (!digits(e, b, ni, int_part) || !digits(e, dot + 1, nf, frac_part)) return false;
+  const auto s = static_cast<std::size_t>(scale);
+  if (nf > s) {
+    const auto drop = static_cast<std::uint64_t>(kPow10[nf - s]);
+    if (frac_part % drop != 0) return false; // too precise
+    frac_part /= drop;
+  } else {
+    frac_part *= static_cast<std::uint64_t>(kPow10[s - nf]); // < 10^scale
+  }
+  std::uint64_t v = 0;
+  if (__builtin_mul_overflow(int_part, static_cast<std::uint64_t>(kPow10[s]), &v) ||
+      __builtin_add_overflow(v, frac_part, &v) || v > 9'223'372'036'854'775'807ULL) {
+    return false;
+  }
+  out = static_cast<std::int64_t>(v);
+  if (frac_digits != nullptr) *frac_digits = static_cast<int>(nf);
+  return true;
+}
+
+// The commonest shape of all: exactly `scale` (1 to 8) fraction digits, as Binance and
+// Kraken print them, 1 to 8 integer digits, at least 8 bytes. The point's place is then
+// known: two words, no search. false leaves the string to parse_decimal_fast.
+[[nodiscard]] inline bool parse_decimal_scaled(const char* b, const char* e, int scale, std::int64_t& out) noexcept {
+  using namespace decimal_detail;
+  const auto len = static_cast<std::size_t>(e - b);
+  const auto fs = static_cast<std::size_t>(scale);
+  if (scale < 1 || scale > 8 || len < 8 || len <= fs + 1 || len - fs - 1 > 8 || b[len - fs - 1] != '.') return false;
+  std::uint64_t int_part = 0;
+  std::uint64_t frac_part = 0;
+  if (!short_digits(e, b, len - fs - 1, int_part) || !short_digits(e, e - fs, fs, frac_part)) return false;
+  out = static_cast<std::int64_t>(int_part * static_cast<std::uint64_t>(kPow10[fs]) + frac_part); // < 10^16
+  return true;
+}
+
+// Parses [p, end) as a decimal with `scale` fraction digits into out (count of
+// 10^-scale units). out is written only on ok. `frac_digits`, when given, receives the
+// number of fraction digits the string had (the exchange's own formatting).
+[[nodiscard]] inline decimal_status parse_decimal(const char* p, const char* end, int scale, std::int64_t& out,
+                                                  int* frac_digits = nullptr) noexcept {
+  if (parse_decimal_scaled(p, end, scale, out)) {
+    if (frac_digits != nullptr) *frac_digits = scale;
+    return decimal_status::ok;
+  }
+  if (parse_decimal_fast(p, end, scale, out, frac_digits)) return decimal_status::ok;
+  return parse_decimal_scalar(p, end, scale, out, frac_digits);
+}
+
+// A decimal with exactly `scale` fraction digits (Kraken prints every price of a pair
+// with the same number): parse_decimal with frac_digits == scale (decimal_test.cpp).
+[[nodiscard]] inline bool parse_decimal_exact(std::string_view s, int scale, std::int64_t& out) noexcept {
+  int frac = -1;
+  return parse_decimal(s.data(), s.data() + s.size(), scale, out, &frac) == decimal_status::ok && frac == scale;
+}
+
 [[nodiscard]] inline decimal_status parse_decimal(std::string_view s, int scale, std::int64_t& out,
                                                   int* frac_digits = nullptr) noexcept {
   return parse_decimal(s.data(), s.data() + s.size(), scale, out, frac_digits);
+}
+
+namespace decimal_detail {
+
+// The 8 decimal digits of x < 10^8 as ASCII, first digit in the low byte (SWAR: split
+// into 4-digit halves, then 2-digit, then single digits, each by a multiply-shift that
+// is an exact division for the lane's range).
+[[nodiscard]] inline std::uint64_t eight_ascii(std::uint64_t x) noexcept {
+  std::uint64_t v = (x / 10000) | ((x % 10000) << 32);             // abcd | efgh << 32
+  const std::uint64_t hundreds = ((v * 10486) >> 20) & 0x0000007F0000007FULL; // lane / 100 (lane < 10^4)
+  v = hundreds | ((v - hundreds * 100) << 16);
+  const std::uint64_t tens = ((v * 103) >> 10) & 0x000F000F000F000FULL; // lane / 10 (lane < 100)
+  v = tens | ((v - tens * 10) << 8);
+  return v + 0x3030303030303030ULL;
+}
+
+inline void store8(char* p, std::uint64_t w) noexcept { std::memcpy(p, &w, 8); }
+
+} // namespace decimal_detail
+
+// Writes the decimal digits of v (no leading zeros, "0" for 0) at out and returns how
+// many. Stores whole 8-byte words: out must have 24 writable bytes whatever v is.
+[[nodiscard]] inline std::size_t format_digits(std::uint64_t v, char* out) noexcept {
+  using namespace decimal_detail;
+  constexpr std::uint64_t kE8 = 100'000'000;
+  if (v >= kE8 * kE8) {
+    const std::size_t n = format_digits(v / (kE8 * kE8), out); // at most 4 digits
+    const std::uint64_t rest = v % (kE8 * kE8);
+    store8(out + n, eight_ascii(rest / kE8));
+    store8(out + n + 8, eight_ascii(rest % kE8));
+    return n + 16;
+  }
+  const std::uint64_t hi = v / kE8;
+  const std::uint64_t lo = v % kE8;
+  const std::uint64_t head = eight_ascii(hi != 0 ? hi : lo);
+  // Leading '0' bytes of the first word; a zero v keeps its last digit.
+  const std::uint64_t nonzero = (head ^ 0x3030303030303030ULL) | (std::uint64_t{1} << 63);
+  const auto lead = static_cast<unsigned>(__builtin_ctzll(nonzero)) / 8U;
+  store8(out, head >> (lead * 8U));
+  const std::size_t n = 8U - lead;
+  if (hi == 0) return n;
+  store8(out + n, eight_ascii(lo));
+  return n + 8;
 }
 
 // Writes value at `scale` as a decimal string with exactly `scale` fraction digits
@@ -164,7 +336,31 @@ std::size_t format_decimal(std::int64_t value, int scale, char* out) noexcept;
 
 // "1618678134.045305" (seconds since the epoch, capture and Kraken timestamps) -> ns.
 // Returns false on bad syntax, on more than 9 significant fraction digits or overflow.
-[[nodiscard]] bool parse_epoch_seconds(std::string_view s, std::uint64_t& ns) noexcept;
+// Inline: Kraken sends one per book level.
+[[nodiscard]] inline bool parse_epoch_seconds(std::string_view s, std::uint64_t& ns) noexcept {
+  using namespace decimal_detail;
+  // Ten digits of seconds, a point, 1 to 8 fraction digits: three words.
+  if (s.size() >= 12 && s.size() <= 19 && s[10] == '.') {
+    const char* const b = s.data();
+    const char* const e = b + s.size();
+    const std::size_t nf = s.size() - 11;
+    std::uint64_t hi = 0;
+    std::uint64_t lo = 0;
+    std::uint64_t frac = 0;
+    if (short_digits(e, b, 2, hi) && eight_digits(b + 2, lo) && short_digits(e, b + 11, nf, frac)) {
+      // < 10^19: no wrap; above the int64 range parse_decimal says overflow, and so here.
+      const std::uint64_t v =
+          (hi * 100'000'000 + lo) * 1'000'000'000ULL + frac * static_cast<std::uint64_t>(kPow10[9 - nf]);
+      if (v > 9'223'372'036'854'775'807ULL) return false;
+      ns = v;
+      return true;
+    }
+  }
+  std::int64_t v = 0;
+  if (s.empty() || s.front() == '-' || parse_decimal(s, 9, v) != decimal_status::ok) return false;
+  ns = static_cast<std::uint64_t>(v);
+  return true;
+}
 
 // "2021-04-17T16:43:37.075687Z" (Coinbase) -> ns since the epoch. UTC ('Z') only.
 [[nodiscard]] bool parse_iso8601_utc(std::string_view s, std::uint64_t& ns) noexcept;

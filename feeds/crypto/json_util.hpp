@@ -22,6 +22,11 @@
 //   the "builtin" kernel, which without -march flags is simdjson's scalar fallback: it
 //   measured 2.5x slower than the DOM here. The scanner is a page of plain code on the
 //   bytes (SSE2, which every x86-64 has, for the string scan).
+// - Kraken's and Binance's book updates (nearly all of their traffic) are first tried by
+//   a flat reader of that one frame shape written against the scanner directly
+//   (scan_book_update, scan_depth_update): no callback per element, no type dispatch.
+//   It fills exactly what the walk would and declines anything else, which then goes
+//   through read_frame as above; fast_path_test.cpp covers it with the rest.
 // - String views live until the next frame (scanner: into the frame; DOM: into the
 //   parser). Handlers collect them while walking, then convert once they know the
 //   instrument.
@@ -157,6 +162,17 @@ public:
     if (q >= end_ || *q != '"') return fail(); // an escape, a raw control or non-ASCII byte, or the end
     out = std::string_view(begin, static_cast<std::size_t>(q - begin));
     p_ = q + 1;
+    return true;
+  }
+
+  // A one-character key and its colon, "k": , exactly what string() then expect(':')
+  // accept for it; false (not a failure) when the next bytes have any other shape.
+  bool short_key(char& k) noexcept {
+    if (end_ - p_ < 4 || p_[0] != '"' || p_[2] != '"' || p_[3] != ':') return false;
+    const auto c = static_cast<unsigned char>(p_[1]);
+    if (c < 0x20 || c >= 0x80 || c == '"' || c == '\\') return false;
+    k = p_[1];
+    p_ += 4;
     return true;
   }
 

@@ -35,80 +35,87 @@ struct raw_trade {
   std::string_view side_word;
 };
 
-// 10 levels of two int64 rendered in decimal: at most 10 * 2 * 19 bytes.
-constexpr std::size_t kSideTextBytes = kraken_handler::kChecksumLevels * 2 * 20;
 constexpr std::size_t kTop = kraken_handler::kChecksumLevels;
-
 constexpr std::size_t kMaxLevelText = 40; // two int64 in decimal: at most 2 * 19 bytes
 
-// The checksum text of one side's top 10 and the levels it was rendered from.
-struct side_text {
-  std::array<char, kSideTextBytes + kMaxLevelText> text{}; // + slack for fixed-size copies
+// The checksum text of one level: price digits then volume digits. The integers are the
+// exchange's strings without the point (see the header), and to_chars of a positive
+// integer has no leading zeros: exactly Kraken's text.
+std::size_t render_level(const price_level& l, char* out) noexcept {
+  char* p = std::to_chars(out, out + 20, l.price).ptr;
+  p = std::to_chars(p, p + 20, l.qty).ptr;
+  return static_cast<std::size_t>(p - out);
+}
+
+// The same text with whole-word stores (format_digits, decimal.hpp): out needs
+// kMaxLevelText + 8 bytes. The hot path's; render_level stays the reference.
+std::size_t render_level_fast(const price_level& l, char* out) noexcept {
+  const std::size_t n = format_digits(static_cast<std::uint64_t>(l.price), out);
+  return n + format_digits(static_cast<std::uint64_t>(l.qty), out + n);
+}
+
+// The checksum text of a side's top 10, best first (the reference computation).
+std::size_t render_side(const level_book& b, side s, char* out) noexcept {
+  std::size_t n = 0;
+  for (std::size_t i = 0; i < std::min(b.depth(s), kTop); ++i) n += render_level(b.level(s, i), out + n);
+  return n;
+}
+
+// One side's top 10 as checksum pieces (crc32.hpp): each level's raw CRC and text
+// length, and the level they were computed from.
+struct side_pieces {
   std::array<price_t, kTop> price{};
   std::array<qty_t, kTop> qty{};
-  std::array<std::uint16_t, kTop + 1> offset{}; // level i is text[offset[i], offset[i+1])
+  std::array<std::uint32_t, kTop> raw{};
+  std::array<std::uint8_t, kTop> len{};
   std::size_t n = 0;
-  [[nodiscard]] std::size_t size() const noexcept { return offset[n]; }
 };
 
 struct side_cache {
-  side_text buf[2];
-  unsigned current = 0;
+  side_pieces pieces;
   bool dirty = true;
-  [[nodiscard]] const side_text& text() const noexcept { return buf[current]; }
 };
 
 struct checksum_cache {
   side_cache asks;
   side_cache bids;
-  std::uint32_t asks_crc = 0; // CRC state after the asks text
+  std::uint32_t asks_reg = 0; // the CRC register after the asks text
   std::uint32_t full = 0;     // CRC of asks + bids, valid when neither side is dirty
 };
 
-// The checksum text of a side: price digits then volume digits per level, best first.
-// The integers are the exchange's strings without the point (see the header), and
-// to_chars of a positive integer has no leading zeros: exactly Kraken's text.
-std::size_t render_side(const level_book& b, side s, char* out) noexcept {
-  char* p = out;
-  const std::size_t n = std::min(b.depth(s), kTop);
-  for (std::size_t i = 0; i < n; ++i) {
-    const price_level& l = b.level(s, i);
-    p = std::to_chars(p, p + 20, l.price).ptr;
-    p = std::to_chars(p, p + 20, l.qty).ptr;
-  }
-  return static_cast<std::size_t>(p - out);
-}
-
-// Same text, reusing the previous rendering of every level whose price and volume did
-// not change (a typical update changes one level and shifts the others): a merge of
-// two best-first lists, memcpy for the known levels, to_chars for the new ones.
-void rerender_side(const level_book& b, side s, side_cache& c) noexcept {
-  const side_text& old = c.buf[c.current];
-  side_text& out = c.buf[c.current ^ 1U];
-  const std::size_t n = std::min(b.depth(s), kTop);
-  char* const base = out.text.data();
-  char* p = base;
-  std::size_t j = 0;
-  for (std::size_t i = 0; i < n; ++i) {
-    const price_level& l = b.level(s, i);
-    while (j < old.n && (s == side::bid ? old.price[j] > l.price : old.price[j] < l.price)) ++j;
-    out.offset[i] = static_cast<std::uint16_t>(p - base);
+// The side's pieces again. The levels above the first change keep theirs untouched;
+// from there on, a merge of the old pieces with the book (both best first) reuses
+// those of every level whose price and volume did not change (an update changes one
+// level and shifts the others), and only a new or changed level is rendered and
+// hashed. The book's top 10 are contiguous (best at the back of the side's vector).
+template <side S>
+void refresh_side(const level_book& b, side_cache& c) noexcept {
+  side_pieces& out = c.pieces;
+  c.dirty = false;
+  const std::size_t n = std::min(b.depth(S), kTop);
+  const price_level* const best = n != 0 ? &b.level(S, 0) : nullptr;
+  std::size_t k = 0;
+  const std::size_t common = std::min(n, out.n);
+  while (k < common && out.price[k] == (best - k)->price && out.qty[k] == (best - k)->qty) ++k;
+  if (k == n && out.n == n) return;
+  const side_pieces old = out;
+  std::size_t j = k;
+  for (std::size_t i = k; i < n; ++i) {
+    const price_level& l = *(best - i);
+    while (j < old.n && (S == side::bid ? old.price[j] > l.price : old.price[j] < l.price)) ++j;
     out.price[i] = l.price;
     out.qty[i] = l.qty;
     if (j < old.n && old.price[j] == l.price && old.qty[j] == l.qty) {
-      // A fixed 40-byte copy (a level is at most 38) beats a variable-length memcpy
-      // call; both buffers have kMaxLevelText bytes of slack behind the text.
-      std::memcpy(p, old.text.data() + old.offset[j], kMaxLevelText);
-      p += old.offset[j + 1] - old.offset[j];
+      out.raw[i] = old.raw[j];
+      out.len[i] = old.len[j];
     } else {
-      p = std::to_chars(p, p + 20, l.price).ptr;
-      p = std::to_chars(p, p + 20, l.qty).ptr;
+      char text[kMaxLevelText + 8];
+      const std::size_t len = render_level_fast(l, text);
+      out.raw[i] = crc32_raw(text, len);
+      out.len[i] = static_cast<std::uint8_t>(len);
     }
   }
-  out.offset[n] = static_cast<std::uint16_t>(p - base);
   out.n = n;
-  c.current ^= 1U;
-  c.dirty = false;
 }
 
 // Whether setting `price` on side s can change that side's top 10 (before applying).
@@ -118,10 +125,23 @@ bool touches_top(const level_book& b, side s, price_t price) noexcept {
   return s == side::bid ? price >= tenth : price <= tenth;
 }
 
+// The "c" text: digits only (leading zeros allowed), at most 2^32 - 1; what
+// std::from_chars into a uint32 accepts when it must consume the whole text.
+bool parse_checksum(std::string_view text, std::uint32_t& out) noexcept {
+  if (text.empty()) return false;
+  std::uint64_t v = 0;
+  for (const char c : text) {
+    const unsigned d = static_cast<unsigned char>(c) - '0';
+    v = v * 10 + d;
+    if (d > 9 || v > 0xFFFFFFFFULL) return false;
+  }
+  out = static_cast<std::uint32_t>(v);
+  return true;
+}
+
 // Exactly `scale` fraction digits: Kraken's fixed per-pair formatting (see header).
 bool parse_book_number(std::string_view s, int scale, std::int64_t& out) noexcept {
-  int frac = -1;
-  return parse_decimal(s, scale, out, &frac) == decimal_status::ok && frac == scale;
+  return parse_decimal_exact(s, scale, out);
 }
 
 // Each level: [price, volume, timestamp] or, republished, [price, volume, timestamp, "r"].
@@ -221,6 +241,56 @@ bool walk_frame(Value root, frame_fields& ff, std::vector<raw_level>& raw, std::
   });
 }
 
+// The book update as Kraken sends it, read straight off the bytes:
+//   [id,{"a"|"b":[[price,volume,time(,"r")],...](,...)(,"c":"crc")}(,{...}),"book-N","PAIR"]
+// A narrower, flatter reader than walk_frame on scan_value (no callbacks per element, no
+// type dispatch) for the frame that is nearly all of a book's traffic. It fills exactly
+// what walk_frame would; anything else (snapshots, trades, events, any other key, a
+// level with more than 4 fields) makes it decline, and the frame is read again by
+// walk_frame (fast_path_test.cpp compares both with the DOM on every capture frame and
+// thousands of mutilated ones).
+bool scan_book_update(const padded_frame& f, frame_fields& ff, std::vector<raw_level>& raw) {
+  if (f.size > json::kMaxFrameBytes) return false;
+  json::scanner sc(f.data, f.size);
+  ff = frame_fields{};
+  raw.clear();
+  std::uint64_t id = 0;
+  if (!sc.eat('[') || !sc.integer(id) || !sc.eat(',') || sc.peek() != '{') return false;
+  while (sc.eat('{')) {
+    do {
+      char key = 0;
+      if (!sc.short_key(key)) return false;
+      if (key == 'c') {
+        if (!sc.string(ff.checksum_text)) return false;
+        continue;
+      }
+      if (key != 'a' && key != 'b') return false;
+      const side s = key == 'a' ? side::ask : side::bid;
+      ff.update = true;
+      if (!sc.eat('[')) return false;
+      if (sc.eat(']')) continue;
+      do {
+        raw_level& l = raw.emplace_back();
+        l.s = s;
+        std::string_view flag;
+        if (!sc.eat('[') || !sc.string(l.price) || !sc.eat(',') || !sc.string(l.qty) || !sc.eat(',') ||
+            !sc.string(l.ts)) {
+          return false;
+        }
+        if (sc.eat(',')) {
+          if (!sc.string(flag)) return false;
+          l.republish = flag == "r";
+        }
+        if (!sc.eat(']')) return false;
+      } while (sc.eat(','));
+      if (!sc.eat(']')) return false;
+    } while (sc.eat(','));
+    if (!sc.eat('}') || !sc.eat(',')) return false;
+  }
+  if (!sc.string(ff.channel_name) || !sc.eat(',') || !sc.string(ff.pair) || !sc.eat(']')) return false;
+  return sc.finish();
+}
+
 // "book-1000" -> 1000; 0 when the name carries no depth.
 std::size_t depth_from_channel(std::string_view name) noexcept {
   constexpr std::string_view kPrefix = "book-";
@@ -264,7 +334,7 @@ void kraken_handler::on_connect() {
 std::size_t kraken_handler::depth(std::size_t index) const noexcept { return impl_->depth[index]; }
 
 std::uint32_t kraken_handler::checksum(std::size_t index) const {
-  std::array<char, 2 * kSideTextBytes> text{};
+  std::array<char, 2 * kTop * kMaxLevelText> text{};
   const level_book& b = instruments_[index].book;
   std::size_t n = render_side(b, side::ask, text.data());
   n += render_side(b, side::bid, text.data() + n);
@@ -275,7 +345,8 @@ frame_status kraken_handler::on_frame(const padded_frame& f) {
   ++counters_.frames;
   impl& m = *impl_;
   frame_fields ff;
-  if (!json::read_frame(m.parser, f, fast_json_, [&](auto root) { return walk_frame(root, ff, m.raw, m.trades); })) {
+  if (!(fast_json_ && scan_book_update(f, ff, m.raw)) &&
+      !json::read_frame(m.parser, f, fast_json_, [&](auto root) { return walk_frame(root, ff, m.raw, m.trades); })) {
     return reject_frame();
   }
 
@@ -416,8 +487,7 @@ frame_status kraken_handler::on_frame(const padded_frame& f) {
 
   if (!checksum_text.empty()) {
     std::uint32_t expected = 0;
-    const auto r = std::from_chars(checksum_text.data(), checksum_text.data() + checksum_text.size(), expected);
-    if (r.ec != std::errc() || r.ptr != checksum_text.data() + checksum_text.size()) {
+    if (!parse_checksum(checksum_text, expected)) {
       ++counters_.bad_frames;
       ++in.version;
       mark_stale(index, resync_reason::bad_update);
@@ -425,11 +495,15 @@ frame_status kraken_handler::on_frame(const padded_frame& f) {
     }
     const bool any_dirty = cc.asks.dirty || cc.bids.dirty;
     if (cc.asks.dirty) {
-      rerender_side(in.book, side::ask, cc.asks);
-      cc.asks_crc = crc32(cc.asks.text().text.data(), cc.asks.text().size());
+      refresh_side<side::ask>(in.book, cc.asks);
+      const side_pieces& a = cc.asks.pieces;
+      cc.asks_reg = crc32_concat(~0U, a.raw.data(), a.len.data(), a.n);
     }
-    if (cc.bids.dirty) rerender_side(in.book, side::bid, cc.bids);
-    if (any_dirty) cc.full = crc32_update(cc.asks_crc, cc.bids.text().text.data(), cc.bids.text().size());
+    if (cc.bids.dirty) refresh_side<side::bid>(in.book, cc.bids);
+    if (any_dirty) {
+      const side_pieces& b = cc.bids.pieces;
+      cc.full = ~crc32_concat(cc.asks_reg, b.raw.data(), b.len.data(), b.n);
+    }
     if (cc.full != expected) {
       ++counters_.checksum_mismatches;
       ++in.version;

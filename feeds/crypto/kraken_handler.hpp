@@ -15,12 +15,13 @@
 //   subscriptionStatus, or the "book-N" channel name of each frame): Kraken does not
 //   send deletes for levels pushed out of the window, and a level coming back into it
 //   is re-sent (flagged "r"), which is applied like any other absolute level.
-// - Cost (the checksum is most of an update's work): the checksum text is cached per
-//   side and rebuilt only when an update touched that side's top 10 (78% of the
-//   capture's updates do); a rebuild reuses the text of every level whose price and
-//   volume did not change (usually 9 of 10), the CRC state after the asks is cached so
-//   a bids-only change hashes only the bids text, and the CRC itself uses PCLMUL
-//   folding where the CPU has it (crc32.cpp).
+// - Cost (the checksum was a third of an update's work): no checksum text is kept.
+//   Each of a side's top 10 levels is cached as a piece: its raw CRC and text length
+//   (crc32.hpp). A side is refreshed only when an update touched its top 10 (78% of
+//   the capture's updates do), and a refresh renders and hashes only the levels whose
+//   price or volume changed (usually 1 of 10); the CRC is then combined from the 10
+//   pieces with one carry-less multiply each. The register after the asks is cached,
+//   so a bids-only change combines only the bids.
 // - An update frame may carry "a" and "b" in two objects; "c" is in the last one. Both
 //   are collected, validated, then applied, then the checksum is verified.
 #pragma once

@@ -4,9 +4,13 @@
 
 #include <gtest/gtest.h>
 
+#include <charconv>
 #include <cstdint>
+#include <cstring>
 #include <limits>
+#include <random>
 #include <string>
+#include <vector>
 
 namespace mdgw::crypto {
 namespace {
@@ -96,6 +100,108 @@ TEST(Decimal, ReportsFractionDigits) {
   EXPECT_EQ(frac, 0);
 }
 
+// parse_decimal's word-at-a-time path against the digit-by-digit parser, on the
+// shapes it takes (random digits around one point, every length it accepts and beyond)
+// and on near misses (a sign, two points, a letter, too precise, overflowing): same
+// status, same value, same fraction digit count, and the fast path itself must
+// have answered a good share of them (many random ones overflow or are too precise).
+TEST(Decimal, FastPathEqualsScalar) {
+  std::mt19937_64 rng(42);
+  const auto pick = [&](std::size_t n) { return static_cast<std::size_t>(rng() % n); };
+  std::size_t fast_hits = 0;
+  std::size_t cases = 0;
+  for (int i = 0; i < 200'000; ++i) {
+    std::string s;
+    const std::size_t int_digits = 1 + pick(18);
+    const std::size_t frac_digits = pick(18);
+    for (std::size_t k = 0; k < int_digits; ++k) s += static_cast<char>('0' + pick(10));
+    if (frac_digits != 0 || pick(8) == 0) s += '.';
+    for (std::size_t k = 0; k < frac_digits; ++k) s += static_cast<char>(pick(3) == 0 ? '0' : '0' + pick(10));
+    if (pick(4) == 0) { // a near miss somewhere
+      const char bad[] = {'-', '.', 'e', 'x', ' ', '/', ':', '\0', '+'};
+      s[pick(s.size())] = bad[pick(sizeof bad)];
+    }
+    const int scale = static_cast<int>(pick(kMaxScale + 1));
+    std::int64_t a = 111;
+    std::int64_t b = 111;
+    int fa = -1;
+    int fb = -1;
+    const decimal_status sa = parse_decimal(s, scale, a, &fa);
+    const decimal_status sb = parse_decimal_scalar(s.data(), s.data() + s.size(), scale, b, &fb);
+    ASSERT_EQ(sa, sb) << s << " scale " << scale;
+    ASSERT_EQ(a, b) << s << " scale " << scale;
+    ASSERT_EQ(fa, fb) << s << " scale " << scale;
+    std::int64_t c = 0;
+    if (parse_decimal_fast(s.data(), s.data() + s.size(), scale, c, nullptr)) {
+      ASSERT_EQ(sb, decimal_status::ok) << s;
+      ASSERT_EQ(c, b) << s;
+      ++fast_hits;
+    }
+    ++cases;
+  }
+  EXPECT_GT(fast_hits, cases / 10);
+  // The venues' own strings take the fast path.
+  for (const char* s : {"354.15000000", "5.00000000", "1618678133.365913", "0.35290000", "10968.00000000"}) {
+    std::int64_t v = 0;
+    EXPECT_TRUE(parse_decimal_fast(s, s + std::strlen(s), 9, v, nullptr)) << s;
+  }
+}
+
+// format_digits (whole-word stores) against std::to_chars at every magnitude.
+// The fixed-shape readers against what they stand for: parse_decimal_exact is
+// parse_decimal with frac_digits == scale, parse_epoch_seconds is parse_decimal at scale
+// 9 of a string without a sign. Random digit strings around a point, with near misses.
+TEST(Decimal, ExactAndEpochEqualReference) {
+  std::mt19937_64 rng(11);
+  const auto pick = [&](std::size_t n) { return static_cast<std::size_t>(rng() % n); };
+  for (int i = 0; i < 200'000; ++i) {
+    std::string s;
+    const std::size_t int_digits = pick(4) == 0 ? 10 : 1 + pick(12);
+    const std::size_t frac_digits = pick(11);
+    for (std::size_t k = 0; k < int_digits; ++k) s += static_cast<char>('0' + pick(10));
+    if (frac_digits != 0) s += '.';
+    for (std::size_t k = 0; k < frac_digits; ++k) s += static_cast<char>('0' + pick(10));
+    if (pick(5) == 0) {
+      const char bad[] = {'-', '.', 'e', 'x', ' ', '/', ':', '+'};
+      s[pick(s.size())] = bad[pick(sizeof bad)];
+    }
+    const int scale = static_cast<int>(pick(11));
+    std::int64_t a = 5;
+    std::int64_t b = 5;
+    int frac = -1;
+    const bool want = parse_decimal(s, scale, b, &frac) == decimal_status::ok && frac == scale;
+    ASSERT_EQ(parse_decimal_exact(s, scale, a), want) << s << " scale " << scale;
+    if (want) {
+      ASSERT_EQ(a, b) << s;
+    }
+    std::uint64_t ns = 0;
+    std::int64_t at9 = 0;
+    const bool want_ts = s.front() != '-' && parse_decimal(s, 9, at9) == decimal_status::ok;
+    ASSERT_EQ(parse_epoch_seconds(s, ns), want_ts) << s;
+    if (want_ts) {
+      ASSERT_EQ(ns, static_cast<std::uint64_t>(at9)) << s;
+    }
+  }
+  std::uint64_t ns = 0;
+  EXPECT_FALSE(parse_epoch_seconds("9999999999.5", ns)); // beyond int64 nanoseconds
+  ASSERT_TRUE(parse_epoch_seconds("9223372036.854775", ns));
+  EXPECT_EQ(ns, 9'223'372'036'854'775'000ULL);
+}
+
+TEST(Decimal, FormatDigitsEqualsToChars) {
+  std::mt19937_64 rng(3);
+  std::vector<std::uint64_t> values = {0, 1, 9, 10, 99, 100, 99'999'999, 100'000'000, 10'000'000'000'000'000ULL - 1,
+                                       10'000'000'000'000'000ULL, std::numeric_limits<std::uint64_t>::max()};
+  for (int i = 0; i < 200'000; ++i) values.push_back(rng() >> (rng() % 64));
+  for (const std::uint64_t v : values) {
+    char want[24];
+    const auto n = static_cast<std::size_t>(std::to_chars(want, want + sizeof want, v).ptr - want);
+    char got[24];
+    ASSERT_EQ(format_digits(v, got), n) << v;
+    ASSERT_EQ(std::string_view(got, n), std::string_view(want, n)) << v;
+  }
+}
+
 TEST(Decimal, FormatRoundTrips) {
   char buf[64];
   const auto fmt = [&](std::int64_t v, int scale) { return std::string(buf, format_decimal(v, scale, buf)); };
@@ -163,6 +269,37 @@ TEST(Crc32, AcceleratedPathEqualsTables) {
       ASSERT_EQ(crc32_update(0xDEADBEEFU, buf.data() + off, n), crc32_update_portable(0xDEADBEEFU, buf.data() + off, n));
     }
   }
+}
+
+// Pieces combined by their raw CRCs and lengths give the CRC of the concatenated bytes:
+// random pieces (empty ones too) from random registers, up to the table's whole length,
+// with and without carry-less multiplies.
+TEST(Crc32, ConcatEqualsCrcOfTheBytes) {
+  std::mt19937_64 rng(7);
+  for (int round = 0; round < 20'000; ++round) {
+    const std::size_t n = rng() % 24;
+    std::string text;
+    std::vector<std::uint32_t> raw;
+    std::vector<std::uint8_t> len;
+    for (std::size_t i = 0; i < n; ++i) {
+      const std::size_t l = (round % 100 == 0) ? kCrc32MaxConcat / 24 : rng() % 41;
+      std::string piece;
+      for (std::size_t k = 0; k < l; ++k) piece += static_cast<char>(rng());
+      raw.push_back(crc32_raw(piece.data(), piece.size()));
+      len.push_back(static_cast<std::uint8_t>(l));
+      text += piece;
+    }
+    const auto c = static_cast<std::uint32_t>(rng());
+    const std::uint32_t want = crc32_update(c, text.data(), text.size());
+    ASSERT_EQ(~crc32_concat(~c, raw.data(), len.data(), n), want) << round;
+    ASSERT_EQ(~crc32_concat_portable(~c, raw.data(), len.data(), n), want) << round;
+  }
+  // A register carried over: pieces after earlier text.
+  const std::string a = "35415000000500000000";
+  const std::string b = "3541200000001";
+  const std::uint32_t ra = crc32_raw(b.data(), b.size());
+  const auto lb = static_cast<std::uint8_t>(b.size());
+  EXPECT_EQ(~crc32_concat(~crc32(a.data(), a.size()), &ra, &lb, 1), crc32((a + b).data(), a.size() + b.size()));
 }
 
 } // namespace

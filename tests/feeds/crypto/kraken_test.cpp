@@ -12,6 +12,7 @@
 
 #include <algorithm>
 #include <map>
+#include <random>
 #include <string>
 #include <vector>
 
@@ -415,6 +416,50 @@ TEST_F(KrakenSynthetic, MalformedFramesAreCounted) {
   EXPECT_EQ(send(R"({"event":"heartbeat"})"), frame_status::ignored);
   EXPECT_EQ(send(R"({"event":"systemStatus","status":"maintenance","version":"1.8.3"})"), frame_status::ok);
   EXPECT_EQ(h_.system_status(), "maintenance");
+}
+
+// The cached checksum (per-level pieces, refreshed only where an update touched the top
+// 10) against the reference's plain CRC of the whole text, over random updates: inserts,
+// changes and deletes at and beyond the top 10, volumes of every length, one or two
+// levels per frame, depth 10 (every insert truncates) and 25 (levels move in and out of
+// the top 10).
+TEST_F(KrakenSynthetic, CachedChecksumMatchesPlainCrcOverRandomUpdates) {
+  std::mt19937_64 rng(2024);
+  for (const std::size_t depth : {std::size_t{10}, std::size_t{25}}) {
+    const std::string channel = "book-" + std::to_string(depth);
+    ref_ = ref_book{};
+    ref_.depth = depth;
+    snapshot();
+    const std::uint64_t checks_before = h_.counters().checks_ok;
+    const auto random_level = [&](bool ask) {
+      const int tick = static_cast<int>(rng() % 30);
+      const int price = ask ? 50010 + tick : 50000 - tick;
+      std::string p = std::to_string(price) + "." + std::to_string(rng() % 10);
+      std::string v;
+      if (rng() % 4 != 0) {
+        v = std::to_string(rng() % (std::uint64_t{1} << (rng() % 34))) + ".";
+        for (int k = 0; k < 8; ++k) v += static_cast<char>('0' + rng() % 10);
+      } else {
+        v = "0.00000000"; // a delete (of a level that may not exist)
+      }
+      ref_.set(ask, p, v);
+      return level_json(p, v);
+    };
+    for (int i = 0; i < 3000; ++i) {
+      const bool ask = rng() % 2 == 0;
+      std::string levels = random_level(ask);
+      if (rng() % 3 == 0) levels += "," + random_level(ask);
+      ref_.truncate();
+      ASSERT_EQ(send("[42,{\"" + std::string(ask ? "a" : "b") + "\":[" + levels + "],\"c\":\"" +
+                     std::to_string(ref_.checksum()) + "\"}," + "\"" + channel + "\",\"XBT/USD\"]"),
+                frame_status::ok)
+          << "update " << i << " depth " << depth;
+    }
+    EXPECT_EQ(h_.counters().checks_ok - checks_before, 3000U);
+    EXPECT_EQ(h_.checksum(0), ref_.checksum());
+    expect_same_book(h_.instrument(0), ref_);
+  }
+  EXPECT_TRUE(sink_.resyncs.empty());
 }
 
 } // namespace
