@@ -205,7 +205,7 @@ void gen_book(benchmark::State& state) {
   // spread the live orders over more cache lines than needed.
   itch_book book(book_config{0, 1 << 16, quiet});
   set_rate(state, book_passes<Prefetch>(state, generated(), book));
-  state.counters["live_orders_capacity"] = static_cast<double>(book.orders().capacity());
+  state.counters["order_window"] = static_cast<double>(book.orders().window_capacity());
 }
 
 void BM_itch_gen_book(benchmark::State& state) { gen_book<false>(state); }

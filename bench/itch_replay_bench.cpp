@@ -77,7 +77,7 @@ struct options {
   bool parse_only = false;
   bool prefetch = true;
   int repeats = 5;
-  std::size_t expected_orders = 1 << 16;
+  std::size_t expected_orders = 1 << 18; // order window of 262144 references (6 MiB)
 };
 
 struct pass_result {
@@ -218,9 +218,10 @@ int run(const options& opt) {
       levels += b->depth(side::bid) + b->depth(side::ask);
     }
     const book_counters& c = book.counters();
-    std::printf("book at the end: %zu live orders (order map capacity %zu), %zu levels over %zu locates; "
-                "unknown refs %llu, level errors %llu, trades %llu\n",
-                book.orders().size(), book.orders().capacity(), levels, book.locate_limit(),
+    std::printf("book at the end: %zu live orders (%zu of them spilled; order window %zu slots, spill map %zu), "
+                "%zu levels over %zu locates; unknown refs %llu, level errors %llu, trades %llu\n",
+                book.orders().size(), book.orders().spilled(), book.orders().window_capacity(),
+                book.orders().spill_capacity(), levels, book.locate_limit(),
                 static_cast<unsigned long long>(c.unknown_refs()), static_cast<unsigned long long>(c.level_errors),
                 static_cast<unsigned long long>(c.trades));
   }

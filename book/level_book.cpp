@@ -4,7 +4,8 @@
 
 namespace mdgw {
 
-level_book::level_book(std::size_t reserve_levels) {
+level_book::level_book(std::size_t reserve_levels, std::pmr::memory_resource* memory)
+    : bids_(memory), asks_(memory) {
   bids_.reserve(reserve_levels);
   asks_.reserve(reserve_levels);
 }

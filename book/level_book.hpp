@@ -5,7 +5,8 @@
 // (and the simulator's) is concentrated near the inside of the book, so inserts and
 // erases move only the few elements between the touched level and the back, and the
 // top-N view is a contiguous run read backwards. A map would allocate per level and
-// chase pointers on every update.
+// chase pointers on every update. The level arrays come from a memory resource (the
+// default heap unless told): the ITCH book keeps thousands of books in huge pages.
 #pragma once
 
 #include "types.hpp"
@@ -13,6 +14,7 @@
 #include <algorithm>
 #include <cstddef>
 #include <cstdint>
+#include <memory_resource>
 #include <vector>
 
 namespace mdgw {
@@ -36,7 +38,8 @@ enum class apply_status : std::uint8_t {
 
 class level_book {
 public:
-  explicit level_book(std::size_t reserve_levels = 64);
+  explicit level_book(std::size_t reserve_levels = 64,
+                      std::pmr::memory_resource* memory = std::pmr::get_default_resource());
 
   // Adds quantity (and orders) at a price; creates the level when new.
   [[nodiscard]] apply_status add(side s, price_t price, qty_t qty, std::uint32_t orders = 1);
@@ -66,15 +69,15 @@ public:
   std::size_t copy_top(side s, std::size_t n, price_level* out) const noexcept;
 
 private:
-  [[nodiscard]] std::vector<price_level>& levels(side s) noexcept { return s == side::bid ? bids_ : asks_; }
-  [[nodiscard]] const std::vector<price_level>& levels(side s) const noexcept {
+  [[nodiscard]] std::pmr::vector<price_level>& levels(side s) noexcept { return s == side::bid ? bids_ : asks_; }
+  [[nodiscard]] const std::pmr::vector<price_level>& levels(side s) const noexcept {
     return s == side::bid ? bids_ : asks_;
   }
   // Index of the level with this price, or of the position where it would be inserted.
   [[nodiscard]] std::size_t find(side s, price_t price) const noexcept;
 
-  std::vector<price_level> bids_; // ascending price: best (highest) at the back
-  std::vector<price_level> asks_; // descending price: best (lowest) at the back
+  std::pmr::vector<price_level> bids_; // ascending price: best (highest) at the back
+  std::pmr::vector<price_level> asks_; // descending price: best (lowest) at the back
 };
 
 // add, reduce and the search are inline: they run for nearly every message of an
@@ -94,7 +97,7 @@ constexpr int kChunks = 2;
 // so one well-predicted branch replaces an early-exit scan that mispredicts its exit
 // about once per call, and no more cache lines are read than the chunk spans.
 template <side S>
-inline std::size_t find_in(const std::vector<price_level>& v, price_t price) noexcept {
+inline std::size_t find_in(const std::pmr::vector<price_level>& v, price_t price) noexcept {
   const price_level* d = v.data();
   std::size_t hi = v.size();
   for (int c = 0; c < kChunks && hi > 0; ++c) {
@@ -115,14 +118,14 @@ inline std::size_t find_in(const std::vector<price_level>& v, price_t price) noe
 }
 
 // Insert and erase near the back move a few 24-byte levels: a plain loop, no memmove call.
-inline void insert_at(std::vector<price_level>& v, std::size_t i, const price_level& l) {
+inline void insert_at(std::pmr::vector<price_level>& v, std::size_t i, const price_level& l) {
   v.emplace_back();
   price_level* d = v.data();
   for (std::size_t j = v.size() - 1; j > i; --j) d[j] = d[j - 1];
   d[i] = l;
 }
 
-inline void erase_at(std::vector<price_level>& v, std::size_t i) noexcept {
+inline void erase_at(std::pmr::vector<price_level>& v, std::size_t i) noexcept {
   price_level* d = v.data();
   const std::size_t n = v.size();
   for (std::size_t j = i + 1; j < n; ++j) d[j - 1] = d[j];
