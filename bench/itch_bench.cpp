@@ -101,11 +101,12 @@ BENCHMARK(BM_itch_decode);
 
 // Applies the whole corpus to `book` once per benchmark iteration (the book is cleared,
 // untimed, between passes: the next pass adds the same references again). With
-// Prefetch, itch_book::prefetch is called kAhead messages early (what a feed thread
+// Prefetch, itch_book::prefetch and prefetch_levels are called kFar and kNear messages early (what a feed thread
 // reading batches can do). Returns the messages applied.
 template <bool Prefetch>
 std::uint64_t book_passes(benchmark::State& state, const corpus& c, itch_book& book) {
-  constexpr std::size_t kAhead = 8;
+  constexpr std::size_t kFar = itch_book::kFar;
+  constexpr std::size_t kNear = itch_book::kNear;
   null_sink sink;
   std::uint64_t messages = 0;
   const std::size_t n = c.size();
@@ -113,7 +114,10 @@ std::uint64_t book_passes(benchmark::State& state, const corpus& c, itch_book& b
     const std::uint8_t* base = c.bytes.data();
     for (std::size_t i = 0; i < n; ++i) {
       if constexpr (Prefetch) {
-        if (i + kAhead < n) book.prefetch(base + c.offsets[i + kAhead], c.offsets[i + kAhead + 1] - c.offsets[i + kAhead]);
+        if (i + kFar < n) book.prefetch(base + c.offsets[i + kFar], c.offsets[i + kFar + 1] - c.offsets[i + kFar]);
+        if (i + kNear < n) {
+          book.prefetch_levels(base + c.offsets[i + kNear], c.offsets[i + kNear + 1] - c.offsets[i + kNear]);
+        }
       }
       (void)book.apply(base + c.offsets[i], c.offsets[i + 1] - c.offsets[i], sink);
     }

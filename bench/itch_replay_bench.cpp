@@ -2,7 +2,7 @@
 // binary_file_reader and measures, per message,
 //   parse only   reader + itch_decoder::decode (a visitor that touches one field)
 //   parse + book reader + itch_book::apply (order map, level books, events to a null sink),
-//                with itch_book::prefetch 8 messages ahead (--no-prefetch: without)
+//                with itch_book's two-stage prefetch (--no-prefetch: without)
 // as the median of --repeats timed passes, plus peak RSS and the heap allocations made
 // during the timed passes.
 //
@@ -151,11 +151,15 @@ std::uint64_t parse_pass(binary_file_reader& reader, itch_decoder& decoder, std:
 }
 
 // Messages are taken in batches (as a feed gets them, a MoldUDP64 packet at a time) so
-// that the book can be told kAhead messages early which order slot and levels they touch
-// (itch_book::prefetch): the first touch of each is a cache miss on a day this size.
+// that the book can be told early which order slot and levels they touch, in two stages
+// (itch_book::prefetch kFar messages ahead, prefetch_levels kNear ahead): the first touch
+// of each is a cache miss on a day this size. The stages run over the batch boundary
+// (the reader's batches are views into its buffer, valid until the next call), so they
+// start again at each batch.
 std::uint64_t book_pass(binary_file_reader& reader, itch_book& book, event_sink& sink, bool prefetch) {
   constexpr std::size_t kBatch = 64;
-  constexpr std::size_t kAhead = 8;
+  constexpr std::size_t kFar = itch_book::kFar;
+  constexpr std::size_t kNear = itch_book::kNear;
   std::span<const std::uint8_t> batch[kBatch];
   std::uint64_t total = 0;
   for (std::size_t n; (n = reader.next_batch(batch, kBatch)) != 0; total += n) {
@@ -163,9 +167,11 @@ std::uint64_t book_pass(binary_file_reader& reader, itch_book& book, event_sink&
       for (std::size_t i = 0; i < n; ++i) (void)book.apply(batch[i].data(), batch[i].size(), sink);
       continue;
     }
-    for (std::size_t i = 0; i < n && i < kAhead; ++i) book.prefetch(batch[i].data(), batch[i].size());
+    for (std::size_t i = 0; i < n && i < kFar; ++i) book.prefetch(batch[i].data(), batch[i].size());
+    for (std::size_t i = 0; i < n && i < kNear; ++i) book.prefetch_levels(batch[i].data(), batch[i].size());
     for (std::size_t i = 0; i < n; ++i) {
-      if (i + kAhead < n) book.prefetch(batch[i + kAhead].data(), batch[i + kAhead].size());
+      if (i + kFar < n) book.prefetch(batch[i + kFar].data(), batch[i + kFar].size());
+      if (i + kNear < n) book.prefetch_levels(batch[i + kNear].data(), batch[i + kNear].size());
       (void)book.apply(batch[i].data(), batch[i].size(), sink);
     }
   }

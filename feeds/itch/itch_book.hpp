@@ -196,6 +196,12 @@ public:
     return {&e, true};
   }
   void prefetch(std::uint64_t ref) const noexcept { __builtin_prefetch(&window_[ref & mask_]); }
+  // The live order `ref` when it is in the window (no spill map lookup): a cache hint's
+  // cheap look.
+  [[nodiscard]] const order_entry* peek(std::uint64_t ref) const noexcept {
+    const order_entry& e = window_[ref & mask_];
+    return e.ref == ref && e.shares != 0 ? &e : nullptr;
+  }
   // Removes a live entry (a pointer from find or try_insert).
   void erase(order_entry* e) noexcept {
     if (e >= window_.get() && e <= window_.get() + mask_) [[likely]] {
@@ -362,22 +368,35 @@ public:
   // and counters()) and skipped; the return value says whether it was decoded.
   [[nodiscard]] decode_status apply(const std::uint8_t* msg, std::size_t len, event_sink& sink);
 
-  // Cache hint for a message that apply() will see soon (a few messages ahead in a
-  // batch): loads the order slot it names and the best levels of its locate's book.
-  // Reads nothing past len; any bytes are fine.
+  // Cache hints for a message that apply() will see soon, in two stages: prefetch() when
+  // it is kFar messages ahead (its order slot and its locate's book header, whose
+  // addresses need no load), then prefetch_levels() when it is kNear ahead (the best
+  // levels of the side it touches: finding them reads that header and, for E/C/X/D/U,
+  // the order slot, which the first stage brought in). One stage that read the header
+  // itself would stall on it. Read nothing past len; any bytes are fine.
+  static constexpr std::size_t kFar = 16;
+  static constexpr std::size_t kNear = 6;
   void prefetch(const std::uint8_t* msg, std::size_t len) const noexcept {
-    if (len < 19) return;
-    switch (msg[0]) {
-    case 'A': case 'F': case 'E': case 'C': case 'X': case 'D': case 'U': break;
-    default: return;
-    }
-    be64 ref;
-    std::memcpy(&ref, msg + 11, sizeof ref);
-    orders_.prefetch(ref.get());
+    if (!is_order_message(msg, len)) return;
+    orders_.prefetch(ref_at(msg, 11));
     const locate_t locate = static_cast<locate_t>((msg[1] << 8) | msg[2]);
-    if (locate < books_.size()) books_[locate].prefetch();
+    if (locate < books_.size()) __builtin_prefetch(&books_[locate]);
   }
-
+  void prefetch_levels(const std::uint8_t* msg, std::size_t len) const noexcept {
+    if (!is_order_message(msg, len)) return;
+    locate_t locate = static_cast<locate_t>((msg[1] << 8) | msg[2]);
+    side s = side::bid;
+    if (msg[0] == 'A' || msg[0] == 'F') {
+      if (len < 20) return;
+      s = msg[19] == kSell ? side::ask : side::bid;
+    } else {
+      const order_entry* o = orders_.peek(ref_at(msg, 11));
+      if (o == nullptr) return;
+      locate = o->locate;
+      s = o->s;
+    }
+    if (locate < books_.size()) books_[locate].prefetch(s);
+  }
   // The level book of `locate`, or nullptr when nothing named that locate yet.
   [[nodiscard]] const level_book* book(locate_t locate) const noexcept {
     return locate < books_.size() ? &books_[locate] : nullptr;
@@ -411,6 +430,18 @@ private:
     return books_[locate];
   }
   [[gnu::noinline]] void grow(locate_t locate);
+  [[nodiscard]] static bool is_order_message(const std::uint8_t* msg, std::size_t len) noexcept {
+    if (len < 19) return false;
+    switch (msg[0]) {
+    case 'A': case 'F': case 'E': case 'C': case 'X': case 'D': case 'U': return true;
+    default: return false;
+    }
+  }
+  [[nodiscard]] static std::uint64_t ref_at(const std::uint8_t* msg, std::size_t at) noexcept {
+    be64 ref;
+    std::memcpy(&ref, msg + at, sizeof ref);
+    return ref.get();
+  }
   [[nodiscard]] std::uint64_t ts(const header& h) const noexcept { return config_.midnight_ns + h.timestamp.get(); }
 
   // Order messages get the header's locate and exchange time as values: a header passed
