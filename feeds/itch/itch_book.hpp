@@ -204,7 +204,10 @@ public:
   }
   // Removes a live entry (a pointer from find or try_insert).
   void erase(order_entry* e) noexcept {
-    if (e >= window_.get() && e <= window_.get() + mask_) [[likely]] {
+    // Window or spill map: compared as addresses (relational operators on pointers into
+    // different arrays are unspecified).
+    const auto offset = reinterpret_cast<std::uintptr_t>(e) - reinterpret_cast<std::uintptr_t>(window_.get());
+    if (offset < (mask_ + 1) * sizeof(order_entry)) [[likely]] {
       e->shares = 0;
       --in_window_;
     } else {
