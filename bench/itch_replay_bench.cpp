@@ -78,6 +78,8 @@ struct options {
   bool prefetch = true;
   int repeats = 5;
   std::size_t expected_orders = 1 << 18; // order window of 262144 references (6 MiB)
+  std::size_t far = itch_book::kFar;     // prefetch distances, in messages
+  std::size_t near = itch_book::kNear;
 };
 
 struct pass_result {
@@ -156,10 +158,9 @@ std::uint64_t parse_pass(binary_file_reader& reader, itch_decoder& decoder, std:
 // of each is a cache miss on a day this size. The stages run over the batch boundary
 // (the reader's batches are views into its buffer, valid until the next call), so they
 // start again at each batch.
-std::uint64_t book_pass(binary_file_reader& reader, itch_book& book, event_sink& sink, bool prefetch) {
+std::uint64_t book_pass(binary_file_reader& reader, itch_book& book, event_sink& sink, bool prefetch,
+                        std::size_t kFar, std::size_t kNear) {
   constexpr std::size_t kBatch = 64;
-  constexpr std::size_t kFar = itch_book::kFar;
-  constexpr std::size_t kNear = itch_book::kNear;
   std::span<const std::uint8_t> batch[kBatch];
   std::uint64_t total = 0;
   for (std::size_t n; (n = reader.next_batch(batch, kBatch)) != 0; total += n) {
@@ -181,6 +182,7 @@ std::uint64_t book_pass(binary_file_reader& reader, itch_book& book, event_sink&
 int usage() {
   std::fprintf(stderr,
                "usage: mdgw_itch_replay_bench FILE [--parse-only] [--no-prefetch] [--repeats N] [--expected-orders N]\n"
+               "       [--prefetch-far N] [--prefetch-near N]\n"
                "  FILE: an ITCH 5.0 BinaryFILE (plain or gzip), e.g. from mdgw_itch_gen\n");
   return 2;
 }
@@ -191,8 +193,9 @@ int run(const options& opt) {
     std::printf("file %s: %llu bytes%s\n", opt.path.c_str(), static_cast<unsigned long long>(probe.input_size()),
                 probe.gzip() ? " (gzip)" : "");
   }
-  std::printf("repeats %d (after one untimed warm-up pass per mode); times are medians; book prefetch %s\n",
-              opt.repeats, opt.prefetch ? "on" : "off");
+  std::printf("repeats %d (after one untimed warm-up pass per mode); times are medians; book prefetch %s "
+              "(%zu and %zu messages ahead)\n",
+              opt.repeats, opt.prefetch ? "on" : "off", opt.far, opt.near);
 
   itch_decoder decoder(quiet);
   std::uint64_t checksum = 0;
@@ -210,7 +213,7 @@ int run(const options& opt) {
     std::size_t peak_orders = 0;
     auto apply = [&](binary_file_reader& r) {
       book.clear();
-      const std::uint64_t n = book_pass(r, book, sink, opt.prefetch);
+      const std::uint64_t n = book_pass(r, book, sink, opt.prefetch, opt.far, opt.near);
       peak_orders = std::max(peak_orders, book.orders().size());
       return n;
     };
@@ -248,6 +251,10 @@ int main(int argc, char** argv) {
       opt.prefetch = false;
     } else if (a == "--repeats" && i + 1 < argc) {
       opt.repeats = std::atoi(argv[++i]);
+    } else if (a == "--prefetch-far" && i + 1 < argc) {
+      opt.far = std::strtoull(argv[++i], nullptr, 10);
+    } else if (a == "--prefetch-near" && i + 1 < argc) {
+      opt.near = std::strtoull(argv[++i], nullptr, 10);
     } else if (a == "--expected-orders" && i + 1 < argc) {
       opt.expected_orders = std::strtoull(argv[++i], nullptr, 10);
     } else if (!a.starts_with("--") && opt.path.empty()) {

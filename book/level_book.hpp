@@ -40,6 +40,18 @@ enum class apply_status : std::uint8_t {
   bad_quantity,    // zero or negative size on an add, or price <= 0
 };
 
+// Starts loading the cache line at p (which must point into a live object). An asm
+// statement, not __builtin_prefetch: g++ 12 at -O2/-O3 dropped the __builtin_prefetch
+// calls of the ITCH book's cache hints (objdump of the replay benchmark showed no
+// prefetch instruction at all), while an asm volatile is always kept.
+inline void prefetch_line(const void* p) noexcept {
+#if defined(__x86_64__) || defined(__i386__)
+  asm volatile("prefetcht0 %0" : : "m"(*static_cast<const char*>(p)));
+#else
+  __builtin_prefetch(p);
+#endif
+}
+
 namespace level_detail {
 // Levels counted at a time from the inside (4 levels: 96 bytes, two cache lines), and
 // chunks counted before bisecting the rest. Updates cluster at the inside.
@@ -150,8 +162,8 @@ inline void erase_at(std::pmr::vector<price_level>& v, std::size_t i) noexcept {
 
 inline void level_book::prefetch(side s) const noexcept {
   const auto& v = levels(s);
-  __builtin_prefetch(&v.back());
-  __builtin_prefetch(&v.back() + 1 - level_detail::kChunk);
+  prefetch_line(&v.back());
+  prefetch_line(&v.back() + 1 - level_detail::kChunk);
 }
 
 inline std::size_t level_book::find(side s, price_t price) const noexcept {

@@ -96,7 +96,7 @@ public:
   [[nodiscard]] std::pair<order_entry*, bool> try_insert(std::uint64_t ref);
   // Starts loading the slot where `ref` would be: the first probe is a cache miss on a
   // large table, so a caller that sees messages ahead of time hides it.
-  void prefetch(std::uint64_t ref) const noexcept { __builtin_prefetch(&slots_[home(ref)]); }
+  void prefetch(std::uint64_t ref) const noexcept { prefetch_line(&slots_[home(ref)]); }
   // Removes a live entry (a pointer from find). Other entry pointers are invalidated.
   void erase(order_entry* e) noexcept;
   void clear() noexcept;
@@ -195,7 +195,7 @@ public:
     e.ref = ref;
     return {&e, true};
   }
-  void prefetch(std::uint64_t ref) const noexcept { __builtin_prefetch(&window_[ref & mask_]); }
+  void prefetch(std::uint64_t ref) const noexcept { prefetch_line(&window_[ref & mask_]); }
   // The live order `ref` when it is in the window (no spill map lookup): a cache hint's
   // cheap look.
   [[nodiscard]] const order_entry* peek(std::uint64_t ref) const noexcept {
@@ -383,7 +383,7 @@ public:
     if (!is_order_message(msg, len)) return;
     orders_.prefetch(ref_at(msg, 11));
     const locate_t locate = static_cast<locate_t>((msg[1] << 8) | msg[2]);
-    if (locate < books_.size()) __builtin_prefetch(&books_[locate]);
+    if (locate < books_.size()) prefetch_line(&books_[locate]);
   }
   void prefetch_levels(const std::uint8_t* msg, std::size_t len) const noexcept {
     if (!is_order_message(msg, len)) return;
