@@ -1,13 +1,14 @@
 // Micro-benchmarks of the ITCH 5.0 path on the RITCH sample (12,012 messages), looped:
 //   BM_itch_decode       parse only: itch_decoder::decode + a visitor touching one field
-//   BM_itch_book         decode + apply to itch_book (order map, level books, events to a
+//   BM_itch_book         decode + apply to itch_book (order store, level books, events to a
 //                        null sink); the book is cleared between passes, untimed
-//   BM_itch_book_prefetch  the same, with itch_book::prefetch 8 messages ahead
+//   BM_itch_book_prefetch  the same, with itch_book's two-stage cache hints (prefetch
+//                        kFar messages ahead, prefetch_levels kNear ahead)
 //   BM_itch_file_replay  binary_file_reader (page cache warm) + decode + apply
 //   BM_itch_gen_decode   parse only, on a generated day held in memory
 //   BM_itch_gen_book     decode + apply on the generated day (one pass per iteration)
-//   BM_itch_gen_book_prefetch  the same with itch_book::prefetch 8 messages ahead (the
-//                        order slot and the best levels of the message's locate)
+//   BM_itch_gen_book_prefetch  the same with the two-stage hints (the order slot and book
+//                        header, then the best levels of the side the message touches)
 // The generated day: itch_generator seed 1, 3000 stocks, MDGW_ITCH_BENCH_MESSAGES
 // messages (default 5,000,000; the figure is for 50,000,000, about 1.5 GB).
 // Figures are time per message ("per_msg", e.g. 25.1n = 25.1 ns). The sample is small and sampled (3
