@@ -1,13 +1,14 @@
 // Micro-benchmarks of the ITCH 5.0 path on the RITCH sample (12,012 messages), looped:
 //   BM_itch_decode       parse only: itch_decoder::decode + a visitor touching one field
-//   BM_itch_book         decode + apply to itch_book (order map, level books, events to a
+//   BM_itch_book         decode + apply to itch_book (order store, level books, events to a
 //                        null sink); the book is cleared between passes, untimed
-//   BM_itch_book_prefetch  the same, with itch_book::prefetch 8 messages ahead
+//   BM_itch_book_prefetch  the same, with itch_book's two-stage cache hints (prefetch
+//                        kFar messages ahead, prefetch_levels kNear ahead)
 //   BM_itch_file_replay  binary_file_reader (page cache warm) + decode + apply
 //   BM_itch_gen_decode   parse only, on a generated day held in memory
 //   BM_itch_gen_book     decode + apply on the generated day (one pass per iteration)
-//   BM_itch_gen_book_prefetch  the same with itch_book::prefetch 8 messages ahead (the
-//                        order slot and the best levels of the message's locate)
+//   BM_itch_gen_book_prefetch  the same with the two-stage hints (the order slot and book
+//                        header, then the best levels of the side the message touches)
 // The generated day: itch_generator seed 1, 3000 stocks, MDGW_ITCH_BENCH_MESSAGES
 // messages (default 5,000,000; the figure is for 50,000,000, about 1.5 GB).
 // Figures are time per message ("per_msg", e.g. 25.1n = 25.1 ns). The sample is small and sampled (3
@@ -101,11 +102,12 @@ BENCHMARK(BM_itch_decode);
 
 // Applies the whole corpus to `book` once per benchmark iteration (the book is cleared,
 // untimed, between passes: the next pass adds the same references again). With
-// Prefetch, itch_book::prefetch is called kAhead messages early (what a feed thread
+// Prefetch, itch_book::prefetch and prefetch_levels are called kFar and kNear messages early (what a feed thread
 // reading batches can do). Returns the messages applied.
 template <bool Prefetch>
 std::uint64_t book_passes(benchmark::State& state, const corpus& c, itch_book& book) {
-  constexpr std::size_t kAhead = 8;
+  constexpr std::size_t kFar = itch_book::kFar;
+  constexpr std::size_t kNear = itch_book::kNear;
   null_sink sink;
   std::uint64_t messages = 0;
   const std::size_t n = c.size();
@@ -113,7 +115,10 @@ std::uint64_t book_passes(benchmark::State& state, const corpus& c, itch_book& b
     const std::uint8_t* base = c.bytes.data();
     for (std::size_t i = 0; i < n; ++i) {
       if constexpr (Prefetch) {
-        if (i + kAhead < n) book.prefetch(base + c.offsets[i + kAhead], c.offsets[i + kAhead + 1] - c.offsets[i + kAhead]);
+        if (i + kFar < n) book.prefetch(base + c.offsets[i + kFar], c.offsets[i + kFar + 1] - c.offsets[i + kFar]);
+        if (i + kNear < n) {
+          book.prefetch_levels(base + c.offsets[i + kNear], c.offsets[i + kNear + 1] - c.offsets[i + kNear]);
+        }
       }
       (void)book.apply(base + c.offsets[i], c.offsets[i + 1] - c.offsets[i], sink);
     }
@@ -205,7 +210,7 @@ void gen_book(benchmark::State& state) {
   // spread the live orders over more cache lines than needed.
   itch_book book(book_config{0, 1 << 16, quiet});
   set_rate(state, book_passes<Prefetch>(state, generated(), book));
-  state.counters["live_orders_capacity"] = static_cast<double>(book.orders().capacity());
+  state.counters["order_window"] = static_cast<double>(book.orders().window_capacity());
 }
 
 void BM_itch_gen_book(benchmark::State& state) { gen_book<false>(state); }

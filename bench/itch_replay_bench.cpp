@@ -2,7 +2,7 @@
 // binary_file_reader and measures, per message,
 //   parse only   reader + itch_decoder::decode (a visitor that touches one field)
 //   parse + book reader + itch_book::apply (order map, level books, events to a null sink),
-//                with itch_book::prefetch 8 messages ahead (--no-prefetch: without)
+//                with itch_book's two-stage prefetch (--no-prefetch: without)
 // as the median of --repeats timed passes, plus peak RSS and the heap allocations made
 // during the timed passes.
 //
@@ -77,7 +77,9 @@ struct options {
   bool parse_only = false;
   bool prefetch = true;
   int repeats = 5;
-  std::size_t expected_orders = 1 << 16;
+  std::size_t expected_orders = 1 << 18; // order window of 262144 references (6 MiB)
+  std::size_t far = itch_book::kFar;     // prefetch distances, in messages
+  std::size_t near = itch_book::kNear;
 };
 
 struct pass_result {
@@ -151,11 +153,14 @@ std::uint64_t parse_pass(binary_file_reader& reader, itch_decoder& decoder, std:
 }
 
 // Messages are taken in batches (as a feed gets them, a MoldUDP64 packet at a time) so
-// that the book can be told kAhead messages early which order slot and levels they touch
-// (itch_book::prefetch): the first touch of each is a cache miss on a day this size.
-std::uint64_t book_pass(binary_file_reader& reader, itch_book& book, event_sink& sink, bool prefetch) {
+// that the book can be told early which order slot and levels they touch, in two stages
+// (itch_book::prefetch kFar messages ahead, prefetch_levels kNear ahead): the first touch
+// of each is a cache miss on a day this size. The stages run over the batch boundary
+// (the reader's batches are views into its buffer, valid until the next call), so they
+// start again at each batch.
+std::uint64_t book_pass(binary_file_reader& reader, itch_book& book, event_sink& sink, bool prefetch,
+                        std::size_t kFar, std::size_t kNear) {
   constexpr std::size_t kBatch = 64;
-  constexpr std::size_t kAhead = 8;
   std::span<const std::uint8_t> batch[kBatch];
   std::uint64_t total = 0;
   for (std::size_t n; (n = reader.next_batch(batch, kBatch)) != 0; total += n) {
@@ -163,9 +168,11 @@ std::uint64_t book_pass(binary_file_reader& reader, itch_book& book, event_sink&
       for (std::size_t i = 0; i < n; ++i) (void)book.apply(batch[i].data(), batch[i].size(), sink);
       continue;
     }
-    for (std::size_t i = 0; i < n && i < kAhead; ++i) book.prefetch(batch[i].data(), batch[i].size());
+    for (std::size_t i = 0; i < n && i < kFar; ++i) book.prefetch(batch[i].data(), batch[i].size());
+    for (std::size_t i = 0; i < n && i < kNear; ++i) book.prefetch_levels(batch[i].data(), batch[i].size());
     for (std::size_t i = 0; i < n; ++i) {
-      if (i + kAhead < n) book.prefetch(batch[i + kAhead].data(), batch[i + kAhead].size());
+      if (i + kFar < n) book.prefetch(batch[i + kFar].data(), batch[i + kFar].size());
+      if (i + kNear < n) book.prefetch_levels(batch[i + kNear].data(), batch[i + kNear].size());
       (void)book.apply(batch[i].data(), batch[i].size(), sink);
     }
   }
@@ -175,6 +182,7 @@ std::uint64_t book_pass(binary_file_reader& reader, itch_book& book, event_sink&
 int usage() {
   std::fprintf(stderr,
                "usage: mdgw_itch_replay_bench FILE [--parse-only] [--no-prefetch] [--repeats N] [--expected-orders N]\n"
+               "       [--prefetch-far N] [--prefetch-near N]\n"
                "  FILE: an ITCH 5.0 BinaryFILE (plain or gzip), e.g. from mdgw_itch_gen\n");
   return 2;
 }
@@ -185,8 +193,9 @@ int run(const options& opt) {
     std::printf("file %s: %llu bytes%s\n", opt.path.c_str(), static_cast<unsigned long long>(probe.input_size()),
                 probe.gzip() ? " (gzip)" : "");
   }
-  std::printf("repeats %d (after one untimed warm-up pass per mode); times are medians; book prefetch %s\n",
-              opt.repeats, opt.prefetch ? "on" : "off");
+  std::printf("repeats %d (after one untimed warm-up pass per mode); times are medians; book prefetch %s "
+              "(%zu and %zu messages ahead)\n",
+              opt.repeats, opt.prefetch ? "on" : "off", opt.far, opt.near);
 
   itch_decoder decoder(quiet);
   std::uint64_t checksum = 0;
@@ -204,7 +213,7 @@ int run(const options& opt) {
     std::size_t peak_orders = 0;
     auto apply = [&](binary_file_reader& r) {
       book.clear();
-      const std::uint64_t n = book_pass(r, book, sink, opt.prefetch);
+      const std::uint64_t n = book_pass(r, book, sink, opt.prefetch, opt.far, opt.near);
       peak_orders = std::max(peak_orders, book.orders().size());
       return n;
     };
@@ -218,9 +227,10 @@ int run(const options& opt) {
       levels += b->depth(side::bid) + b->depth(side::ask);
     }
     const book_counters& c = book.counters();
-    std::printf("book at the end: %zu live orders (order map capacity %zu), %zu levels over %zu locates; "
-                "unknown refs %llu, level errors %llu, trades %llu\n",
-                book.orders().size(), book.orders().capacity(), levels, book.locate_limit(),
+    std::printf("book at the end: %zu live orders (%zu of them spilled; order window %zu slots, spill map %zu), "
+                "%zu levels over %zu locates; unknown refs %llu, level errors %llu, trades %llu\n",
+                book.orders().size(), book.orders().spilled(), book.orders().window_capacity(),
+                book.orders().spill_capacity(), levels, book.locate_limit(),
                 static_cast<unsigned long long>(c.unknown_refs()), static_cast<unsigned long long>(c.level_errors),
                 static_cast<unsigned long long>(c.trades));
   }
@@ -241,6 +251,10 @@ int main(int argc, char** argv) {
       opt.prefetch = false;
     } else if (a == "--repeats" && i + 1 < argc) {
       opt.repeats = std::atoi(argv[++i]);
+    } else if (a == "--prefetch-far" && i + 1 < argc) {
+      opt.far = std::strtoull(argv[++i], nullptr, 10);
+    } else if (a == "--prefetch-near" && i + 1 < argc) {
+      opt.near = std::strtoull(argv[++i], nullptr, 10);
     } else if (a == "--expected-orders" && i + 1 < argc) {
       opt.expected_orders = std::strtoull(argv[++i], nullptr, 10);
     } else if (!a.starts_with("--") && opt.path.empty()) {

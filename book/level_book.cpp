@@ -4,13 +4,16 @@
 
 namespace mdgw {
 
-level_book::level_book(std::size_t reserve_levels) {
-  bids_.reserve(reserve_levels);
-  asks_.reserve(reserve_levels);
+level_book::level_book(std::size_t reserve_levels, std::pmr::memory_resource* memory)
+    : bids_(memory), asks_(memory) {
+  bids_.reserve(kGuard + reserve_levels);
+  asks_.reserve(kGuard + reserve_levels);
+  bids_.assign(kGuard, price_level{level_detail::kBidGuard, 0, 0, 0});
+  asks_.assign(kGuard, price_level{level_detail::kAskGuard, 0, 0, 0});
 }
 
 apply_status level_book::set(side s, price_t price, qty_t qty, std::uint32_t orders) {
-  if (qty < 0 || price <= 0) return apply_status::bad_quantity;
+  if (qty < 0 || !level_detail::valid_price(price)) return apply_status::bad_quantity;
   auto& v = levels(s);
   const std::size_t i = find(s, price);
   const bool exists = i < v.size() && v[i].price == price;
@@ -27,13 +30,13 @@ apply_status level_book::set(side s, price_t price, qty_t qty, std::uint32_t ord
 }
 
 void level_book::clear() noexcept {
-  bids_.clear();
-  asks_.clear();
+  bids_.erase(bids_.begin() + kGuard, bids_.end()); // the guards stay
+  asks_.erase(asks_.begin() + kGuard, asks_.end());
 }
 
 std::size_t level_book::copy_top(side s, std::size_t n, price_level* out) const noexcept {
   const auto& v = levels(s);
-  const std::size_t k = std::min(n, v.size());
+  const std::size_t k = std::min(n, v.size() - kGuard);
   for (std::size_t j = 0; j < k; ++j) out[j] = v[v.size() - 1 - j];
   return k;
 }

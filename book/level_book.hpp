@@ -5,7 +5,11 @@
 // (and the simulator's) is concentrated near the inside of the book, so inserts and
 // erases move only the few elements between the touched level and the back, and the
 // top-N view is a contiguous run read backwards. A map would allocate per level and
-// chase pointers on every update.
+// chase pointers on every update. Each side starts with kChunk guard levels (bids:
+// price min, asks: price max; never a real price) so the search from the back always
+// reads whole chunks: a fixed-count loop the compiler unrolls, with no bounds test. The
+// level arrays come from a memory resource (the
+// default heap unless told): the ITCH book keeps thousands of books in huge pages.
 #pragma once
 
 #include "types.hpp"
@@ -13,6 +17,8 @@
 #include <algorithm>
 #include <cstddef>
 #include <cstdint>
+#include <limits>
+#include <memory_resource>
 #include <vector>
 
 namespace mdgw {
@@ -34,9 +40,33 @@ enum class apply_status : std::uint8_t {
   bad_quantity,    // zero or negative size on an add, or price <= 0
 };
 
+// Starts loading the cache line at p (which must point into a live object). An asm
+// statement, not __builtin_prefetch: g++ 12 at -O2/-O3 dropped the __builtin_prefetch
+// calls of the ITCH book's cache hints (objdump of the replay benchmark showed no
+// prefetch instruction at all), while an asm volatile is always kept.
+inline void prefetch_line(const void* p) noexcept {
+#if defined(__x86_64__) || defined(__i386__)
+  asm volatile("prefetcht0 %0" : : "m"(*static_cast<const char*>(p)));
+#else
+  __builtin_prefetch(p);
+#endif
+}
+
+namespace level_detail {
+// Levels counted at a time from the inside (4 levels: 96 bytes, two cache lines), and
+// chunks counted before bisecting the rest. Updates cluster at the inside.
+constexpr std::size_t kChunk = 4;
+constexpr int kChunks = 2;
+constexpr price_t kBidGuard = std::numeric_limits<price_t>::min();
+constexpr price_t kAskGuard = std::numeric_limits<price_t>::max();
+// A price a level may have: positive and not a guard's.
+constexpr bool valid_price(price_t p) noexcept { return p > 0 && p < kAskGuard; }
+} // namespace level_detail
+
 class level_book {
 public:
-  explicit level_book(std::size_t reserve_levels = 64);
+  explicit level_book(std::size_t reserve_levels = 64,
+                      std::pmr::memory_resource* memory = std::pmr::get_default_resource());
 
   // Adds quantity (and orders) at a price; creates the level when new.
   [[nodiscard]] apply_status add(side s, price_t price, qty_t qty, std::uint32_t orders = 1);
@@ -46,7 +76,7 @@ public:
   [[nodiscard]] apply_status set(side s, price_t price, qty_t qty, std::uint32_t orders);
   void clear() noexcept;
 
-  [[nodiscard]] std::size_t depth(side s) const noexcept { return levels(s).size(); }
+  [[nodiscard]] std::size_t depth(side s) const noexcept { return levels(s).size() - kGuard; }
   // i = 0 is the best level. Precondition: i < depth(s).
   [[nodiscard]] const price_level& level(side s, std::size_t i) const noexcept {
     const auto& v = levels(s);
@@ -54,37 +84,34 @@ public:
   }
   [[nodiscard]] const price_level* best(side s) const noexcept {
     const auto& v = levels(s);
-    return v.empty() ? nullptr : &v.back();
+    return v.size() == kGuard ? nullptr : &v.back();
   }
-  // Starts loading the best levels of both sides (a cache hint for a caller that knows
-  // an update to this book is coming, e.g. a few messages ahead in a batch).
-  void prefetch() const noexcept {
-    if (!bids_.empty()) __builtin_prefetch(&bids_.back());
-    if (!asks_.empty()) __builtin_prefetch(&asks_.back());
-  }
+  // Starts loading the best levels of one side (the kChunk levels a search reads first):
+  // a cache hint for a caller that knows an update to this side is coming, e.g. a few
+  // messages ahead in a batch.
+  void prefetch(side s) const noexcept;
   // Copies up to n best levels into out (best first); returns how many.
   std::size_t copy_top(side s, std::size_t n, price_level* out) const noexcept;
 
 private:
-  [[nodiscard]] std::vector<price_level>& levels(side s) noexcept { return s == side::bid ? bids_ : asks_; }
-  [[nodiscard]] const std::vector<price_level>& levels(side s) const noexcept {
+  static constexpr std::size_t kGuard = level_detail::kChunk; // guard levels per side
+
+  [[nodiscard]] std::pmr::vector<price_level>& levels(side s) noexcept { return s == side::bid ? bids_ : asks_; }
+  [[nodiscard]] const std::pmr::vector<price_level>& levels(side s) const noexcept {
     return s == side::bid ? bids_ : asks_;
   }
   // Index of the level with this price, or of the position where it would be inserted.
   [[nodiscard]] std::size_t find(side s, price_t price) const noexcept;
 
-  std::vector<price_level> bids_; // ascending price: best (highest) at the back
-  std::vector<price_level> asks_; // descending price: best (lowest) at the back
+  // After the guards: bids ascending (best, highest, at the back), asks descending.
+  std::pmr::vector<price_level> bids_;
+  std::pmr::vector<price_level> asks_;
 };
 
 // add, reduce and the search are inline: they run for nearly every message of an
 // order-by-order feed, and a call per step costs as much as the step.
 namespace level_detail {
 
-// Levels counted at a time from the inside (4 levels: 96 bytes, two cache lines), and
-// chunks counted before bisecting the rest. Updates cluster at the inside.
-constexpr std::size_t kChunk = 4;
-constexpr int kChunks = 2;
 
 // Index of the level with `price`, or where it would be inserted, in a side sorted so the
 // best is at the back (ascending for bids, descending for asks). Chunks of kChunk levels
@@ -94,18 +121,20 @@ constexpr int kChunks = 2;
 // so one well-predicted branch replaces an early-exit scan that mispredicts its exit
 // about once per call, and no more cache lines are read than the chunk spans.
 template <side S>
-inline std::size_t find_in(const std::vector<price_level>& v, price_t price) noexcept {
+inline std::size_t find_in(const std::pmr::vector<price_level>& v, price_t price) noexcept {
+  // v starts with kChunk guards that are worse than any valid price, so a chunk that is
+  // all at or better holds real levels only and the next chunk starts at index >= 0.
   const price_level* d = v.data();
   std::size_t hi = v.size();
-  for (int c = 0; c < kChunks && hi > 0; ++c) {
-    const std::size_t lo = hi > kChunk ? hi - kChunk : 0;
+  for (int c = 0; c < kChunks; ++c) {
+    const price_level* p = d + hi - kChunk;
     std::size_t at_or_better = 0;
-    for (std::size_t k = lo; k < hi; ++k) {
-      at_or_better += S == side::bid ? static_cast<std::size_t>(d[k].price >= price)
-                                     : static_cast<std::size_t>(d[k].price <= price);
+    for (std::size_t k = 0; k < kChunk; ++k) {
+      at_or_better += S == side::bid ? static_cast<std::size_t>(p[k].price >= price)
+                                     : static_cast<std::size_t>(p[k].price <= price);
     }
-    if (at_or_better < hi - lo) return hi - at_or_better;
-    hi = lo;
+    if (at_or_better < kChunk) return hi - at_or_better;
+    hi -= kChunk;
   }
   const auto end = v.begin() + static_cast<std::ptrdiff_t>(hi);
   const auto it = S == side::bid
@@ -115,14 +144,14 @@ inline std::size_t find_in(const std::vector<price_level>& v, price_t price) noe
 }
 
 // Insert and erase near the back move a few 24-byte levels: a plain loop, no memmove call.
-inline void insert_at(std::vector<price_level>& v, std::size_t i, const price_level& l) {
+inline void insert_at(std::pmr::vector<price_level>& v, std::size_t i, const price_level& l) {
   v.emplace_back();
   price_level* d = v.data();
   for (std::size_t j = v.size() - 1; j > i; --j) d[j] = d[j - 1];
   d[i] = l;
 }
 
-inline void erase_at(std::vector<price_level>& v, std::size_t i) noexcept {
+inline void erase_at(std::pmr::vector<price_level>& v, std::size_t i) noexcept {
   price_level* d = v.data();
   const std::size_t n = v.size();
   for (std::size_t j = i + 1; j < n; ++j) d[j - 1] = d[j];
@@ -131,12 +160,18 @@ inline void erase_at(std::vector<price_level>& v, std::size_t i) noexcept {
 
 } // namespace level_detail
 
+inline void level_book::prefetch(side s) const noexcept {
+  const auto& v = levels(s);
+  prefetch_line(&v.back());
+  prefetch_line(&v.back() + 1 - level_detail::kChunk);
+}
+
 inline std::size_t level_book::find(side s, price_t price) const noexcept {
   return s == side::bid ? level_detail::find_in<side::bid>(bids_, price) : level_detail::find_in<side::ask>(asks_, price);
 }
 
 inline apply_status level_book::add(side s, price_t price, qty_t qty, std::uint32_t orders) {
-  if (qty <= 0 || price <= 0) return apply_status::bad_quantity;
+  if (qty <= 0 || !level_detail::valid_price(price)) return apply_status::bad_quantity;
   auto& v = levels(s);
   const std::size_t i = find(s, price);
   if (i < v.size() && v[i].price == price) {
@@ -150,6 +185,7 @@ inline apply_status level_book::add(side s, price_t price, qty_t qty, std::uint3
 
 inline apply_status level_book::reduce(side s, price_t price, qty_t qty, std::uint32_t orders) {
   if (qty < 0) return apply_status::bad_quantity;
+  if (!level_detail::valid_price(price)) return apply_status::unknown_level;
   auto& v = levels(s);
   const std::size_t i = find(s, price);
   if (i >= v.size() || v[i].price != price) return apply_status::unknown_level;

@@ -1,9 +1,17 @@
 #include "itch_book.hpp"
 
+#include <algorithm>
 #include <bit>
 #include <string>
 
 namespace mdgw::itch {
+
+namespace {
+// Levels reserved per side of a new locate's book: most stocks keep a few levels a side
+// (a generated day averages 5), and small arrays keep every stock's inside close
+// together in the level pool. A deeper book grows its array (the pool reuses the old one).
+constexpr std::size_t kLevelReserve = 8;
+} // namespace
 
 // ----------------------------------------------------------------------- order_map
 
@@ -14,9 +22,9 @@ order_map::order_map(std::size_t expected_orders) {
 }
 
 void order_map::rehash(std::size_t new_capacity) {
-  std::unique_ptr<order_entry[]> old = std::move(slots_);
-  const std::size_t old_capacity = old ? mask_ + 1 : 0;
-  slots_ = std::make_unique<order_entry[]>(new_capacity);
+  huge_array<order_entry> old = std::move(slots_);
+  const std::size_t old_capacity = old.size();
+  slots_ = huge_array<order_entry>(new_capacity);
   mask_ = new_capacity - 1;
   shift_ = 64U - static_cast<unsigned>(std::countr_zero(new_capacity));
   for (std::size_t k = 0; k < old_capacity; ++k) {
@@ -52,6 +60,25 @@ void order_map::erase(order_entry* e) noexcept {
 void order_map::clear() noexcept {
   for (std::size_t i = 0; i <= mask_; ++i) slots_[i] = order_entry{};
   size_ = 0;
+}
+
+// --------------------------------------------------------------------- order_store
+
+order_store::order_store(std::size_t window_slots, std::size_t expected_spilled)
+    : window_(std::max<std::size_t>(16, std::bit_ceil(window_slots))),
+      mask_(std::max<std::size_t>(16, std::bit_ceil(window_slots)) - 1), spill_(expected_spilled) {}
+
+void order_store::spill(const order_entry& e) {
+  auto [s, fresh] = spill_.try_insert(e.ref);
+  (void)fresh; // e's reference is live only in the window
+  *s = e;
+}
+
+void order_store::clear() noexcept {
+  for (std::size_t i = 0; i <= mask_; ++i) window_[i] = order_entry{};
+  in_window_ = 0;
+  newest_ = 0;
+  spill_.clear();
 }
 
 // ----------------------------------------------------------------------- itch_book
@@ -203,7 +230,7 @@ struct itch_book::visitor {
 };
 
 itch_book::itch_book(book_config config)
-    : config_(std::move(config)), decoder_(config_.log), orders_(config_.expected_orders) {}
+    : config_(std::move(config)), decoder_(config_.log), orders_(config_.expected_orders, config_.expected_orders / 4) {}
 
 decode_status itch_book::apply(const std::uint8_t* msg, std::size_t len, event_sink& sink) {
   sink_ = &sink;
@@ -230,7 +257,7 @@ void itch_book::clear() {
 void itch_book::grow(locate_t locate) {
   const std::size_t n = std::size_t{locate} + 1;
   locates_.resize(n);
-  while (books_.size() < n) books_.emplace_back(32);
+  while (books_.size() < n) books_.emplace_back(kLevelReserve, &level_memory_);
 }
 
 void itch_book::report(std::string_view line) {

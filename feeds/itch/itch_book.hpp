@@ -2,15 +2,21 @@
 // level_book per stock locate, plus the per-locate directory, status and imbalance state.
 //
 // Rationale:
-// - The order map is the hot structure (every A/F/E/C/X/D/U touches it once or twice).
-//   It is an open-addressing table with linear probing over 24-byte entries, Fibonacci
-//   hashing of groups of 4 consecutive reference numbers (see order_map::home) and
-//   backward-shift deletion (no tombstones, so probe lengths do not degrade over a day
-//   of adds and deletes). No allocation per order: the
-//   table grows by doubling only when it passes a quarter full, so after warm-up (or with
-//   book_config::expected_orders sized for the day) a message never allocates.
+// - The orders are the hot structure (every A/F/E/C/X/D/U touches one or two). They live
+//   in an order_store: a direct-mapped window indexed by reference (ITCH references
+//   increase through the day and most orders die young, so the orders a message names sit
+//   in a few consecutive, cache-warm slots: no hashing, no probing), and behind it an
+//   order_map (open addressing, linear probing over 24-byte entries, Fibonacci hashing of
+//   groups of 4 consecutive references, backward-shift deletion) for the orders that
+//   outlive a window of references. No allocation per order: the window is fixed and the
+//   spill map grows by doubling only when it passes a quarter full, so after warm-up (or
+//   with book_config::expected_orders sized for the day) a message never allocates.
 //   A slot is free when its shares are 0: a live order always has shares > 0 (an order
 //   executed or cancelled down to 0 is removed), so no key value is reserved.
+// - The window, the spill map and every locate's level arrays are in transparent huge
+//   pages (huge_pages.hpp): a day's book touches a few MiB at random, and with 4 KiB
+//   pages the TLB misses (two-level page walks under a hypervisor) cost more than the
+//   cache misses. The per-message work is one order slot and one locate's best levels.
 // - The order keeps its locate, side and price: E/C/X/D/U carry only the reference, and
 //   the order's own locate is the truth when a message's header disagrees (counted).
 // - Level books sit in their own dense array by locate (touched by every order
@@ -35,6 +41,7 @@
 #pragma once
 
 #include "events.hpp"
+#include "huge_pages.hpp"
 #include "itch_decoder.hpp"
 #include "itch_messages.hpp"
 #include "level_book.hpp"
@@ -45,6 +52,7 @@
 #include <cstdint>
 #include <cstring>
 #include <memory>
+#include <memory_resource>
 #include <string_view>
 #include <utility>
 #include <vector>
@@ -88,7 +96,7 @@ public:
   [[nodiscard]] std::pair<order_entry*, bool> try_insert(std::uint64_t ref);
   // Starts loading the slot where `ref` would be: the first probe is a cache miss on a
   // large table, so a caller that sees messages ahead of time hides it.
-  void prefetch(std::uint64_t ref) const noexcept { __builtin_prefetch(&slots_[home(ref)]); }
+  void prefetch(std::uint64_t ref) const noexcept { prefetch_line(&slots_[home(ref)]); }
   // Removes a live entry (a pointer from find). Other entry pointers are invalidated.
   void erase(order_entry* e) noexcept;
   void clear() noexcept;
@@ -115,7 +123,7 @@ private:
   }
   [[gnu::noinline]] void rehash(std::size_t new_capacity);
 
-  std::unique_ptr<order_entry[]> slots_;
+  huge_array<order_entry> slots_;
   std::size_t mask_ = 0;
   unsigned shift_ = 64;
   std::size_t size_ = 0;
@@ -138,6 +146,97 @@ inline std::pair<order_entry*, bool> order_map::try_insert(std::uint64_t ref) {
     i = (i + 1) & mask_;
   }
 }
+
+// Live orders by reference: a direct-mapped window (an order lives in slot ref mod
+// capacity) backed by an order_map for the orders the window cannot hold. Not thread-safe.
+//
+// ITCH references increase through the day, and most orders are deleted soon after they
+// were added: the live orders a message names are nearly always among the newest few
+// thousand references, which sit in consecutive window slots (warm in cache; adds walk the
+// window sequentially, which the hardware prefetcher follows). A lookup is one load and
+// two compares, with no hashing and no probing; an erase clears the slot.
+// A slot already taken by another live order when a new reference lands on it (an order
+// that outlived a whole window of references) sends that older order to the spill map:
+// the newest reference always owns its slot. An order is in exactly one place: in the
+// window slot of its reference (the slot's ref is its ref) or in the spill map. A reference
+// above every one inserted before cannot be live, so an add in a day's order skips the
+// duplicate check; out-of-order references (still correct) also check the spill map.
+class order_store {
+public:
+  // window_slots: rounded up to a power of two (at least 16).
+  order_store(std::size_t window_slots, std::size_t expected_spilled);
+
+  [[nodiscard]] order_entry* find(std::uint64_t ref) noexcept {
+    order_entry& e = window_[ref & mask_];
+    if (e.ref == ref && e.shares != 0) [[likely]] return &e;
+    return spill_.size() != 0 ? spill_.find(ref) : nullptr;
+  }
+  [[nodiscard]] const order_entry* find(std::uint64_t ref) const noexcept {
+    return const_cast<order_store*>(this)->find(ref);
+  }
+  // As order_map::try_insert: {slot, true} when `ref` was not live (the caller must give
+  // it shares > 0 before any other call), {live order, false} otherwise. Entry pointers
+  // into the spill map from earlier calls are invalidated (it may grow).
+  [[nodiscard]] std::pair<order_entry*, bool> try_insert(std::uint64_t ref) {
+    order_entry& e = window_[ref & mask_];
+    if (ref > newest_) [[likely]] {
+      newest_ = ref; // above every reference inserted: not live anywhere
+    } else {
+      if (e.ref == ref && e.shares != 0) return {&e, false};
+      if (spill_.size() != 0) {
+        if (order_entry* s = spill_.find(ref)) return {s, false};
+      }
+    }
+    if (e.shares != 0) [[unlikely]] {
+      spill(e);
+    } else {
+      ++in_window_;
+    }
+    e.ref = ref;
+    return {&e, true};
+  }
+  void prefetch(std::uint64_t ref) const noexcept { prefetch_line(&window_[ref & mask_]); }
+  // The live order `ref` when it is in the window (no spill map lookup): a cache hint's
+  // cheap look.
+  [[nodiscard]] const order_entry* peek(std::uint64_t ref) const noexcept {
+    const order_entry& e = window_[ref & mask_];
+    return e.ref == ref && e.shares != 0 ? &e : nullptr;
+  }
+  // Removes a live entry (a pointer from find or try_insert).
+  void erase(order_entry* e) noexcept {
+    // Window or spill map: compared as addresses (relational operators on pointers into
+    // different arrays are unspecified).
+    const auto offset = reinterpret_cast<std::uintptr_t>(e) - reinterpret_cast<std::uintptr_t>(window_.get());
+    if (offset < (mask_ + 1) * sizeof(order_entry)) [[likely]] {
+      e->shares = 0;
+      --in_window_;
+    } else {
+      spill_.erase(e);
+    }
+  }
+  void clear() noexcept;
+
+  [[nodiscard]] std::size_t size() const noexcept { return in_window_ + spill_.size(); }
+  [[nodiscard]] std::size_t window_capacity() const noexcept { return mask_ + 1; }
+  [[nodiscard]] std::size_t spilled() const noexcept { return spill_.size(); }
+  [[nodiscard]] std::size_t spill_capacity() const noexcept { return spill_.capacity(); }
+  template <class F>
+  void for_each(F&& f) const {
+    for (std::size_t i = 0; i <= mask_; ++i) {
+      if (window_[i].shares != 0) f(window_[i]);
+    }
+    spill_.for_each(f);
+  }
+
+private:
+  [[gnu::noinline]] void spill(const order_entry& e);
+
+  huge_array<order_entry> window_;
+  std::size_t mask_ = 0;
+  std::size_t in_window_ = 0;
+  std::uint64_t newest_ = 0; // highest reference inserted since clear()
+  order_map spill_;
+};
 
 // Directory (R) of a locate.
 struct stock_info {
@@ -260,7 +359,7 @@ public:
 
 struct book_config {
   std::uint64_t midnight_ns = 0;       // added to ITCH timestamps: exch_ts since the epoch
-  std::size_t expected_orders = 1 << 16; // live orders to size the order map for
+  std::size_t expected_orders = 1 << 16; // order window slots (a span of references) and spill map size / 4
   log_fn log;                          // reports; empty: stderr
 };
 
@@ -272,22 +371,35 @@ public:
   // and counters()) and skipped; the return value says whether it was decoded.
   [[nodiscard]] decode_status apply(const std::uint8_t* msg, std::size_t len, event_sink& sink);
 
-  // Cache hint for a message that apply() will see soon (a few messages ahead in a
-  // batch): loads the order slot it names and the best levels of its locate's book.
-  // Reads nothing past len; any bytes are fine.
+  // Cache hints for a message that apply() will see soon, in two stages: prefetch() when
+  // it is kFar messages ahead (its order slot and its locate's book header, whose
+  // addresses need no load), then prefetch_levels() when it is kNear ahead (the best
+  // levels of the side it touches: finding them reads that header and, for E/C/X/D/U,
+  // the order slot, which the first stage brought in). One stage that read the header
+  // itself would stall on it. Read nothing past len; any bytes are fine.
+  static constexpr std::size_t kFar = 16;
+  static constexpr std::size_t kNear = 6;
   void prefetch(const std::uint8_t* msg, std::size_t len) const noexcept {
-    if (len < 19) return;
-    switch (msg[0]) {
-    case 'A': case 'F': case 'E': case 'C': case 'X': case 'D': case 'U': break;
-    default: return;
-    }
-    be64 ref;
-    std::memcpy(&ref, msg + 11, sizeof ref);
-    orders_.prefetch(ref.get());
+    if (!is_order_message(msg, len)) return;
+    orders_.prefetch(ref_at(msg, 11));
     const locate_t locate = static_cast<locate_t>((msg[1] << 8) | msg[2]);
-    if (locate < books_.size()) books_[locate].prefetch();
+    if (locate < books_.size()) prefetch_line(&books_[locate]);
   }
-
+  void prefetch_levels(const std::uint8_t* msg, std::size_t len) const noexcept {
+    if (!is_order_message(msg, len)) return;
+    locate_t locate = static_cast<locate_t>((msg[1] << 8) | msg[2]);
+    side s = side::bid;
+    if (msg[0] == 'A' || msg[0] == 'F') {
+      if (len < 20) return;
+      s = msg[19] == kSell ? side::ask : side::bid;
+    } else {
+      const order_entry* o = orders_.peek(ref_at(msg, 11));
+      if (o == nullptr) return;
+      locate = o->locate;
+      s = o->s;
+    }
+    if (locate < books_.size()) books_[locate].prefetch(s);
+  }
   // The level book of `locate`, or nullptr when nothing named that locate yet.
   [[nodiscard]] const level_book* book(locate_t locate) const noexcept {
     return locate < books_.size() ? &books_[locate] : nullptr;
@@ -300,7 +412,7 @@ public:
   [[nodiscard]] const market_status& market() const noexcept { return market_; }
   [[nodiscard]] const book_counters& counters() const noexcept { return counters_; }
   [[nodiscard]] const itch_decoder& decoder() const noexcept { return decoder_; }
-  [[nodiscard]] const order_map& orders() const noexcept { return orders_; }
+  [[nodiscard]] const order_store& orders() const noexcept { return orders_; }
   [[nodiscard]] const order_entry* find_order(std::uint64_t ref) const noexcept { return orders_.find(ref); }
   // Forgets every order, level, state and counter (a new session). Keeps the memory:
   // locates seen stay allocated (with empty books), the order map keeps its capacity.
@@ -321,6 +433,18 @@ private:
     return books_[locate];
   }
   [[gnu::noinline]] void grow(locate_t locate);
+  [[nodiscard]] static bool is_order_message(const std::uint8_t* msg, std::size_t len) noexcept {
+    if (len < 19) return false;
+    switch (msg[0]) {
+    case 'A': case 'F': case 'E': case 'C': case 'X': case 'D': case 'U': return true;
+    default: return false;
+    }
+  }
+  [[nodiscard]] static std::uint64_t ref_at(const std::uint8_t* msg, std::size_t at) noexcept {
+    be64 ref;
+    std::memcpy(&ref, msg + at, sizeof ref);
+    return ref.get();
+  }
   [[nodiscard]] std::uint64_t ts(const header& h) const noexcept { return config_.midnight_ns + h.timestamp.get(); }
 
   // Order messages get the header's locate and exchange time as values: a header passed
@@ -348,7 +472,11 @@ private:
 
   book_config config_;
   itch_decoder decoder_;
-  order_map orders_;
+  order_store orders_;
+  // Level arrays of every locate, in huge pages: a pool (freed arrays are reused) over
+  // an arena. Declared before books_, which returns its arrays to the pool.
+  huge_page_arena level_arena_;
+  std::pmr::unsynchronized_pool_resource level_memory_{&level_arena_};
   std::vector<level_book> books_;      // by locate: hot (every order message)
   std::vector<locate_state> locates_; // by locate: cold; same size as books_
   market_status market_;

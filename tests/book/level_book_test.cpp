@@ -13,6 +13,7 @@
 #include <cstdio>
 #include <functional>
 #include <iterator>
+#include <limits>
 #include <map>
 #include <random>
 #include <string>
@@ -295,6 +296,29 @@ TEST(level_book, copy_top_caps_at_depth) {
   EXPECT_EQ(b.copy_top(side::ask, 10, out), 5U);
   EXPECT_EQ(out[4].price, 105);
   EXPECT_EQ(b.copy_top(side::ask, 0, out), 0U);
+}
+
+TEST(level_book, the_highest_price_is_refused_on_both_sides) {
+  // The book keeps guard levels at the largest and smallest prices; neither may become a
+  // level, and the book must stay usable around them.
+  constexpr price_t kMax = std::numeric_limits<price_t>::max();
+  level_book b;
+  ASSERT_EQ(b.add(side::ask, 7, 1), apply_status::ok);
+  for (const side s : {side::bid, side::ask}) {
+    EXPECT_EQ(b.add(s, kMax, 5), apply_status::bad_quantity);
+    EXPECT_EQ(b.set(s, kMax, 5, 1), apply_status::bad_quantity);
+    EXPECT_EQ(b.reduce(s, kMax, 1, 1), apply_status::unknown_level);
+    EXPECT_EQ(b.reduce(s, std::numeric_limits<price_t>::min(), 1, 1), apply_status::unknown_level);
+  }
+  EXPECT_EQ(b.depth(side::bid), 0U);
+  ASSERT_EQ(b.depth(side::ask), 1U);
+  EXPECT_EQ(b.level(side::ask, 0), (price_level{7, 1, 1, 0}));
+  ASSERT_EQ(b.add(side::bid, kMax - 1, 2), apply_status::ok);
+  ASSERT_EQ(b.add(side::ask, kMax - 1, 2), apply_status::ok);
+  EXPECT_EQ(b.best(side::bid)->price, kMax - 1);
+  EXPECT_EQ(b.level(side::ask, 1).price, kMax - 1);
+  price_level out[4];
+  EXPECT_EQ(b.copy_top(side::ask, 4, out), 2U);
 }
 
 TEST(level_book, clear_empties_both_sides) {

@@ -1,4 +1,4 @@
-// itch_book: the order map against std::map, each order message's effect on levels,
+// itch_book: the order map and the order store (window + spill map) against std::map, each order message's effect on levels,
 // events and counters (hand-computed), and message-by-message agreement with the
 // independent reference book (itch_reference.hpp) on the RITCH sample, on a synthetic
 // stream with every message type, and on random messages over a small reference space.
@@ -67,6 +67,70 @@ TEST(OrderMap, AgreesWithStdMapThroughGrowthAndDeletes) {
   m.clear();
   EXPECT_EQ(m.size(), 0U);
   EXPECT_EQ(m.find(want.begin()->first), nullptr);
+}
+
+// ---------------------------------------------------------------------- order_store
+
+TEST(OrderStore, AgreesWithStdMapAcrossWindowAndSpill) {
+  order_store m(16, 4); // a 16-slot window: orders spill all the time
+  std::map<std::uint64_t, std::uint32_t> want;
+  std::vector<std::uint64_t> live; // for picking a live order at random
+  std::mt19937_64 rng(7);
+  std::uint64_t next = 1;
+  std::size_t max_spilled = 0;
+  for (int i = 0; i < 200000; ++i) {
+    const int op = static_cast<int>(rng() % 8);
+    if (op < 4) {
+      // Mostly the day's increasing references; sometimes an old, a repeated or a wild one.
+      const int kind = static_cast<int>(rng() % 16);
+      const std::uint64_t ref = kind < 12 ? next++ : kind < 14 ? 1 + rng() % next : kind < 15 ? next - 1 : rng();
+      auto [e, fresh] = m.try_insert(ref);
+      ASSERT_EQ(fresh, want.count(ref) == 0) << ref;
+      EXPECT_EQ(e->ref, ref);
+      e->shares = static_cast<std::uint32_t>(1 + rng() % 1000);
+      if (fresh) live.push_back(ref);
+      want[ref] = e->shares;
+    } else if (!live.empty()) {
+      // Deletes favour young orders, as a day's do.
+      const std::size_t back = rng() % 4 == 0 ? rng() % live.size() : std::min<std::size_t>(rng() % 8, live.size() - 1);
+      const std::size_t at = live.size() - 1 - back;
+      const std::uint64_t ref = live[at];
+      order_entry* e = m.find(ref);
+      ASSERT_NE(e, nullptr) << ref;
+      EXPECT_EQ(e->ref, ref);
+      EXPECT_EQ(e->shares, want[ref]);
+      m.erase(e);
+      want.erase(ref);
+      live[at] = live.back();
+      live.pop_back();
+      EXPECT_EQ(m.find(ref), nullptr);
+    }
+    ASSERT_EQ(m.size(), want.size());
+    max_spilled = std::max(max_spilled, m.spilled());
+  }
+  EXPECT_GT(max_spilled, 20U) << "the test must exercise the spill map";
+  std::size_t visited = 0;
+  m.for_each([&](const order_entry& e) {
+    ++visited;
+    ASSERT_EQ(want.count(e.ref), 1U);
+    EXPECT_EQ(want[e.ref], e.shares);
+  });
+  EXPECT_EQ(visited, want.size());
+  for (const auto& [ref, shares] : want) {
+    const order_entry* e = m.find(ref);
+    ASSERT_NE(e, nullptr);
+    EXPECT_EQ(e->shares, shares);
+  }
+  EXPECT_EQ(m.find(next + 1000), nullptr);
+  m.clear();
+  EXPECT_EQ(m.size(), 0U);
+  EXPECT_EQ(m.spilled(), 0U);
+  EXPECT_EQ(m.find(want.begin()->first), nullptr);
+  // After clear() references start over: a smaller one is new again.
+  auto [e, fresh] = m.try_insert(1);
+  EXPECT_TRUE(fresh);
+  e->shares = 1;
+  EXPECT_EQ(m.size(), 1U);
 }
 
 // ------------------------------------------------------------------- order messages
