@@ -2,10 +2,15 @@
 // the selected instrument (book.<SYM>.<depth>, trades.<SYM>), price chart, connection panel.
 // All data comes through the client at /client/mdgw.js, which verifies every book.
 //
-// Rationale: rendering is decoupled from messages: updates only change state and mark
-// what is dirty; one animation frame redraws it, so a burst of messages costs one paint.
+// Rationale: a screen cannot show more than a few frames per second per cell, and a
+// browser that reads faster than it can render queues messages and shows ever older data.
+// So the rates are granted by the server (ticker.* at TICKER_RATE per instrument, the book
+// at BOOK_RATE; conflated there, verified here), and the ladder and chart only mark
+// themselves dirty: one animation frame redraws them, so a burst costs one paint.
 import { MdgwClient } from '/client/mdgw.js';
 
+const TICKER_RATE = 4;   // updates per second per instrument on the board
+const BOOK_RATE = 20;    // ladder updates per second
 const $ = (id) => document.getElementById(id);
 const params = new URLSearchParams(location.search);
 const wsUrl = `${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}/ws`;
@@ -122,7 +127,7 @@ function select(symbol) {
   selected = symbol;
   bookChannel = `book.${symbol}.${depth}`;
   tradesChannel = `trades.${symbol}`;
-  client.subscribe(bookChannel, tradesChannel);
+  client.subscribe({ channel: bookChannel, max_rate: BOOK_RATE }, tradesChannel);
   for (const r of rows.values()) r.tr.classList.toggle('sel', r.tr.dataset.symbol === symbol);
   $('sel-symbol').textContent = symbol;
   $('sel-last').textContent = rows.get(symbol)?.ticker?.last ?? '—';
@@ -369,7 +374,7 @@ async function start() {
     }
   }
   for (const i of instruments) addRow(i.symbol);
-  client.subscribe('ticker.*', 'status.*');
+  client.subscribe({ channel: 'ticker.*', max_rate: TICKER_RATE }, 'status.*');
   client.connect();
   const want = params.get('symbol');
   select(instruments.some((i) => i.symbol === want) ? want : instruments[0]?.symbol);

@@ -26,6 +26,10 @@ if (!existsSync(CHROMIUM)) {
 }
 mkdirSync(outDir, { recursive: true });
 
+// Both best prices read in one evaluation: the ladder cannot re-render between them.
+const bestPrices = (page) => page.evaluate(() => [
+  Number(document.querySelector('[data-testid="best-bid"]').textContent),
+  Number(document.querySelector('[data-testid="best-ask"]').textContent)]);
 const text = (page, id) => page.locator(`[data-testid="${id}"]`).first().textContent({ timeout: 2000 });
 
 test('the screen shows verified live data over https and reconnects after a restart', { timeout: 60000 }, async () => {
@@ -41,6 +45,24 @@ test('the screen shows verified live data over https and reconnects after a rest
     const page = await context.newPage();
     const pageErrors = [];
     page.on('pageerror', (e) => pageErrors.push(String(e)));
+    page.on('console', (m) => console.log(`# page: ${m.text()}`));
+    try {
+      await exercise(page, port, async () => assert.equal(await gw.stop(), 0), async () => {
+        gw = await startMdgw({ tls: true, port, args: ['--sim-instruments', '24'] });
+      });
+    } catch (e) {
+      await page.screenshot({ path: join(outDir, 'ui-failure.png') }).catch(() => {});
+      throw e;
+    }
+    assert.deepEqual(pageErrors, []);
+  } finally {
+    await browser.close();
+    await gw.stop();
+  }
+});
+
+// The checks, in a user's order; `stop`/`start` stop mdgw and start it on the same port.
+async function exercise(page, port, stop, start) {
     await page.goto(`https://127.0.0.1:${port}/?symbol=SIM:AAPL`, { timeout: 15000 });
 
     await waitFor('the connection to be live', async () => (await text(page, 'conn-status')) === 'live', 10000);
@@ -57,8 +79,7 @@ test('the screen shows verified live data over https and reconnects after a rest
     await waitFor('the ladder to change', async () =>
       (await page.locator('[data-testid="ladder"] tbody').textContent()) !== ladder0, 10000);
     for (let i = 0; i < 5; i++) {
-      const bid = Number(await text(page, 'best-bid'));
-      const ask = Number(await text(page, 'best-ask'));
+      const [bid, ask] = await bestPrices(page);
       assert.ok(bid > 0 && ask > 0 && bid < ask, `best bid ${bid} < best ask ${ask}`);
       await page.waitForTimeout(200);
     }
@@ -71,33 +92,28 @@ test('the screen shows verified live data over https and reconnects after a rest
     await page.click('[data-testid="depth-25"]');
     await waitFor('25 ladder rows', async () => (await page.locator('[data-testid="ladder"] tbody tr').count()) === 25, 5000);
     await page.fill('[data-testid="search"]', 'msft');
-    await page.locator('[data-testid="search-results"] li').first().click({ timeout: 3000 });
+    await waitFor('a search result', async () => (await page.locator('[data-testid="search-results"] li').count()) === 1, 3000);
+    await page.press('[data-testid="search"]', 'Enter');
     await waitFor('SIM:MSFT selected', async () => (await text(page, 'selected-symbol')) === 'SIM:MSFT', 3000);
     await waitFor('the SIM:MSFT book', async () => Number(await text(page, 'best-bid')) > 0, 5000);
     await waitFor('trades on the tape', async () => (await page.locator('[data-testid="trade-tape"] tbody tr').count()) > 0, 10000);
     await page.screenshot({ path: join(outDir, 'ui-live.png') });
 
     // Restart mdgw on the same port: the page shows it lost the feed, then recovers alone.
-    assert.equal(await gw.stop(), 0);
+    await stop();
     await waitFor('the page to notice', async () => (await text(page, 'conn-status')) !== 'live', 10000);
     await waitFor('the resync marker', async () =>
       (await page.locator('[data-testid="quality-SIM:AAPL"]').getAttribute('data-quality')) === 'resyncing', 3000);
     await page.screenshot({ path: join(outDir, 'ui-disconnected.png') });
-    gw = await startMdgw({ tls: true, port, args: ['--sim-instruments', '24'] });
+    await start();
     await waitFor('the page to reconnect', async () => (await text(page, 'conn-status')) === 'live', 15000);
     assert.equal(await text(page, 'reconnects'), '1');
     const ok0 = Number(await text(page, 'checksum-ok'));
     await waitFor('verified books again', async () => Number(await text(page, 'checksum-ok')) > ok0 + 10, 10000);
     await waitFor('the marker to clear', async () =>
       (await page.locator('[data-testid="quality-SIM:AAPL"]').getAttribute('data-quality')) === 'ok', 5000);
-    const bid = Number(await text(page, 'best-bid'));
-    const ask = Number(await text(page, 'best-ask'));
+    const [bid, ask] = await bestPrices(page);
     assert.ok(bid > 0 && bid < ask, `after the restart: best bid ${bid} < best ask ${ask}`);
     assert.equal(await text(page, 'checksum-mismatch'), '0');
     await page.screenshot({ path: join(outDir, 'ui-reconnected.png') });
-    assert.deepEqual(pageErrors, []);
-  } finally {
-    await browser.close();
-    await gw.stop();
-  }
-});
+}

@@ -74,13 +74,19 @@ export function startMdgw({ port = 0, tls = false, args = [] } = {}) {
   });
 }
 
-/** Polls `fn` every `everyMs` until it returns a truthy value; throws after `timeoutMs`. */
+/** Polls `fn` every `everyMs` until it returns a truthy value (an exception counts as
+ * not yet); throws after `timeoutMs`, with the last exception. */
 export async function waitFor(what, fn, timeoutMs = 10000, everyMs = 50) {
   const end = Date.now() + timeoutMs;
+  let last = null;
   for (;;) {
-    const v = await fn();
-    if (v) return v;
-    if (Date.now() > end) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    try {
+      const v = await fn();
+      if (v) return v;
+    } catch (e) {
+      last = e;
+    }
+    if (Date.now() > end) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${last ? `: ${last.message}` : ''}`);
     await new Promise((r) => setTimeout(r, everyMs));
   }
 }
