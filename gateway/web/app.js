@@ -5,12 +5,14 @@
 // Rationale: a screen cannot show more than a few frames per second per cell, and a
 // browser that reads faster than it can render queues messages and shows ever older data.
 // So the rates are granted by the server (ticker.* at TICKER_RATE per instrument, the book
-// at BOOK_RATE; conflated there, verified here), and the ladder and chart only mark
-// themselves dirty: one animation frame redraws them, so a burst costs one paint.
+// at BOOK_RATE, trades batched at TRADES_RATE; conflated there, verified here), and the
+// ladder and chart only mark themselves dirty: one animation frame redraws them, so a
+// burst costs one paint.
 import { MdgwClient } from '/client/mdgw.js';
 
 const TICKER_RATE = 4;   // updates per second per instrument on the board
 const BOOK_RATE = 20;    // ladder updates per second
+const TRADES_RATE = 10;  // trade batches per second on the tape (every trade, batched)
 const $ = (id) => document.getElementById(id);
 const params = new URLSearchParams(location.search);
 const wsUrl = `${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}/ws`;
@@ -127,7 +129,7 @@ function select(symbol) {
   selected = symbol;
   bookChannel = `book.${symbol}.${depth}`;
   tradesChannel = `trades.${symbol}`;
-  client.subscribe({ channel: bookChannel, max_rate: BOOK_RATE }, tradesChannel);
+  client.subscribe({ channel: bookChannel, max_rate: BOOK_RATE }, { channel: tradesChannel, max_rate: TRADES_RATE });
   for (const r of rows.values()) r.tr.classList.toggle('sel', r.tr.dataset.symbol === symbol);
   $('sel-symbol').textContent = symbol;
   $('sel-last').textContent = rows.get(symbol)?.ticker?.last ?? '—';

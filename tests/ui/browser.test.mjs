@@ -12,6 +12,9 @@ import { startMdgw, waitFor } from './harness.mjs';
 
 const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
 const outDir = process.argv[3] || '.';
+// A market busy enough to move every price within a second or two, light enough for a
+// browser on a loaded 2-core machine (the test proves correctness, not throughput).
+const SIM_ARGS = ['--sim-instruments', '16', '--sim-rate', '1500'];
 
 let chromium;
 try {
@@ -30,10 +33,10 @@ mkdirSync(outDir, { recursive: true });
 const bestPrices = (page) => page.evaluate(() => [
   Number(document.querySelector('[data-testid="best-bid"]').textContent),
   Number(document.querySelector('[data-testid="best-ask"]').textContent)]);
-const text = (page, id) => page.locator(`[data-testid="${id}"]`).first().textContent({ timeout: 2000 });
+const text = (page, id) => page.locator(`[data-testid="${id}"]`).first().textContent({ timeout: 5000 });
 
 test('the screen shows verified live data over https and reconnects after a restart', { timeout: 60000 }, async () => {
-  let gw = await startMdgw({ tls: true, args: ['--sim-instruments', '24'] });
+  let gw = await startMdgw({ tls: true, args: SIM_ARGS });
   const port = gw.port;
   const browser = await chromium.launch({
     executablePath: CHROMIUM,
@@ -48,7 +51,7 @@ test('the screen shows verified live data over https and reconnects after a rest
     page.on('console', (m) => console.log(`# page: ${m.text()}`));
     try {
       await exercise(page, port, async () => assert.equal(await gw.stop(), 0), async () => {
-        gw = await startMdgw({ tls: true, port, args: ['--sim-instruments', '24'] });
+        gw = await startMdgw({ tls: true, port, args: SIM_ARGS });
       });
     } catch (e) {
       await page.screenshot({ path: join(outDir, 'ui-failure.png') }).catch(() => {});
@@ -69,9 +72,9 @@ async function exercise(page, port, stop, start) {
     await waitFor('a book in the ladder', async () => (await page.locator('[data-testid="best-bid"]').count()) > 0, 10000);
     assert.equal(await text(page, 'selected-symbol'), 'SIM:AAPL');
     const rows = await page.locator('[data-testid="ticker-board"] tbody tr').count();
-    assert.equal(rows, 24, 'one board row per instrument');
+    assert.equal(rows, 16, 'one board row per instrument');
 
-    // Prices change: the board (24 instruments) and the ladder's best prices.
+    // Prices change: the board (16 instruments) and the ladder's best prices.
     const snapshot = async () => page.locator('[data-testid="ticker-board"] tbody').textContent();
     const board0 = await snapshot();
     const ladder0 = await page.locator('[data-testid="ladder"] tbody').textContent();
