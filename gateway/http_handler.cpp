@@ -2,49 +2,15 @@
 
 #include "io_worker.hpp"
 #include "protocol.hpp"
+#include "web_assets.hpp"
 
+#include <algorithm>
 #include <charconv>
 #include <cstdio>
 
 namespace mdgw {
 
 namespace {
-
-constexpr std::string_view kIndexPage = R"(<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>mdgw</title>
-<style>
-body{background:#0e1116;color:#d7dde5;font:14px/1.4 system-ui,sans-serif;margin:2em}
-table{border-collapse:collapse;font-variant-numeric:tabular-nums}
-td,th{padding:2px 10px;text-align:right}.bid{color:#3fb950}.ask{color:#f85149}
-select{background:#161b22;color:#d7dde5;border:1px solid #30363d}
-</style></head><body>
-<h1>mdgw</h1>
-<p>Market data gateway. <a href="/health">/health</a> &middot; <a href="/instruments">/instruments</a></p>
-<p><select id="sym"></select> <span id="st">connecting</span></p>
-<table><thead><tr><th>bid orders</th><th>bid size</th><th>bid</th><th>ask</th><th>ask size</th><th>ask orders</th></tr></thead>
-<tbody id="book"></tbody></table>
-<script>
-const sel=document.getElementById('sym'),body=document.getElementById('book'),st=document.getElementById('st');
-let ws,chan;
-fetch('/instruments').then(r=>r.json()).then(list=>{
-  for(const i of list){const o=document.createElement('option');o.textContent=i.symbol;sel.appendChild(o);}
-  connect();});
-function connect(){
-  ws=new WebSocket((location.protocol==='https:'?'wss://':'ws://')+location.host+'/ws');
-  ws.onopen=()=>{st.textContent='live';sub();};
-  ws.onclose=()=>{st.textContent='disconnected, retrying';setTimeout(connect,1000);};
-  ws.onmessage=e=>{const m=JSON.parse(e.data);if(m.type!=='data')return;
-    for(const u of m.updates){if(u.channel!==chan)continue;let h='';
-      for(let i=0;i<10;i++){const b=u.bids[i]||['','',''],a=u.asks[i]||['','',''];
-        h+=`<tr><td>${b[2]}</td><td>${b[1]}</td><td class=bid>${b[0]}</td><td class=ask>${a[0]}</td><td>${a[1]}</td><td>${a[2]}</td></tr>`;}
-      body.innerHTML=h;}};
-}
-let id=0;
-function sub(){if(chan)ws.send(JSON.stringify({op:'unsubscribe',id:++id,channels:[chan]}));
-  chan='book.'+sel.value+'.10';ws.send(JSON.stringify({op:'subscribe',id:++id,channels:[chan]}));}
-sel.onchange=()=>{if(ws&&ws.readyState===1)sub();};
-</script></body></html>
-)";
 
 http::response<http::string_body> reply(const http::request<http::string_body>& req, http::status status,
                                         std::string body, std::string_view content_type = "application/json") {
@@ -151,6 +117,26 @@ std::optional<std::string> url_decode(std::string_view s) {
 
 } // namespace
 
+const web_asset* find_web_asset(std::string_view path) {
+  if (path == "/") path = "/index.html";
+  if (!path.starts_with('/') || path.find('\\') != std::string_view::npos ||
+      path.find('\0') != std::string_view::npos) {
+    return nullptr;
+  }
+  // No "." or ".." segment, however spelled: the table has none, and a request with
+  // one is refused before any lookup.
+  for (std::size_t i = 0; i < path.size();) {
+    const std::size_t end = std::min(path.find('/', i + 1), path.size());
+    const std::string_view seg = path.substr(i + 1, end - i - 1);
+    if (seg == "." || seg == ".." || seg.find('%') != std::string_view::npos) return nullptr;
+    i = end;
+  }
+  for (const web_asset& a : web_assets()) {
+    if (a.path == path) return &a;
+  }
+  return nullptr;
+}
+
 http::response<http::string_body> handle_http(const http_context& ctx, const http::request<http::string_body>& req) {
   if (req.method() != http::verb::get && req.method() != http::verb::head) {
     return reply(req, http::status::method_not_allowed, error_body("only GET is supported"));
@@ -161,8 +147,8 @@ http::response<http::string_body> handle_http(const http_context& ctx, const htt
     query = target.substr(q + 1);
     target = target.substr(0, q);
   }
-  if (target == "/" || target == "/index.html") {
-    return reply(req, http::status::ok, std::string(kIndexPage), "text/html; charset=utf-8");
+  if (const web_asset* asset = find_web_asset(target)) {
+    return reply(req, http::status::ok, std::string(asset->body), asset->content_type);
   }
   if (target == "/health") return reply(req, http::status::ok, health(ctx));
   if (target == "/instruments") return reply(req, http::status::ok, instruments(ctx));

@@ -1,4 +1,5 @@
-// Plain HTTP endpoints: /health, /instruments, /book/<SYM>, and the page at /.
+// Plain HTTP endpoints: /health, /instruments, /book/<SYM>, /status/<SYM>, and the UI
+// (gateway/web/, embedded: see web_assets.hpp) at / and /client/mdgw.js.
 #pragma once
 
 #include "feed.hpp"
