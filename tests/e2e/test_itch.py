@@ -10,6 +10,7 @@ import asyncio
 import json
 import os
 import subprocess
+import tempfile
 import unittest
 from decimal import Decimal
 
@@ -88,6 +89,58 @@ class ItchThroughGateway(unittest.TestCase):
                 u = h.run_async(ws_snapshot(sym), 20)
                 self.assertEqual(levels(u["bids"]), book["bids"][:10], sym)
                 self.assertEqual(levels(u["asks"]), book["asks"][:10], sym)
+
+    def test_status_and_imbalance_channels_follow_a_generated_day(self):
+        # A generated day has every message type, NOII imbalances and halts among them;
+        # replayed paced, status.* and imbalance.* stream its changes as they happen and end
+        # on what GET /status/<SYM> says.
+        gen = os.environ.get("MDGW_ITCH_GEN")
+        if not gen:
+            self.skipTest("MDGW_ITCH_GEN not set (meson passes the built bench/mdgw_itch_gen)")
+        with tempfile.TemporaryDirectory() as tmp:
+            day = os.path.join(tmp, "day.itch")
+            subprocess.run([gen, "--out", day, "--messages", "300000", "--symbols", "20", "--seed", "5"],
+                           check=True, capture_output=True, timeout=60)
+            with h.Mdgw("--itch-file", day, "--itch-speed", "4000", "--sim-instruments", "0") as gw:
+                async def scenario():
+                    ws = await h.ws_connect(gw)
+                    got = {}
+                    try:
+                        await ws.send(json.dumps({"op": "subscribe", "id": 1, "channels": ["status.*", "imbalance.*"]}))
+                        for _ in range(10**6):
+                            try:
+                                msg = json.loads(await asyncio.wait_for(ws.recv(), 2.0))
+                            except asyncio.TimeoutError:
+                                if gw.feed_state("itch") == "finished":
+                                    break
+                                continue
+                            for u in msg.get("updates", []):
+                                got.setdefault(u["channel"], []).append(u)
+                    finally:
+                        await ws.close()
+                    return got
+
+                got = h.run_async(scenario(), 120)
+                self.assertEqual(gw.feed_state("itch"), "finished")
+                symbols = [i["symbol"] for i in gw.instruments()]
+                self.assertEqual(len(symbols), 20)
+                moved = 0
+                for sym in symbols:
+                    status, st = gw.http_json(f"/status/{sym}")
+                    self.assertEqual(status, 200, st)
+                    ups = got.get(f"status.{sym}")
+                    self.assertTrue(ups, f"no status for {sym} (an instrument added after the wildcard)")
+                    last = ups[-1]
+                    for k in ("trading_state", "reason", "short_sale_restriction", "mwcb_breached", "luld"):
+                        self.assertEqual(last[k], st[k], f"{sym}: status.{k}")
+                    self.assertEqual(last["quality"], "ok")
+                    imb = got.get(f"imbalance.{sym}")
+                    self.assertTrue(imb, f"no imbalance message for {sym}")
+                    self.assertEqual(imb[-1]["imbalance"], st["imbalance"], sym)
+                    versions = [u["version"] for u in imb]
+                    self.assertEqual(versions, sorted(set(versions)), f"{sym}: imbalance versions")
+                    moved += len(imb) > 2 and any(u["imbalance"] for u in imb)
+                self.assertGreater(moved, 0, "no instrument streamed several imbalances: the day proves nothing")
 
     def test_book_command_after_n_messages_and_unknown_symbols(self):
         early = book_command("--itch", SAMPLE, "--after", "2000", "--symbols", "ALC")
