@@ -46,6 +46,7 @@ class ItchMoldThroughGateway(unittest.TestCase):
         with h.Mdgw("--itch-mold-group", group, "--itch-mold-retrans", f"127.0.0.1:{retrans_port}",
                     "--itch-date", "2010-12-24", "--sim-instruments", "0") as gw:
             qualities = []
+            statuses = []  # (quality, quality_reason) of status.NASDAQ:ALC
 
             async def watch(stop_ev):
                 # A client following one book sees stale while a gap is open.
@@ -55,7 +56,7 @@ class ItchMoldThroughGateway(unittest.TestCase):
                         if not subscribed:
                             if any(i["symbol"] == "NASDAQ:ALC" for i in gw.instruments()):
                                 await ws.send(json.dumps({"op": "subscribe", "id": 1,
-                                                          "channels": ["book.NASDAQ:ALC.5"]}))
+                                                          "channels": ["book.NASDAQ:ALC.5", "status.NASDAQ:ALC"]}))
                                 subscribed = True
                             else:
                                 await asyncio.sleep(0.01)
@@ -65,7 +66,10 @@ class ItchMoldThroughGateway(unittest.TestCase):
                         except asyncio.TimeoutError:
                             continue
                         for u in msg.get("updates", []):
-                            qualities.append(u.get("quality"))
+                            if u["channel"].startswith("status."):
+                                statuses.append((u["quality"], u["quality_reason"]))
+                            else:
+                                qualities.append(u.get("quality"))
 
             http_qualities = []
 
@@ -118,6 +122,9 @@ class ItchMoldThroughGateway(unittest.TestCase):
             self.assertTrue(qualities, "the WebSocket client got no book messages")
             self.assertIn("stale", qualities, f"WebSocket: a 150 ms gap never shown as stale: {qualities[:50]}")
             self.assertEqual(qualities[-1], "ok", qualities[-20:])
+            # The status channel says why: a packet gap being re-requested, then ok again.
+            self.assertIn(("stale", "packet_gap"), statuses, statuses[:20])
+            self.assertEqual(statuses[-1], ("ok", ""), statuses[-5:])
 
     def test_book_command_reads_the_multicast_stream(self):
         want = book_command("--itch", SAMPLE, "--symbols", "ALC,BOB")
