@@ -440,6 +440,34 @@ class CloseCodes(unittest.TestCase):
 
             h.run_async(scenario(), 30)
 
+    def test_dead_peer_is_closed_after_the_idle_timeout(self):
+        # --idle-timeout-s 2: the server pings a silent peer after 1 s and drops it when
+        # nothing (no pong) came back by 2 s; a peer that answers pings stays, idle or not.
+        with h.Mdgw("--idle-timeout-s", "2", "--heartbeat-ms", "60000") as gw:
+            dead = h.raw_ws_connect(gw.port, timeout=10)  # completes the handshake, then never answers
+            t0 = time.monotonic()
+
+            async def scenario():
+                alive = await h.ws_connect(gw)  # websockets answers pings by itself
+                got = b""
+                while True:
+                    chunk = await asyncio.to_thread(dead.recv, 4096)
+                    if not chunk:
+                        break
+                    got += chunk
+                elapsed = time.monotonic() - t0
+                self.assertIn(b"\x89", got[:2], "no ping before the dead peer was dropped")
+                self.assertTrue(1.0 <= elapsed <= 6.0, f"dead peer dropped after {elapsed:.1f}s (idle timeout 2 s)")
+                await asyncio.sleep(2.5)
+                pong = await Reader(alive, "alive").request({"op": "ping", "id": 1})
+                self.assertEqual(pong["type"], "pong", "a peer that answers pings was dropped")
+                await alive.close()
+
+            try:
+                h.run_async(scenario(), 30)
+            finally:
+                dead.close()
+
     def test_slow_consumer_4001(self):
         # Requests whose replies are never read: past 1024 queued replies the session closes.
         with h.Mdgw("--max-requests-per-s", "1000000") as gw:
