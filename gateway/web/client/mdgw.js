@@ -74,7 +74,8 @@ function channelName(c) {
  *  - 'data'   {channel, kind, update, book?, trades?}  every update after it was applied;
  *             book updates carry the verified local book {bids, asks, seq, quality}
  *  - 'batch'  {msg, recvNs, latencyNs}  every data message (latencyNs: receive time minus
- *             ts_recv_oldest, null for notice-only messages)
+ *             the oldest ts_recv_oldest of its updates on channels that already had one on
+ *             this connection; null when there is none, e.g. only snapshots or notices)
  *  - 'status' {state: 'connecting'|'open'|'closed', attempt, delayMs?, code?, reason?}
  *  - 'resync' {channel, reason: 'checksum'|'sequence'}  a book channel is resubscribed
  *  - 'subscribed' the server's ack (its `granted` says how each trade stream resumed)
@@ -93,6 +94,7 @@ export class MdgwClient {
     this.channels = new Map();   // name -> subscription spec (string or object)
     this.books = new Map();      // book channel -> {bids, asks, seq, quality, awaiting}
     this.trades = new Map();     // trades channel -> {epoch, next}
+    this.seen = new Set();       // channels that had an update on this connection
     this.counters = { messages: 0, updates: 0, checksumOk: 0, checksumMismatch: 0, sequenceGaps: 0,
                       resyncs: 0, reconnects: 0, tradesLost: 0, tradesReset: 0 };
     this.state = 'closed';
@@ -213,6 +215,7 @@ export class MdgwClient {
       if (this.attempt > 0) this.counters.reconnects++;
       this.attempt = 0;
       this.lastRecv = Date.now();
+      this.seen = new Set();
       this.setState({ state: 'open', attempt: 0 });
       for (const [name, b] of this.books) this.books.set(name, { ...this.emptyBook(), bids: b.bids, asks: b.asks });
       if (this.channels.size) this.request('subscribe', [...this.channels.values()].map((c) => this.resumeSpec(c)));
@@ -275,7 +278,18 @@ export class MdgwClient {
 
   onData(msg) {
     const recvNs = Date.now() * 1e6;
-    const latencyNs = msg.merged > 0 ? recvNs - msg.ts_recv_oldest : null;
+    // Delivery latency: the oldest update merged into the channels this connection already
+    // follows. A channel's first update (a snapshot, an initial ticker or status) tells how
+    // old that state is, not how long a change took to arrive, so it is left out.
+    let oldest = null;
+    for (const u of msg.updates) {
+      if (!this.seen.has(u.channel)) {
+        this.seen.add(u.channel);
+      } else if (u.ts_recv_oldest !== undefined && (oldest === null || u.ts_recv_oldest < oldest)) {
+        oldest = u.ts_recv_oldest;
+      }
+    }
+    const latencyNs = oldest !== null ? recvNs - oldest : null;
     this.emit('batch', { msg, recvNs, latencyNs });
     for (const u of msg.updates) {
       if (!this.channels.has(u.channel) && !this.coveredByWildcard(u.channel)) continue;
