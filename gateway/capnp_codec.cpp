@@ -1,5 +1,6 @@
 #include "capnp_codec.hpp"
 
+#include "decimal.hpp"
 #include "mdgw.capnp.h"
 
 #include <capnp/message.h>
@@ -13,26 +14,18 @@ namespace mdgw::capnp_wire {
 
 namespace {
 
-// A decimal as NUL-terminated text on the stack (Cap'n Proto copies it into the message).
+// A decimal as NUL-terminated text on the stack (Cap'n Proto copies it into the message),
+// spelled exactly as the JSON encoder spells it (crypto::format_decimal: same digits).
 class decimal_text {
 public:
-  decimal_text(std::int64_t v, int scale) {
-    std::string s;
-    protocol::append_decimal(s, v, scale);
-    len_ = std::min(s.size(), sizeof buf_ - 1);
-    std::memcpy(buf_, s.data(), len_);
-    buf_[len_] = '\0';
-  }
+  decimal_text(std::int64_t v, int scale) noexcept : len_(crypto::format_decimal(v, scale, buf_)) { buf_[len_] = '\0'; }
   operator capnp::Text::Reader() const { return capnp::Text::Reader(buf_, len_); } // NOLINT: implicit by design
 private:
-  char buf_[48];
-  std::size_t len_ = 0;
+  char buf_[48]; // 21 + scale (at most 18) + NUL
+  std::size_t len_;
 };
 
-kj::StringPtr text(std::string_view s, std::string& hold) {
-  hold.assign(s);
-  return kj::StringPtr(hold.c_str(), hold.size());
-}
+capnp::Text::Reader text(const std::string& s) { return capnp::Text::Reader(s.c_str(), s.size()); }
 
 std::string serialize(capnp::MessageBuilder& msg) {
   const kj::Array<capnp::word> words = capnp::messageToFlatArray(msg);
@@ -58,8 +51,8 @@ void set_stamps(wire::Stamps::Builder b, std::uint64_t oldest_exch, std::uint64_
   b.setMerged(merged);
 }
 
-void set_stamps(wire::Stamps::Builder b, const update_stamps& s) {
-  set_stamps(b, s.oldest_exch, s.oldest_recv, s.newest_exch, s.newest_recv, s.merged);
+void set_stamps(wire::Stamps::Builder b, const protocol::batch_stamps& s) {
+  set_stamps(b, s.oldest_exch_ts, s.oldest_recv_ts, s.newest_exch_ts, s.newest_recv_ts, s.merged);
 }
 
 void set_level(wire::Level::Builder b, const price_level& l, const instrument_info& info) {
@@ -68,22 +61,26 @@ void set_level(wire::Level::Builder b, const price_level& l, const instrument_in
   b.setOrders(l.orders);
 }
 
-void set_levels(capnp::List<wire::Level>::Builder list, const std::vector<price_level>& levels,
-                const instrument_info& info) {
-  for (unsigned i = 0; i < levels.size(); ++i) set_level(list[i], levels[i], info);
-}
-
-std::vector<price_level> side_levels(side s, const book_record* from, const book_record& to) {
-  std::vector<price_level> out;
+// One side of a book message: the levels of `to` (snapshot), or of the delta from -> to,
+// counted first (a Cap'n Proto list is sized when it is made) and then written.
+void set_side(wire::Book::Builder b, side s, const book_record* from, const book_record& to,
+              const instrument_info& info) {
   const bool bid = s == side::bid;
+  const price_level* t = bid ? to.bids() : to.asks();
+  const std::size_t nt = bid ? to.n_bids : to.n_asks;
+  const auto init = [&](std::size_t n) { return bid ? b.initBids(static_cast<unsigned>(n)) : b.initAsks(static_cast<unsigned>(n)); };
   if (from == nullptr) {
-    const price_level* p = bid ? to.bids() : to.asks();
-    out.assign(p, p + (bid ? to.n_bids : to.n_asks));
-    return out;
+    auto list = init(nt);
+    for (unsigned i = 0; i < nt; ++i) set_level(list[i], t[i], info);
+    return;
   }
-  delta_levels(s, bid ? from->bids() : from->asks(), bid ? from->n_bids : from->n_asks, bid ? to.bids() : to.asks(),
-               bid ? to.n_bids : to.n_asks, [&](const price_level& l) { out.push_back(l); });
-  return out;
+  const price_level* f = bid ? from->bids() : from->asks();
+  const std::size_t nf = bid ? from->n_bids : from->n_asks;
+  std::size_t n = 0;
+  delta_levels(s, f, nf, t, nt, [&](const price_level&) { ++n; });
+  auto list = init(n);
+  unsigned i = 0;
+  delta_levels(s, f, nf, t, nt, [&](const price_level& l) { set_level(list[i++], l, info); });
 }
 
 } // namespace
@@ -92,37 +89,32 @@ std::string batch(std::uint64_t ts_send, const protocol::batch_stamps& stamps, s
   capnp::MallocMessageBuilder msg(64);
   auto b = msg.initRoot<wire::ServerMessage>().initBatch();
   b.setTsSend(ts_send);
-  set_stamps(b.initStamps(), stamps.oldest_exch_ts, stamps.oldest_recv_ts, stamps.newest_exch_ts,
-             stamps.newest_recv_ts, stamps.merged);
+  set_stamps(b.initStamps(), stamps);
   b.setUpdates(updates);
   return serialize(msg);
 }
 
-std::string book(std::string_view channel, const book_record* from, const book_record& to,
+std::string book(const std::string& channel, const book_record* from, const book_record& to,
                  const book_message_stamps& stamps, const instrument_info& info) {
   capnp::MallocMessageBuilder msg(256 + 16 * to.levels.size());
-  std::string hold;
   auto b = msg.initRoot<wire::ServerMessage>().initBook();
-  b.setChannel(text(channel, hold));
+  b.setChannel(text(channel));
   b.setSnapshot(from == nullptr);
   b.setPrev(from != nullptr ? from->version : 0);
   b.setSeq(to.version);
   b.setChecksum(to.checksum);
   b.setQuality(quality_of(to.quality));
   set_stamps(b.initStamps(), stamps.first_exch_ts, stamps.first_recv_ts, to.exch_ts, to.recv_ts, stamps.merged);
-  const auto bids = side_levels(side::bid, from, to);
-  const auto asks = side_levels(side::ask, from, to);
-  set_levels(b.initBids(static_cast<unsigned>(bids.size())), bids, info);
-  set_levels(b.initAsks(static_cast<unsigned>(asks.size())), asks, info);
+  set_side(b, side::bid, from, to, info);
+  set_side(b, side::ask, from, to, info);
   return serialize(msg);
 }
 
-std::string ticker(std::string_view channel, const ticker_view& t, const instrument_info& info,
-                   const update_stamps& stamps) {
+std::string ticker(const std::string& channel, const ticker_view& t, const instrument_info& info,
+                   const protocol::batch_stamps& stamps) {
   capnp::MallocMessageBuilder msg(128);
-  std::string hold;
   auto b = msg.initRoot<wire::ServerMessage>().initTicker();
-  b.setChannel(text(channel, hold));
+  b.setChannel(text(channel));
   b.setSeq(t.seq());
   b.setQuality(quality_of(t.quality));
   if (t.has_bid) {
@@ -149,16 +141,17 @@ std::string ticker(std::string_view channel, const ticker_view& t, const instrum
   return serialize(msg);
 }
 
-std::string status(std::string_view channel, std::uint64_t version, const instrument_state& st, data_quality quality,
-                   quality_reason reason, const instrument_info& info, const update_stamps& stamps) {
+std::string status(const std::string& channel, std::uint64_t version, const instrument_state& st, data_quality quality,
+                   quality_reason reason, const instrument_info& info, const protocol::batch_stamps& stamps) {
   capnp::MallocMessageBuilder msg(128);
-  std::string hold;
-  std::string reason_hold;
   auto b = msg.initRoot<wire::ServerMessage>().initStatus();
-  b.setChannel(text(channel, hold));
+  b.setChannel(text(channel));
   b.setVersion(version);
   b.setTradingState(trading_state_name(st.trading_state));
-  b.setReason(text(trading_reason(st), reason_hold));
+  const std::string_view why = trading_reason(st);
+  char why_text[sizeof st.reason + 1] = {};
+  std::memcpy(why_text, why.data(), why.size());
+  b.setReason(capnp::Text::Reader(why_text, why.size()));
   b.setShortSaleRestriction(short_sale_name(st.short_sale));
   b.setMwcbBreached(st.mwcb_breached >= '1' && st.mwcb_breached <= '3'
                         ? static_cast<std::uint8_t>(st.mwcb_breached - '0')
@@ -176,12 +169,11 @@ std::string status(std::string_view channel, std::uint64_t version, const instru
   return serialize(msg);
 }
 
-std::string imbalance(std::string_view channel, std::uint64_t version, const instrument_state& st,
-                      const instrument_info& info, const update_stamps& stamps) {
+std::string imbalance(const std::string& channel, std::uint64_t version, const instrument_state& st,
+                      const instrument_info& info, const protocol::batch_stamps& stamps) {
   capnp::MallocMessageBuilder msg(128);
-  std::string hold;
   auto b = msg.initRoot<wire::ServerMessage>().initImbalance();
-  b.setChannel(text(channel, hold));
+  b.setChannel(text(channel));
   b.setVersion(version);
   b.setPresent(st.has_imbalance != 0);
   if (st.has_imbalance != 0) {
@@ -200,14 +192,13 @@ std::string imbalance(std::string_view channel, std::uint64_t version, const ins
   return serialize(msg);
 }
 
-std::string trades(std::string_view channel, std::uint64_t epoch, std::span<const trade_record> trades,
+std::string trades(const std::string& channel, std::uint64_t epoch, std::span<const trade_record> trades,
                    const instrument_info& info) {
   capnp::MallocMessageBuilder msg(128 + 24 * trades.size());
-  std::string hold;
   auto b = msg.initRoot<wire::ServerMessage>().initTrades();
   const trade_record& first = trades.front();
   const trade_record& last = trades.back();
-  b.setChannel(text(channel, hold));
+  b.setChannel(text(channel));
   b.setEpoch(epoch);
   b.setFirstSeq(first.seq);
   b.setSeq(last.seq);
@@ -226,11 +217,10 @@ std::string trades(std::string_view channel, std::uint64_t epoch, std::span<cons
   return serialize(msg);
 }
 
-std::string lost(std::string_view channel, std::uint64_t epoch, std::uint64_t from_seq, std::uint64_t resume_seq) {
+std::string lost(const std::string& channel, std::uint64_t epoch, std::uint64_t from_seq, std::uint64_t resume_seq) {
   capnp::MallocMessageBuilder msg(64);
-  std::string hold;
   auto b = msg.initRoot<wire::ServerMessage>().initLost();
-  b.setChannel(text(channel, hold));
+  b.setChannel(text(channel));
   b.setEpoch(epoch);
   b.setLost(resume_seq - from_seq);
   b.setFromSeq(from_seq);
@@ -238,26 +228,23 @@ std::string lost(std::string_view channel, std::uint64_t epoch, std::uint64_t fr
   return serialize(msg);
 }
 
-std::string reset(std::string_view channel, std::uint64_t epoch, std::uint64_t head, std::string_view reason) {
+std::string reset(const std::string& channel, std::uint64_t epoch, std::uint64_t head, const char* reason) {
   capnp::MallocMessageBuilder msg(64);
-  std::string hold;
-  std::string reason_hold;
   auto b = msg.initRoot<wire::ServerMessage>().initReset();
-  b.setChannel(text(channel, hold));
+  b.setChannel(text(channel));
   b.setEpoch(epoch);
   b.setSeq(head);
-  b.setReason(text(reason, reason_hold));
+  b.setReason(reason);
   return serialize(msg);
 }
 
 std::string error(const protocol::request_error& e) {
   capnp::MallocMessageBuilder msg(64);
-  std::string hold;
   auto b = msg.initRoot<wire::ServerMessage>().initError();
   b.setHasId(e.id.has_value());
   b.setId(e.id.value_or(0));
   b.setCode(static_cast<std::uint16_t>(e.code));
-  b.setMessage(text(e.message, hold));
+  b.setMessage(text(e.message));
   return serialize(msg);
 }
 

@@ -21,30 +21,22 @@
 
 namespace mdgw::capnp_wire {
 
-struct update_stamps {
-  std::uint64_t oldest_exch = 0;
-  std::uint64_t oldest_recv = 0;
-  std::uint64_t newest_exch = 0;
-  std::uint64_t newest_recv = 0;
-  std::uint64_t merged = 0;
-};
-
 [[nodiscard]] std::string batch(std::uint64_t ts_send, const protocol::batch_stamps& stamps, std::uint32_t updates);
-[[nodiscard]] std::string book(std::string_view channel, const book_record* from, const book_record& to,
+[[nodiscard]] std::string book(const std::string& channel, const book_record* from, const book_record& to,
                                const book_message_stamps& stamps, const instrument_info& info);
-[[nodiscard]] std::string ticker(std::string_view channel, const ticker_view& t, const instrument_info& info,
-                                 const update_stamps& stamps);
-[[nodiscard]] std::string status(std::string_view channel, std::uint64_t version, const instrument_state& st,
+[[nodiscard]] std::string ticker(const std::string& channel, const ticker_view& t, const instrument_info& info,
+                                 const protocol::batch_stamps& stamps);
+[[nodiscard]] std::string status(const std::string& channel, std::uint64_t version, const instrument_state& st,
                                  data_quality quality, quality_reason reason, const instrument_info& info,
-                                 const update_stamps& stamps);
-[[nodiscard]] std::string imbalance(std::string_view channel, std::uint64_t version, const instrument_state& st,
-                                    const instrument_info& info, const update_stamps& stamps);
-[[nodiscard]] std::string trades(std::string_view channel, std::uint64_t epoch, std::span<const trade_record> trades,
+                                 const protocol::batch_stamps& stamps);
+[[nodiscard]] std::string imbalance(const std::string& channel, std::uint64_t version, const instrument_state& st,
+                                    const instrument_info& info, const protocol::batch_stamps& stamps);
+[[nodiscard]] std::string trades(const std::string& channel, std::uint64_t epoch, std::span<const trade_record> trades,
                                  const instrument_info& info);
-[[nodiscard]] std::string lost(std::string_view channel, std::uint64_t epoch, std::uint64_t from_seq,
+[[nodiscard]] std::string lost(const std::string& channel, std::uint64_t epoch, std::uint64_t from_seq,
                                std::uint64_t resume_seq);
-[[nodiscard]] std::string reset(std::string_view channel, std::uint64_t epoch, std::uint64_t head,
-                                std::string_view reason);
+[[nodiscard]] std::string reset(const std::string& channel, std::uint64_t epoch, std::uint64_t head,
+                                const char* reason);
 
 [[nodiscard]] std::string error(const protocol::request_error& e);
 [[nodiscard]] std::string subscribed(std::uint64_t id, const std::vector<protocol::grant>& grants);

@@ -187,7 +187,7 @@ topic_message io_worker::topic_fragment(instrument_id id, protocol::channel_kind
   topics_state& t = *is.topics;
   topic& tp = t.get(kind);
   if (!with_head) return {nullptr, tp.version, tp.exch_ts, tp.recv_ts};
-  if (tp.frag_version != tp.version || !tp.head) {
+  if (tp.frag_version != tp.version) { // frag_version starts at ~0: the first read encodes
     auto s = std::make_shared<std::string>();
     const instrument_info& info = pub_.info(id);
     switch (kind) {
@@ -209,7 +209,7 @@ std::string io_worker::topic_binary(instrument_id id, protocol::channel_kind kin
                                    std::uint64_t oldest_recv, std::uint64_t merged) {
   topics_state& t = *instruments_[id].topics;
   const topic& tp = t.get(kind);
-  const capnp_wire::update_stamps st{oldest_exch, oldest_recv, tp.exch_ts, tp.recv_ts, merged};
+  const protocol::batch_stamps st{oldest_exch, oldest_recv, tp.exch_ts, tp.recv_ts, merged};
   const instrument_info& info = pub_.info(id);
   switch (kind) {
   case protocol::channel_kind::ticker: return capnp_wire::ticker(tp.name, t.view, info, st);
