@@ -140,7 +140,6 @@ void session_base::gather_trades(subscription& s, protocol::batch_stamps& stamps
                b.stamps.merged);
   }
   s.last = b.next_seq;
-  s.sent_any = true;
   more = s.last <= worker_.trade_head(s.instrument);
 }
 
@@ -184,11 +183,11 @@ void session_base::flush() {
     protocol::batch_stamps stamps;
     const std::uint64_t now = monotonic_ns();
     std::uint64_t earliest_due = 0;
-    std::vector<subscription*> keep;
+    keep_.clear();
     for (subscription* s : dirty_) {
       if (s->interval_ns != 0 && now < s->next_due) {
         // Granted a rate: conflated until its due time.
-        keep.push_back(s);
+        keep_.push_back(s);
         if (earliest_due == 0 || s->next_due < earliest_due) earliest_due = s->next_due;
         continue;
       }
@@ -201,10 +200,10 @@ void session_base::flush() {
       if (more) {
         // A trade backlog longer than one update: the rest goes in the next message.
         s->dirty = true;
-        keep.push_back(s);
+        keep_.push_back(s);
       }
     }
-    dirty_.swap(keep);
+    dirty_.swap(keep_);
     if (earliest_due != 0) arm_timer(earliest_due);
     if (buffers_.size() == 1) return;
     // Stamped after the fragments were gathered: every state in the message was
@@ -282,8 +281,7 @@ void session_base::attach(subscription& s) {
   if (s.kind == channel_kind::book) {
     s.channel->subs.push_back(&s);
   } else {
-    s.tp = &worker_.acquire_topic(s.instrument, s.kind);
-    s.tp->subs.push_back(&s);
+    worker_.acquire_topic(s.instrument, s.kind).subs.push_back(&s);
   }
 }
 
@@ -307,7 +305,6 @@ std::unique_ptr<subscription> session_base::make_child(subscription& parent, ins
   c->kind = parent.kind;
   c->instrument = id;
   c->name = protocol::channel_name(parent.kind, worker_.pub().info(id).symbol, 0);
-  c->parent = &parent;
   c->interval_ns = parent.interval_ns;
   attach(*c);
   return c;
@@ -315,11 +312,9 @@ std::unique_ptr<subscription> session_base::make_child(subscription& parent, ins
 
 void session_base::extend_wildcard(subscription* parent, instrument_id id) {
   if (closing_ || !attached_) return;
-  while (parent->next_child <= id) {
-    auto c = make_child(*parent, static_cast<instrument_id>(parent->next_child++));
-    subscription* raw = c.get();
-    parent->children.push_back(std::move(c));
-    mark_dirty(raw);
+  while (parent->children.size() <= id) {
+    parent->children.push_back(make_child(*parent, static_cast<instrument_id>(parent->children.size())));
+    mark_dirty(parent->children.back().get());
   }
 }
 
@@ -450,7 +445,6 @@ void session_base::subscribe(const protocol::request& req) {
         s->children.push_back(make_child(*s, static_cast<instrument_id>(i)));
         added.push_back(s->children.back().get());
       }
-      s->next_child = n;
     } else {
       if (s->kind == channel_kind::book) s->channel = worker_.acquire_channel(w.id, w.spec.depth);
       attach(*s);

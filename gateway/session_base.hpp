@@ -39,17 +39,15 @@ struct subscription {
   protocol::channel_kind kind = protocol::channel_kind::book;
   instrument_id instrument = 0;
   book_channel* channel = nullptr; // book
-  topic* tp = nullptr;             // ticker, trades, status, imbalance
   std::string name;                // canonical channel name
-  // A wildcard (`ticker.*`) has no data of its own: one child per instrument.
+  // A wildcard (`ticker.*`) has no data of its own: one child per instrument, children[i]
+  // for instrument i, so it covers the instruments [0, children.size()).
   bool wildcard = false;
   std::vector<std::unique_ptr<subscription>> children;
-  std::size_t next_child = 0; // instruments the wildcard covers: [0, next_child)
-  subscription* parent = nullptr;
   // book: the channel record the client is at (0: none); ticker/status/imbalance: the
   // version sent; trades: the next trade seq to send.
   std::uint64_t last = 0;
-  bool sent_any = false;
+  bool sent_any = false; // ticker/status/imbalance: `last` is a version that was sent
   bool dirty = false;
   std::uint64_t interval_ns = 0; // granted; 0: as fast as the client reads
   std::uint64_t next_due = 0;    // monotonic ns
@@ -125,6 +123,7 @@ private:
 
   std::vector<std::unique_ptr<subscription>> subs_;
   std::vector<subscription*> dirty_;
+  std::vector<subscription*> keep_; // flush(): the dirty ones that stay dirty (capacity reused)
   std::deque<std::string> replies_;
   bool writing_ = false;
   bool attached_ = true;
