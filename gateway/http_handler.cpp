@@ -4,7 +4,6 @@
 #include "protocol.hpp"
 #include "web_assets.hpp"
 
-#include <algorithm>
 #include <charconv>
 #include <cstdio>
 
@@ -119,18 +118,7 @@ std::optional<std::string> url_decode(std::string_view s) {
 
 const web_asset* find_web_asset(std::string_view path) {
   if (path == "/") path = "/index.html";
-  if (!path.starts_with('/') || path.find('\\') != std::string_view::npos ||
-      path.find('\0') != std::string_view::npos) {
-    return nullptr;
-  }
-  // No "." or ".." segment, however spelled: the table has none, and a request with
-  // one is refused before any lookup.
-  for (std::size_t i = 0; i < path.size();) {
-    const std::size_t end = std::min(path.find('/', i + 1), path.size());
-    const std::string_view seg = path.substr(i + 1, end - i - 1);
-    if (seg == "." || seg == ".." || seg.find('%') != std::string_view::npos) return nullptr;
-    i = end;
-  }
+  // Exact names from a fixed table: "..", "%2e" or a backslash can match nothing.
   for (const web_asset& a : web_assets()) {
     if (a.path == path) return &a;
   }

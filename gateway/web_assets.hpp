@@ -21,8 +21,8 @@ struct web_asset {
 // Every embedded file (defined in the generated web_assets.cpp).
 [[nodiscard]] std::span<const web_asset> web_assets();
 
-// The asset served at `path` ("/" is "/index.html"); nullptr when none. Rejects any
-// path with a ".." segment, a backslash or a NUL (never in the table, refused first).
+// The asset served at `path` ("/" is "/index.html"); nullptr when none. Only exact names
+// of the table match, so no path ("..", "%2e", a backslash, a NUL) reaches anything else.
 [[nodiscard]] const web_asset* find_web_asset(std::string_view path);
 
 } // namespace mdgw
