@@ -3,17 +3,7 @@
 // Run: MDGW_BIN=build/gateway/mdgw node --test tests/node/interop.test.mjs
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { Conn, Mdgw, tradesIn } from './mdgw_client.mjs';
-
-async function withMdgw(args, body) {
-  const gw = await Mdgw.start(...args);
-  try {
-    await body(gw);
-    await gw.stop();
-  } finally {
-    gw.kill();
-  }
-}
+import { Conn, tradesIn, withMdgw } from './mdgw_client.mjs';
 
 // A plain JavaScript client (JSON.parse, as in a browser) sends back the epoch it was
 // granted, read as a JS number. JSON numbers are exact in JavaScript only up to 2^53

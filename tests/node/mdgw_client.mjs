@@ -251,17 +251,15 @@ export class Conn {
   }
 }
 
-// The exact trade epoch of the n-th granted channel of an ack. JSON.parse turns the
-// 64-bit epoch into a double (exact only below 2^53), so it is read from the frame's text.
-export function grantedEpoch(ack, n = 0) {
-  const all = [...ack.raw.matchAll(/"epoch":(\d+)/g)].map((m) => m[1]);
-  if (all.length <= n) throw new Error(`no epoch #${n} in ${ack.raw}`);
-  return all[n];
-}
-
-// A request whose "epoch" values are written as the exact digits given (strings in req).
-export function withExactEpochs(req) {
-  return JSON.stringify(req).replace(/"epoch":"(\d+)"/g, '"epoch":$1');
+// Starts mdgw with args, runs body(gw), and stops mdgw cleanly (exit 0) afterwards.
+export async function withMdgw(args, body) {
+  const gw = await Mdgw.start(...args);
+  try {
+    await body(gw);
+    await gw.stop();
+  } finally {
+    gw.kill();
+  }
 }
 
 // The trades of a channel's `trades` updates, checked to be first_seq..seq each.

@@ -56,12 +56,9 @@ export function applyBook(prev, u) {
 
 const BOOK_RE = /^book\.(.+)\.(\d+)$/;
 
-// Trade epochs are 64-bit integers, beyond a JS number's exact range (2^53): they are
-// kept as decimal strings (rewritten before JSON.parse) and sent back as the same digits.
-// The ns stamps (ts_*) stay numbers: rounding them by a few hundred ns does not matter
-// to a latency shown in ms.
-const EPOCH_IN = /"epoch":(\d+)/g;
-const EPOCH_OUT = /"epoch":"(\d+)"/g;
+// Trade epochs are below 2^53 (docs/protocol.md), so JSON.parse reads them exactly and
+// they go back as they came. The ns stamps (ts_*) are rounded by a few hundred ns as JS
+// numbers, which does not matter to a latency shown in ms.
 
 function channelName(c) {
   return typeof c === 'string' ? c : c.channel;
@@ -186,7 +183,7 @@ export class MdgwClient {
     if (!this.ws || this.state !== 'open') return null;
     const id = this.nextId++;
     const msg = channels ? { op, id, channels } : { op, id };
-    this.ws.send(JSON.stringify(msg).replace(EPOCH_OUT, '"epoch":$1'));
+    this.ws.send(JSON.stringify(msg));
     return id;
   }
 
@@ -229,7 +226,7 @@ export class MdgwClient {
       this.lastRecv = Date.now();
       let msg;
       try {
-        msg = JSON.parse(String(e.data).replace(EPOCH_IN, '"epoch":"$1"'));
+        msg = JSON.parse(String(e.data));
       } catch (err) {
         this.emit('error', { code: null, message: `bad message: ${err.message}` });
         return;
