@@ -28,6 +28,26 @@ def wait_finished(gw, names, timeout):
     raise AssertionError(f"replays not finished after {timeout}s: {states}")
 
 
+async def latest_updates(test, gw, chans):
+    """Subscribes one connection to chans (checking the ack names them) and returns the latest
+    update of each channel, reading until every channel had one (at most 10 s)."""
+    ws = await h.ws_connect(gw)
+    got = {}
+    try:
+        reply = await h.request(ws, {"op": "subscribe", "id": 1, "channels": chans},
+                                on_data=lambda m, _: got.update({u["channel"]: u for u in m["updates"]}))
+        test.assertEqual(reply.get("type"), "subscribed", reply)
+        test.assertEqual(reply["channels"], chans)
+        deadline = time.monotonic() + 10
+        while len(got) < len(chans) and time.monotonic() < deadline:
+            msg = await h.recv_json(ws, 5)
+            for u in msg.get("updates", []):
+                got[u["channel"]] = u
+    finally:
+        await ws.close()
+    return got
+
+
 class CryptoReplayTest(unittest.TestCase):
     def test_gateway_books_equal_handler_books(self):
         expected = cc.expected_books(VENUES)
@@ -58,23 +78,7 @@ class CryptoReplayTest(unittest.TestCase):
             # A WebSocket client gets the same final books, with their quality.
             chans = [f"book.{s}.10" for s in ("KRAKEN:XBT/CHF", "BINANCE:BLZETH", "COINBASE:YFI-BTC")]
 
-            async def client():
-                ws = await h.ws_connect(gw)
-                got = {}
-                try:
-                    reply = await h.request(ws, {"op": "subscribe", "id": 1, "channels": chans},
-                                            on_data=lambda m, _: got.update({u["channel"]: u for u in m["updates"]}))
-                    self.assertEqual(reply.get("type"), "subscribed", reply)
-                    deadline = time.monotonic() + 10
-                    while len(got) < len(chans) and time.monotonic() < deadline:
-                        msg = await h.recv_json(ws, 5)
-                        for u in msg.get("updates", []):
-                            got[u["channel"]] = u
-                finally:
-                    await ws.close()
-                return got
-
-            got = h.run_async(client(), 30)
+            got = h.run_async(latest_updates(self, gw, chans), 30)
             for ch in chans:
                 sym, depth = h.parse_channel(ch)
                 self.assertIn(ch, got)
@@ -94,24 +98,7 @@ class CryptoReplayTest(unittest.TestCase):
             wait_finished(gw, VENUES, 30)
             chans = [f"book.{s}.full" for s in expected] + [f"book.{deep[0]}.50"]
 
-            async def client():
-                ws = await h.ws_connect(gw)
-                got = {}
-                try:
-                    reply = await h.request(ws, {"op": "subscribe", "id": 1, "channels": chans},
-                                            on_data=lambda m, _: got.update({u["channel"]: u for u in m["updates"]}))
-                    self.assertEqual(reply.get("type"), "subscribed", reply)
-                    self.assertEqual(reply["channels"], chans)
-                    deadline = time.monotonic() + 10
-                    while len(got) < len(chans) and time.monotonic() < deadline:
-                        msg = await h.recv_json(ws, 5)
-                        for u in msg.get("updates", []):
-                            got[u["channel"]] = u
-                finally:
-                    await ws.close()
-                return got
-
-            got = h.run_async(client(), 30)
+            got = h.run_async(latest_updates(self, gw, chans), 30)
             for sym, want in expected.items():
                 u = got.get(f"book.{sym}.full")
                 self.assertIsNotNone(u, f"no full book for {sym}")
