@@ -41,6 +41,10 @@ const char* usage() noexcept {
          "  --trades N             per connection: N trades.<SYM> channels (seq jumps count as gaps)\n"
          "  --duration S           run for S seconds (default 10)\n"
          "  --messages N           stop after N data messages (and at --duration at the latest)\n"
+         "  --idle                 connections subscribe to nothing (memory per idle connection)\n"
+         "  --warmup S             measure only from S s after every connection is open: the\n"
+         "                         run lasts the ramp + S + --duration; rates, latencies and\n"
+         "                         message counts cover the measured part (errors: the whole run)\n"
          "  --threads T            reader threads, each with its own epoll (default 1)\n"
          "  --json FILE|-          write a JSON report\n"
          "  --plot FILE.png        latency percentile plot (needs gnuplot)\n"
@@ -118,6 +122,10 @@ bench_options parse_options(int argc, const char* const* argv, bool& help) {
       o.trades = number<int>(a, value(), 0, 100'000);
     } else if (a == "--duration") {
       o.duration_s = number<double>(a, value(), 0.001, 1e7);
+    } else if (a == "--idle") {
+      o.idle = true;
+    } else if (a == "--warmup") {
+      o.warmup_s = number<double>(a, value(), 0.0, 1e6);
     } else if (a == "--messages") {
       o.max_messages = number<uint64_t>(a, value(), 1, UINT64_MAX);
     } else if (a == "--threads") {
@@ -145,8 +153,10 @@ bench_options parse_options(int argc, const char* const* argv, bool& help) {
     }
   }
   if (!have_url) throw std::invalid_argument("--url is required (see --help)");
-  if (o.channels.empty() && o.books == 0 && o.tickers == 0 && o.trades == 0)
-    throw std::invalid_argument("nothing to subscribe: give --channels or --books/--tickers/--trades");
+  const bool subscribes = !o.channels.empty() || o.books + o.tickers + o.trades > 0;
+  if (!subscribes && !o.idle)
+    throw std::invalid_argument("nothing to subscribe: give --channels or --books/--tickers/--trades (or --idle)");
+  if (subscribes && o.idle) throw std::invalid_argument("--idle connections subscribe to nothing: drop the channels");
   if (o.threads > o.connections) o.threads = o.connections;
   return o;
 }

@@ -27,7 +27,9 @@ struct bench_options {
   int depth = 10;
   int tickers = 0;
   int trades = 0;
+  bool idle = false;      // subscribe to nothing: the connections only stay open
   double duration_s = 10;
+  double warmup_s = -1;   // >= 0: measure only from this long after every connection opened
   uint64_t max_messages = 0;  // stop after this many data messages (0: duration only)
   int threads = 1;
   std::string json_file;   // "" none, "-" stdout

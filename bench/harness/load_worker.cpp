@@ -396,7 +396,7 @@ void load_worker::on_upgrade_response(connection& c, int64_t now) {
   ++stats_.c.connects;
   stats_.connect.record(mono_ns() - c.connect_started);
   c.backoff = kFirstBackoffNs;
-  append_client_frame(c.out, ws_opcode::text, c.subscribe_json, c.next_mask());
+  if (!c.plan.channels.empty()) append_client_frame(c.out, ws_opcode::text, c.subscribe_json, c.next_mask());
 }
 
 void load_worker::read_some(connection& c, int64_t now) {
@@ -503,8 +503,15 @@ void load_worker::run(run_control& control, int64_t start_mono_ns) {
   std::vector<epoll_event> events(256);
   std::vector<connection*> ready;
   int64_t last_publish = mono_ns();
+  bool measuring = control.measuring.load(std::memory_order_relaxed);
   while (!control.stop.load(std::memory_order_relaxed)) {
     int64_t now = mono_ns();
+    if (!measuring && control.measuring.load(std::memory_order_relaxed)) {
+      measuring = true;
+      stats_.restart_measurement();
+      cpu_at_start_ = thread_cpu_ns();
+      publish();
+    }
     if (now >= next_due_) {
       next_due_ = std::numeric_limits<int64_t>::max();
       for (auto& c : conns_) {

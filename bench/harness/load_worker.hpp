@@ -49,6 +49,9 @@ struct connection_plan {
 struct run_control {
   std::atomic<bool> stop{false};
   std::atomic<uint64_t> messages{0};  // data messages, all workers
+  // Raised once by the main thread when the measured part begins (--warmup): each worker
+  // restarts its measurement (run_stats::restart_measurement) and its CPU clock.
+  std::atomic<bool> measuring{false};
   uint64_t max_messages = 0;          // 0: no limit
 };
 

@@ -67,11 +67,14 @@ void raise_fd_limit(int connections) {
                  (unsigned long long)lim.rlim_cur, (unsigned long long)want);
 }
 
+// Counters since the previous progress line. When the measured part begins, a worker's
+// counters restart from 0: a counter below its previous value counts from there.
 run_counters difference(const run_counters& now, const run_counters& before) {
+  const auto since = [](uint64_t n, uint64_t b) { return n >= b ? n - b : n; };
   run_counters d;
-  d.messages = now.messages - before.messages;
-  d.represented = now.represented - before.represented;
-  d.bytes = now.bytes - before.bytes;
+  d.messages = since(now.messages, before.messages);
+  d.represented = since(now.represented, before.represented);
+  d.bytes = since(now.bytes, before.bytes);
   return d;
 }
 
@@ -120,7 +123,16 @@ int run(const bench_options& o) {
   std::vector<std::thread> threads;
   for (auto& w : workers) threads.emplace_back([&control, &w, start] { w->run(control, start); });
 
-  const int64_t end = start + int64_t(o.duration_s * 1e9);
+  // Without --warmup the measured part is the whole run. With it, the measured part
+  // begins --warmup s after every connection opened (or, if some never do, that long
+  // after the ramp plus kOpenGraceNs, with a warning) and lasts --duration.
+  const bool warmup = o.warmup_s >= 0;
+  constexpr int64_t kOpenGraceNs = 30'000'000'000;
+  const int64_t ramp_ns = o.ramp_per_s > 0 ? int64_t(double(o.connections) / o.ramp_per_s * 1e9) : 0;
+  int64_t measure_start = warmup ? 0 : start;
+  int64_t all_open_at = 0;
+  int64_t end = warmup ? start + ramp_ns + kOpenGraceNs + int64_t((o.warmup_s + o.duration_s) * 1e9)
+                       : start + int64_t(o.duration_s * 1e9);
   int64_t last_line = start;
   run_counters last_counters;
   int64_t last_cpu_ns = 0;
@@ -135,6 +147,24 @@ int run(const bench_options& o) {
       break;
     }
     const int64_t t = mono_ns();
+    if (measure_start == 0) {
+      if (all_open_at == 0) {
+        if (merge_all(workers).open >= o.connections) {
+          all_open_at = t;
+        } else if (t >= start + ramp_ns + kOpenGraceNs) {
+          std::fprintf(stderr, "mdgw-bench: not every connection opened; measuring anyway\n");
+          all_open_at = t;
+        }
+      }
+      if (all_open_at != 0 && t >= all_open_at + int64_t(o.warmup_s * 1e9)) {
+        measure_start = t;
+        end = t + int64_t(o.duration_s * 1e9);
+        control.measuring.store(true);
+        last_counters = {};
+        last_cpu_ns = 0;
+        if (!o.quiet) std::fprintf(stderr, "mdgw-bench: measuring from %.1f s\n", double(t - start) / 1e9);
+      }
+    }
     if (!o.quiet && t - last_line >= 1'000'000'000) {
       const merged m = merge_all(workers);
       std::fprintf(stderr, "%s\n",
@@ -150,13 +180,17 @@ int run(const bench_options& o) {
   control.stop.store(true);
   const int64_t stopped = mono_ns();
   for (auto& t : threads) t.join();
+  if (measure_start == 0) {
+    std::fprintf(stderr, "mdgw-bench: the run ended before the measured part began\n");
+    measure_start = stopped;
+  }
 
   run_result r;
   const merged m = merge_all(workers);
   r.stats = m.stats;
   r.open_at_end = m.open;
-  r.elapsed_s = double(stopped - start) / 1e9;
-  r.max_thread_busy = double(m.max_cpu_ns) / double(stopped - start);
+  r.elapsed_s = double(stopped - measure_start) / 1e9;
+  r.max_thread_busy = stopped > measure_start ? double(m.max_cpu_ns) / double(stopped - measure_start) : 0;
   for (const auto& w : workers)
     for (auto& e : w->first_errors())
       if (r.first_errors.size() < 16) r.first_errors.push_back(std::move(e));
@@ -183,6 +217,13 @@ int run(const bench_options& o) {
       std::fprintf(stderr, "mdgw-bench: --plot: %s\n", err.c_str());
       return 1;
     }
+  }
+  if (o.idle) {
+    if (r.open_at_end < o.connections) {
+      std::fprintf(stderr, "mdgw-bench: %d of %d idle connections open at the end\n", r.open_at_end, o.connections);
+      return 1;
+    }
+    return r.stats.c.errors() ? 1 : 0;
   }
   if (r.stats.c.messages == 0) {
     std::fprintf(stderr, "mdgw-bench: no data message received\n");

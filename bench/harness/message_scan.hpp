@@ -91,12 +91,20 @@ class scan_keys {
 };
 
 // One update of a data message. ts_oldest is -1 and merged 1 when absent.
+// Protocol v1 trades channels also send notices without stamps: `lost` (the reader fell
+// behind: `lost` trades are gone, the stream resumes at `resume_seq`; seq is set to
+// resume_seq - 1 and lost to the count) and `reset` (a resume was impossible: the stream
+// goes on after `seq`). A notice represents no source update (merged 0).
 struct update_view {
+  enum class notice_kind : uint8_t { none, lost, reset };
   std::string_view channel;
   int64_t seq = -1;
   int64_t ts_recv = -1;
   int64_t ts_oldest = -1;
   int64_t merged = 1;
+  notice_kind notice = notice_kind::none;
+  int64_t lost = 0;
+  std::string_view body;  // the update's text after the channel name, for lazy lookups
 };
 
 namespace scan_detail {
@@ -160,12 +168,23 @@ inline constexpr key_pattern kTsSend = make_key("\"ts_send\":");
 inline constexpr key_pattern kChannel = make_key("\"channel\":\"");
 inline constexpr key_pattern kSeq = make_key("\"seq\":");
 inline constexpr key_pattern kTsRecv = make_key("\"ts_recv\":");
+inline constexpr key_pattern kResumeSeq = make_key("\"resume_seq\":");
+inline constexpr key_pattern kLost = make_key("\"lost\":");
+inline constexpr key_pattern kKindReset = make_key("\"kind\":\"reset\"");
+inline constexpr key_pattern kFirstSeq = make_key("\"first_seq\":");
 
 }  // namespace scan_detail
 
+// The first trade seq of a trades update (protocol v1 batches trades: `first_seq` ..
+// `seq`), or its seq when it has no first_seq.
+inline int64_t first_seq(const update_view& u) noexcept {
+  const int64_t f = scan_detail::field(u.body.data(), u.body.data() + u.body.size(), scan_detail::kFirstSeq);
+  return f >= 0 ? f : u.seq;
+}
+
 // Classifies msg; for data messages reads ts_send and calls on_update(const update_view&)
 // for each update. Returns bad when a data message lacks ts_send, has no update, or an
-// update lacks a numeric seq or ts_recv.
+// update lacks a numeric seq or ts_recv (other than a trades notice, above).
 template <class OnUpdate>
 [[nodiscard]] msg_type scan_message(std::string_view msg, const scan_keys& keys, int64_t& ts_send,
                                     OnUpdate&& on_update) {
@@ -195,9 +214,27 @@ template <class OnUpdate>
     const char* stop = next ? next : e;
     update_view u;
     u.channel = std::string_view(name, std::size_t(name_end - name));
+    u.body = std::string_view(name_end, std::size_t(stop - name_end));
     u.seq = field(name_end, stop, kSeq);
     u.ts_recv = field(name_end, stop, kTsRecv);
-    if (u.seq < 0 || u.ts_recv < 0) return msg_type::bad;
+    if (u.ts_recv < 0) {
+      // Only trades notices carry no stamps.
+      if (const int64_t resume = field(name_end, stop, kResumeSeq); resume >= 1 && u.seq < 0) {
+        u.notice = update_view::notice_kind::lost;
+        u.seq = resume - 1;
+        u.lost = field(name_end, stop, kLost);
+        if (u.lost < 0) return msg_type::bad;
+      } else if (u.seq >= 0 && find(name_end, stop, kKindReset)) {
+        u.notice = update_view::notice_kind::reset;
+      } else {
+        return msg_type::bad;
+      }
+      u.merged = 0;
+      on_update(u);
+      c = next;
+      continue;
+    }
+    if (u.seq < 0) return msg_type::bad;
     if (keys.look_for_oldest) {
       u.ts_oldest = field(name_end, stop, keys.oldest());
       if (u.ts_oldest >= 0) {

@@ -58,14 +58,19 @@ msg_type record_message(std::string_view msg, int64_t recv_ns, const scan_keys& 
       ++c.unknown_channel;
       return;
     }
-    if (e->last_seq < 0) {
+    if (u.notice != update_view::notice_kind::none) {
+      // lost: exactly u.lost trades are gone; reset: an unknown number.
+      ++c.seq_gaps;
+      if (u.notice == update_view::notice_kind::lost) c.seq_missing += uint64_t(u.lost);
+    } else if (e->last_seq < 0) {
       ++c.snapshots;
     } else {
       if (e->stream) {
-        if (u.seq > e->last_seq + 1) {
+        const int64_t first = first_seq(u);
+        if (first > e->last_seq + 1) {
           ++c.seq_gaps;
-          c.seq_missing += uint64_t(u.seq - e->last_seq - 1);
-        } else if (u.seq <= e->last_seq) {
+          c.seq_missing += uint64_t(first - e->last_seq - 1);
+        } else if (first <= e->last_seq || u.seq < first) {
           ++c.seq_errors;
         }
       } else if (u.seq <= e->last_seq) {

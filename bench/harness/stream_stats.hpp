@@ -59,6 +59,13 @@ struct run_stats {
   latency_histogram send_to_recv;  // receive - ts_send
   latency_histogram connect;       // connect() to the 101 response
 
+  // The measured part of a run begins (--warmup): the volume counters and the delivery
+  // latencies start again; connect times and every error counter are kept.
+  void restart_measurement() noexcept {
+    c.messages = c.updates = c.represented = c.bytes = c.snapshots = 0;
+    freshness.reset();
+    send_to_recv.reset();
+  }
   void merge(const run_stats& o) noexcept {
     c.merge(o.c);
     freshness.merge(o.freshness);

@@ -56,6 +56,10 @@ TEST(BenchOptions, ParsesAFullCommandLine) {
 TEST(BenchOptions, RejectsBadUsage) {
   EXPECT_THROW(parse({"--channels", "book.SIM:AAPL.10"}), std::invalid_argument);        // no --url
   EXPECT_THROW(parse({"--url", "ws://h:1/"}), std::invalid_argument);                      // nothing to subscribe
+  EXPECT_THROW(parse({"--url", "ws://h:1/", "--idle", "--books", "1"}), std::invalid_argument);  // idle subscribes nothing
+  EXPECT_FALSE(parse({"--url", "ws://h:1/", "--idle"}).books);
+  EXPECT_EQ(parse({"--url", "ws://h:1/", "--idle", "--warmup", "2.5"}).warmup_s, 2.5);
+  EXPECT_THROW(parse({"--url", "ws://h:1/", "--idle", "--warmup", "-1"}), std::invalid_argument);
   EXPECT_THROW(parse({"--url", "ws://h:1/", "--books", "x"}), std::invalid_argument);
   EXPECT_THROW(parse({"--url", "ws://h:1/", "--books", "1", "--connections", "0"}), std::invalid_argument);
   EXPECT_THROW(parse({"--url", "ws://h:1/", "--books", "1", "--bogus"}), std::invalid_argument);

@@ -145,6 +145,68 @@ TEST_F(recorder_fixture, TradesSeqJumpsAreGaps) {
   EXPECT_EQ(stats.c.seq_errors, 1u);   // 8 twice
 }
 
+// Protocol v1 batches trades (first_seq..seq) and announces losses with notices that
+// carry no stamps: the exact text mdgw's topic codec writes.
+TEST_F(recorder_fixture, TradesBatchesLostAndResetNoticesAreCountedExactly) {
+  const auto batch = [](int64_t first, int64_t last) {
+    return "{\"channel\":\"trades.SIM:AAPL\",\"kind\":\"trades\",\"epoch\":77,\"first_seq\":" +
+           std::to_string(first) + ",\"seq\":" + std::to_string(last) +
+           ",\"ts_exch_oldest\":80,\"ts_recv_oldest\":85,\"ts_exch\":88,\"ts_recv\":90,\"merged\":" +
+           std::to_string(last - first + 1) + ",\"trades\":[]}";
+  };
+  (void)rec(data(100, {batch(1, 4)}), 200);  // first update: the stream starts
+  (void)rec(data(100, {batch(5, 9)}), 200);  // contiguous batch: no gap
+  EXPECT_EQ(stats.c.seq_gaps, 0u);
+  EXPECT_EQ(stats.c.seq_errors, 0u);
+  EXPECT_EQ(stats.c.represented, 4u + 5u);
+  const std::string lost =
+      "{\"channel\":\"trades.SIM:AAPL\",\"kind\":\"lost\",\"epoch\":77,\"lost\":6,\"from_seq\":10,"
+      "\"resume_seq\":16}";
+  EXPECT_EQ(rec("{\"type\":\"data\",\"ts_send\":300,\"ts_exch_oldest\":300,\"ts_recv_oldest\":300,\"ts_exch\":300,"
+                "\"ts_recv\":300,\"merged\":0,\"updates\":[" + lost + "," + batch(16, 20) + "]}",
+                400),
+            msg_type::data);
+  EXPECT_EQ(stats.c.seq_gaps, 1u);
+  EXPECT_EQ(stats.c.seq_missing, 6u);  // 10..15, as the notice says; 16 follows it
+  EXPECT_EQ(stats.c.seq_errors, 0u);
+  EXPECT_EQ(stats.c.bad_messages, 0u);
+  const std::string reset =
+      "{\"channel\":\"trades.SIM:AAPL\",\"kind\":\"reset\",\"epoch\":78,\"seq\":500,\"reason\":\"epoch\"}";
+  (void)rec(data(500, {reset}), 600);
+  (void)rec(data(500, {batch(501, 501)}), 600);
+  EXPECT_EQ(stats.c.seq_gaps, 2u);
+  EXPECT_EQ(stats.c.seq_errors, 0u);
+  (void)rec(data(500, {batch(503, 503)}), 600);  // 502 silently missing: a gap
+  EXPECT_EQ(stats.c.seq_gaps, 3u);
+  EXPECT_EQ(stats.c.seq_missing, 7u);
+  (void)rec(data(500, {batch(503, 504)}), 600);  // overlaps 503: an error
+  EXPECT_EQ(stats.c.seq_errors, 1u);
+  // A lost notice without its count cannot be read.
+  EXPECT_EQ(rec(data(500, {"{\"channel\":\"trades.SIM:AAPL\",\"kind\":\"lost\",\"resume_seq\":9}"}), 600),
+            msg_type::bad);
+}
+
+TEST(RunStats, RestartingTheMeasurementKeepsConnectsAndErrors) {
+  run_stats s;
+  s.c.messages = 5;
+  s.c.bytes = 100;
+  s.c.connects = 3;
+  s.c.seq_gaps = 1;
+  s.c.bad_messages = 2;
+  s.freshness.record(10);
+  s.send_to_recv.record(10);
+  s.connect.record(10);
+  s.restart_measurement();
+  EXPECT_EQ(s.c.messages, 0u);
+  EXPECT_EQ(s.c.bytes, 0u);
+  EXPECT_EQ(s.freshness.count(), 0u);
+  EXPECT_EQ(s.send_to_recv.count(), 0u);
+  EXPECT_EQ(s.c.connects, 3u);
+  EXPECT_EQ(s.c.seq_gaps, 1u);
+  EXPECT_EQ(s.c.errors(), 2u);
+  EXPECT_EQ(s.connect.count(), 1u);
+}
+
 TEST_F(recorder_fixture, FreshnessIsFromTheOldestStampAndSkipsSnapshots) {
   // The first update of each channel is the snapshot: send->recv counts, freshness not.
   (void)rec(data(1000, {update("book.SIM:AAPL.10", 1, 10), update("trades.SIM:AAPL", 1, 20)}), 1500);
