@@ -54,7 +54,7 @@ void session_base::mark_dirty(subscription* s, std::uint64_t exch_ts, std::uint6
 }
 
 void session_base::queue_reply(std::string msg) {
-  if (replies_.size() >= kMaxPendingReplies) {
+  if (replies_.size() - replies_head_ >= kMaxPendingReplies) {
     // A client that floods requests without reading replies: close, do not queue.
     close_with(kCloseSlowConsumer, "too many unread replies");
     closing_ = true;
@@ -169,10 +169,13 @@ void session_base::flush() {
   if (writing_ || closing_ || !attached_) return;
   buffers_.clear();
   hold_.clear();
-  if (!replies_.empty()) {
+  if (replies_head_ != replies_.size()) {
     // Replies go first, each in its own message: an ack precedes its snapshot.
-    reply_in_flight_ = std::move(replies_.front());
-    replies_.pop_front();
+    reply_in_flight_ = std::move(replies_[replies_head_++]);
+    if (replies_head_ == replies_.size()) {
+      replies_ = {};
+      replies_head_ = 0;
+    }
     buffers_.push_back(net::buffer(reply_in_flight_));
   } else {
     if (dirty_.empty()) return;
@@ -254,7 +257,7 @@ void session_base::arm_timer(std::uint64_t at) {
 void session_base::on_timer() {
   const std::uint64_t now = monotonic_ns();
   const auto hb = static_cast<std::uint64_t>(std::chrono::nanoseconds(worker_.config().heartbeat).count());
-  if (!writing_ && replies_.empty() && now - last_send_ >= hb) {
+  if (!writing_ && replies_head_ == replies_.size() && now - last_send_ >= hb) {
     const std::uint64_t now_ts = realtime_ns();
     queue_reply(format_ == protocol::wire_format::capnp ? capnp_wire::heartbeat(now_ts)
                                                         : protocol::encode_heartbeat(now_ts));

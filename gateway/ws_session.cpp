@@ -100,9 +100,15 @@ void ws_session<NextLayer>::on_accept(error_code ec) {
   do_read();
 }
 
+// Reads in chunks of at most kReadChunk bytes until a message is complete. A pending
+// Beast async_read prepares its default 1536 bytes in the buffer while it waits: on an
+// idle connection (most of them: clients rarely send) that is memory for nothing.
+// Requests are small, so one chunk usually holds a whole message; a large one grows the
+// buffer as it comes and the buffer is freed again after it.
 template <class NextLayer>
 void ws_session<NextLayer>::do_read() {
-  ws_.async_read(buffer_, beast::bind_front_handler(&ws_session::on_read, this->shared_from_this()));
+  ws_.async_read_some(buffer_, kReadChunk,
+                      beast::bind_front_handler(&ws_session::on_read, this->shared_from_this()));
 }
 
 template <class NextLayer>
@@ -114,9 +120,11 @@ void ws_session<NextLayer>::on_read(error_code ec, std::size_t) {
     detach();
     return;
   }
+  if (!ws_.is_message_done()) return do_read();
   const auto data = buffer_.cdata();
   if (!closing_) on_text(std::string_view(static_cast<const char*>(data.data()), data.size()), ws_.got_binary());
   buffer_.consume(buffer_.size());
+  if (buffer_.capacity() > kReadChunk) buffer_.shrink_to_fit();
   if (!closing_) do_read();
 }
 

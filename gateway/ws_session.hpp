@@ -30,6 +30,7 @@ private:
   void on_close(error_code ec);
 
   websocket::stream<NextLayer> ws_;
+  static constexpr std::size_t kReadChunk = 256; // bytes a pending read prepares (do_read)
   beast::flat_buffer buffer_;
   bool close_started_ = false;
   bool unauthorized_ = false;

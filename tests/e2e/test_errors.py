@@ -162,6 +162,14 @@ class ProtocolErrors(unittest.TestCase):
             head = '{"op":"ping","id":77}'
             reply = await h.request(ws, head + " " * (MAX_MESSAGE - len(head)))
             self.assertEqual((reply.get("type"), reply.get("id")), ("pong", 77), reply)
+            # A message in three frames, each larger than the gateway's read chunk, is read
+            # whole; then a small one (the read buffer starts over after a large message).
+            text = '{"op":"ping","id":79}' + " " * 3000
+            await ws.send([text[:1000], text[1000:2100], text[2100:]])
+            reply = json.loads(await asyncio.wait_for(ws.recv(), 10))
+            self.assertEqual((reply.get("type"), reply.get("id")), ("pong", 79), reply)
+            reply = await h.request(ws, {"op": "ping", "id": 80})
+            self.assertEqual((reply.get("type"), reply.get("id")), ("pong", 80), reply)
             await ws.send(head + " " * (MAX_MESSAGE + 1 - len(head)))
             try:
                 extra = await asyncio.wait_for(ws.recv(), 5)
