@@ -15,14 +15,16 @@
 //   send buffer passes 64 MiB is closed (1008) so a stalled reader cannot exhaust memory.
 // - It speaks the part of mdgw's protocol v1 that the harness reads: subscribe/ack,
 //   `{"type":"data","ts_send":..,"updates":[{"channel":..,"seq":..,"ts_recv":..}]}` with
-//   the gateway-receive stamp ts_recv taken when the update is taken from the replay
-//   (its "receive"), and GET /instruments. Books are always sent as snapshots of the
+//   the gateway-receive stamp ts_recv (the time the update was due, below), and GET
+//   /instruments. Books are always sent as snapshots of the
 //   subscribed depth (at most the dump's depth), tickers when the best levels or the
 //   last trade change, trades one message per trade with a gapless per-instrument seq.
-// - Pacing like mdgw's replay: --rate N source updates (book changes + trades) per
-//   second on an owed schedule checked every millisecond, with backlog beyond 10 ms
-//   forgiven; --rate 0 replays flat out in slices of 256 updates (so sends interleave
-//   with the event loop); without --rate, the recorded pace (t_ns).
+// - Pacing: --rate N source updates (book changes + trades) per second on an owed
+//   schedule checked every millisecond; --rate 0 replays flat out in slices of 256
+//   updates (so sends interleave with the event loop); without --rate, the recorded pace
+//   (t_ns). Nothing owed is ever skipped, and an update's ts_recv is the time it was due
+//   (when a feed would have delivered it), not when the event loop got to it: a server
+//   that falls behind shows it in freshness instead of hiding it.
 // - Clock: CLOCK_REALTIME in ns is performance.timeOrigin + performance.now(), anchored
 //   once to process.hrtime.bigint() so stamps are exact integers.
 import fs from 'node:fs';
@@ -162,9 +164,8 @@ function serve(o, symbols, events) {
   const sameTop = (x, y) => (x === undefined && y === undefined) || (x && y && x[0] === y[0] && x[1] === y[1]);
   let versionBase = 0; // added to the dump's versions on each --loop pass
   let passMaxVersion = 0;
-  const apply = (e) => {
+  const apply = (e, recv) => {
     const inst = bySymbol.get(e.symbol);
-    const recv = nowNs();
     inst.exch = e.exch_ts;
     if (e.kind === 'book') {
       const topChanged = !sameTop(inst.bids[0], e.bids[0]) || !sameTop(inst.asks[0], e.asks[0]);
@@ -245,10 +246,10 @@ function serve(o, symbols, events) {
     });
   });
 
-  // The replay schedule.
+  // The replay schedule. take(due) applies the next update as received at `due` (ns).
   let next = 0;
-  const take = () => {
-    apply(events[next++]);
+  const take = (due) => {
+    apply(events[next++], due);
     if (next === events.length && o.loop) {
       next = 0;
       versionBase += passMaxVersion;
@@ -256,33 +257,34 @@ function serve(o, symbols, events) {
     }
     return next < events.length;
   };
-  const start = process.hrtime.bigint();
-  const elapsedS = () => Number(process.hrtime.bigint() - start) / 1e9;
+  const startNs = nowNs();
   if (o.rate === 0) {
     const slice = () => {
-      for (let k = 0; k < 256; k++) if (!take()) return;
+      for (let k = 0; k < 256; k++) if (!take(nowNs())) return;
       setImmediate(slice);
     };
     setImmediate(slice);
   } else if (o.rate !== null) {
+    const nsPerUpdate = 1e9 / o.rate;
     let done = 0;
-    let forgiven = 0;
-    const maxBacklog = Math.max(1, Math.ceil(o.rate * 0.010));
     const tick = () => {
-      const owed = Math.floor(o.rate * elapsedS());
-      if (owed > done + forgiven + maxBacklog) forgiven = owed - done - maxBacklog;
-      for (; done + forgiven < owed; done++) if (!take()) return;
+      const owed = Math.floor(Number(nowNs() - startNs) / nsPerUpdate);
+      for (; done < owed; done++) if (!take(startNs + BigInt(Math.round(done * nsPerUpdate)))) return;
       setTimeout(tick, 1);
     };
     setTimeout(tick, 1);
   } else {
     const t0 = events[0].t_ns;
-    let passStart = 0;
+    let passStart = startNs;
+    let lastDue = startNs;
     const tick = () => {
-      const now = elapsedS() * 1e9;
-      while (events[next].t_ns - t0 + passStart <= now) {
-        if (!take()) return;
-        if (next === 0) passStart = now;
+      const now = nowNs();
+      for (;;) {
+        const due = passStart + BigInt(events[next].t_ns - t0);
+        if (due > now) break;
+        lastDue = due;
+        if (!take(due)) return;
+        if (next === 0) passStart = lastDue;
       }
       setTimeout(tick, 1);
     };

@@ -1,0 +1,56 @@
+"""scripts/bench's load scenarios (bench/scenarios.py) at a small scale: both servers
+(mdgw and the Node ws baseline) come up from the same recorded capture, every scenario
+prints its rows and ratios, the harness counts no error against either server, and the
+connect scenario reads a memory figure for plain and TLS connections.
+
+usage: test_bench_scenarios.py MDGW MDGW_BENCH"""
+import json
+import os
+import re
+import subprocess
+import sys
+import tempfile
+import unittest
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+SCENARIOS = os.path.join(ROOT, "bench", "scenarios.py")
+
+
+class Scenarios(unittest.TestCase):
+    def test_small_scale_run_of_every_kind(self):
+        with tempfile.TemporaryDirectory() as run_dir:
+            env = dict(os.environ, MDGW_BIN=sys.argv[1], MDGW_BENCH_BIN=sys.argv[2])
+            r = subprocess.run(
+                ["/usr/bin/python3", SCENARIOS, "ui100", "firehose", "connect", "--duration", "1", "--warmup", "0.5",
+                 "--record-seconds", "2", "--firehose-steps", "100,200", "--connect-count", "200",
+                 "--run-dir", run_dir],
+                env=env, capture_output=True, text=True, timeout=240)
+            out = r.stdout
+            self.assertEqual(r.returncode, 0, f"stdout:\n{out}\nstderr:\n{r.stderr}")
+            # ui100: a row per server with data and no error, then the ratios.
+            for server in ("mdgw", "baseline"):
+                row = re.search(rf"^ui100\s+{server}\s+100\s+20000\s+(\d+)\s+(\d+)\s.*\s(\d+)\s+(\d+)\s+\d+%$", out,
+                                re.M)
+                self.assertIsNotNone(row, f"no ui100 row for {server}:\n{out}")
+                msgs, upd, gaps, errors = map(int, row.groups())
+                self.assertGreater(msgs, 0, row.group(0))
+                self.assertGreater(upd, 0, row.group(0))
+                self.assertEqual(errors, 0, row.group(0))
+                with open(os.path.join(run_dir, f"ui100-{server}.report.json")) as f:
+                    report = json.load(f)
+                self.assertEqual(report["errors"], 0, report["first_errors"])
+                self.assertEqual(report["open_at_end"], 100)
+                self.assertGreater(report["latency_ns"]["freshness"]["count"], 0)
+            self.assertRegex(out, r"(?m)^ui100\s+ratio\s+mdgw/baseline: freshness p50 \d+\.\d\d, p99 \d+\.\d\d")
+            # firehose: 100 and 200 trades/s to 100 clients are sustained by both.
+            for server in ("mdgw", "baseline"):
+                self.assertRegex(out, rf"(?m)^firehose\s+{server}\s.*highest sustained: \d+ delivered trades/s$")
+            self.assertRegex(out, r"(?m)^firehose\s+ratio\s+mdgw/baseline: highest sustained delivered trades/s")
+            # connect: every idle connection opened, plain and TLS, with a memory figure.
+            for tag in ("connect-plain", "connect-tls"):
+                for server in ("mdgw", "baseline"):
+                    self.assertRegex(out, rf"(?m)^{tag}\s+{server}\s+200 of 200 open; RSS .* KiB per connection")
+
+
+if __name__ == "__main__":
+    unittest.main(argv=sys.argv[:1])
