@@ -6,6 +6,7 @@
 // them stays readable; several producers share one file; replay_feed publishes the
 // recorded tops again and refuses a symbol another feed has.
 #include "capture_reader.hpp"
+#include "crypto/crc32.hpp"
 #include "publication.hpp"
 #include "recording_writer.hpp"
 #include "replay_feed.hpp"
@@ -359,6 +360,43 @@ TEST(Recording, CorruptedByteIsReportedWithItsOffset) {
   EXPECT_EQ(s.error_offset, offsets[4]);
   EXPECT_NE(s.error.find("bad record length"), std::string::npos) << s.error;
   EXPECT_EQ(s.trades, 3U);
+}
+
+// Records whose CRC is right but whose Cap'n Proto message is not (every byte of a
+// record's message flipped in turn, the CRC recomputed): the reader reports corrupt or
+// decodes a valid batch, never crashes, never throws, and keeps the batches before it.
+TEST(Recording, MalformedMessagesWithAValidCrcAreCorruptNotACrash) {
+  temp_file f("malformed");
+  const auto offsets = write_trades(f.path(), 3);
+  const auto original = read_all(f.path());
+  const std::uint64_t rec = offsets[2]; // the second trade's record
+  const std::uint64_t len = offsets[3] - rec - kRecordPrefix;
+  int corrupt = 0;
+  for (std::uint64_t k = 0; k < len; ++k) {
+    for (const unsigned char mask : {0x01, 0x80, 0xff}) {
+      auto bytes = original;
+      bytes[rec + kRecordPrefix + k] = static_cast<char>(bytes[rec + kRecordPrefix + k] ^ mask);
+      const std::uint32_t crc = crypto::crc32(bytes.data() + rec + kRecordPrefix, len);
+      for (int b = 0; b < 4; ++b) bytes[rec + 4 + static_cast<std::uint64_t>(b)] = static_cast<char>(crc >> (8 * b));
+      write_all(f.path(), bytes);
+      capture_reader r(f.path());
+      recorded_batch batch;
+      int good = 0;
+      capture_reader::status st;
+      while ((st = r.next(batch)) == capture_reader::status::ok) ++good;
+      if (st == capture_reader::status::corrupt) {
+        ++corrupt;
+        EXPECT_EQ(good, 2);
+        EXPECT_EQ(r.offset(), rec);
+        EXPECT_EQ(r.error().rfind(f.path() + ": corrupt record at byte offset " + std::to_string(rec) + ": ", 0), 0U)
+            << r.error();
+      } else {
+        EXPECT_EQ(st, capture_reader::status::end);
+        EXPECT_EQ(good, 4);
+      }
+    }
+  }
+  EXPECT_GT(corrupt, 0);
 }
 
 TEST(Recording, NotARecordingIsRefusedNamingTheFile) {
