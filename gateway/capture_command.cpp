@@ -158,13 +158,17 @@ int dump(const std::string& path, std::size_t depth) {
         const recorded_state& rs = b.states[e.index];
         const instrument_info& in = instruments[rs.instrument].info;
         head("state", in);
-        // The fields of GET /status/<SYM> after its symbol (docs/protocol.md).
-        std::string body = "{\"symbol\":";
-        protocol::append_json_string(body, in.symbol);
-        const std::size_t symbol_end = body.size();
-        body.clear();
+        // The trading and imbalance fields of GET /status/<SYM> (docs/protocol.md), then
+        // the state's version and exchange time.
+        std::string body;
         protocol::encode_state_http(body, rs.state, in);
-        line.append(body, symbol_end, std::string::npos);
+        const auto fields = body.find(",\"trading_state\":");
+        if (fields != std::string::npos) line.append(body, fields, body.size() - 1 - fields);
+        line.append(",\"version\":");
+        protocol::append_uint(line, rs.state.version);
+        line.append(",\"exch_ts\":");
+        protocol::append_uint(line, rs.state.exch_ts);
+        line.push_back('}');
         break;
       }
       }

@@ -135,7 +135,9 @@ class RecordingTest(unittest.TestCase):
                     trades[ev["symbol"]] += 1
                 else:
                     self.assertEqual(ev["kind"], "state")
+                    self.assertEqual(list(ev)[4], "trading_state", ev)
                     self.assertEqual(ev["trading_state"], "trading")
+                    self.assertEqual(list(ev)[-2:], ["version", "exch_ts"], ev)
             self.assertEqual(kinds["instrument"], SIM_INSTRUMENTS)
             self.assertEqual(trades, self.trades)
             # The dump's last book of each symbol is the recording run's final book.
