@@ -184,12 +184,20 @@ class RecordingTest(unittest.TestCase):
     def test_replay_at_fixed_rate_loops(self):
         with h.Mdgw("--sim-instruments", 0, "--replay", self.path, "--replay-rate", FIXED_RATE, "--replay-loop") as gw:
             time.sleep(0.5)
-            e1, t1 = feed(gw, "replay")["events"], time.monotonic()
-            time.sleep(2.0)
+            # A window of 1.5 s; on this shared machine a descheduled feed thread can lose
+            # a window's worth (backlog beyond 10 ms is forgiven), so up to three windows
+            # are measured and one must be within 10%. A wrong pace misses in all three.
+            rates = []
+            for _ in range(3):
+                e1, t1 = feed(gw, "replay")["events"], time.monotonic()
+                time.sleep(1.5)
+                e2, t2 = feed(gw, "replay")["events"], time.monotonic()
+                rates.append((e2 - e1) / (t2 - t1))
+                if abs(rates[-1] - FIXED_RATE) / FIXED_RATE < 0.10:
+                    break
+            self.assertLess(abs(rates[-1] - FIXED_RATE) / FIXED_RATE, 0.10,
+                            f"delivered {[round(r) for r in rates]} updates/s, asked {FIXED_RATE}")
             f = feed(gw, "replay")
-            e2, t2 = f["events"], time.monotonic()
-            rate = (e2 - e1) / (t2 - t1)
-            self.assertLess(abs(rate - FIXED_RATE) / FIXED_RATE, 0.10, f"delivered {rate:.0f} updates/s, asked {FIXED_RATE}")
             # The capture holds ~7.5k updates: at 5000/s the file was replayed again.
             self.assertGreaterEqual(f["counters"]["loops"], 1, f)
             self.assertEqual(f["state"], "running")
