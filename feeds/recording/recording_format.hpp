@@ -115,6 +115,17 @@ struct recorded_batch {
   void clear() noexcept;
 };
 
+// The file instrument id an event names (an instrument event: its own).
+[[nodiscard]] inline instrument_id instrument_of(const recorded_batch& b, const recorded_event& e) noexcept {
+  switch (e.what) {
+  case recorded_event::kind::instrument: return b.instruments[e.index].id;
+  case recorded_event::kind::book: return b.books[e.index].instrument;
+  case recorded_event::kind::trade: return b.trades[e.index].instrument;
+  case recorded_event::kind::state: return b.states[e.index].instrument;
+  }
+  return 0;
+}
+
 // Appends to `out` the levels of one side that differ between `prev` and `now` (both best
 // first, as in a book_top): a changed or new level with its new qty and orders, a level
 // gone with qty 0 and orders 0. In price order, best first.

@@ -91,15 +91,16 @@ void replay_feed::publish(const recorded_batch& b) {
   std::uint64_t trades = 0;
   std::uint64_t states = 0;
   for (const recorded_event& e : b.events) {
+    if (e.what == recorded_event::kind::instrument) continue; // registered at startup
+    const std::size_t i = local(instrument_of(b, e));
+    if (i == kNone) { // the reader checks every id was announced: the file changed under us
+      ++errors;
+      continue;
+    }
     switch (e.what) {
-    case recorded_event::kind::instrument: break; // registered at startup
+    case recorded_event::kind::instrument: break;
     case recorded_event::kind::book: {
       const recorded_book& bk = b.books[e.index];
-      const std::size_t i = local(bk.instrument);
-      if (i == kNone) { // the reader checks every id was announced: a file changed under us
-        ++errors;
-        break;
-      }
       errors += apply_levels(books_[i], std::span(b.levels).subspan(bk.first_level, bk.n_levels));
       last_version_[i] = version_base_[i] + bk.version;
       producer_.publish_book(pub_ids_[i], books_[i], last_version_[i], bk.exch_ts, recv_ts, recv_mono, bk.quality,
@@ -109,23 +110,12 @@ void replay_feed::publish(const recorded_batch& b) {
     }
     case recorded_event::kind::trade: {
       const recorded_trade& t = b.trades[e.index];
-      const std::size_t i = local(t.instrument);
-      if (i == kNone) { // the reader checks every id was announced: a file changed under us
-        ++errors;
-        break;
-      }
       producer_.publish_trade(pub_ids_[i], t.aggressor, t.price, t.qty, ++trade_seqs_[i], t.exch_ts, recv_ts);
       ++trades;
       break;
     }
     case recorded_event::kind::state: {
-      const recorded_state& rs = b.states[e.index];
-      const std::size_t i = local(rs.instrument);
-      if (i == kNone) { // the reader checks every id was announced: a file changed under us
-        ++errors;
-        break;
-      }
-      instrument_state st = rs.state;
+      instrument_state st = b.states[e.index].state;
       st.version += state_base_[i];
       st.recv_ts = recv_ts;
       last_state_[i] = st.version;
