@@ -67,6 +67,7 @@ std::optional<instrument_id> publication::add_instrument(instrument_info info) {
   info.id = id;
   by_symbol_.emplace(info.symbol, id);
   infos_[n] = std::move(info);
+  if (recorder_ != nullptr) recorder_->instrument_added(infos_[n]);
   // Publishes the info (and the empty slot) to readers that load count_ with acquire.
   count_.store(n + 1, std::memory_order_release);
   return id;
@@ -82,8 +83,20 @@ std::optional<instrument_id> publication::find(std::string_view symbol) const {
 producer& publication::add_producer(std::size_t ring_capacity) {
   producers_.push_back(std::unique_ptr<producer>(new producer(*this, ring_capacity)));
   producer& p = *producers_.back();
+  {
+    std::lock_guard lock(registry_mutex_);
+    if (recorder_ != nullptr) p.recorder_ = recorder_->make_producer_recorder();
+  }
   for (std::size_t io = 0; io < io_.size(); ++io) io_[io].rings.push_back(p.rings_[io].get());
   return p;
+}
+
+void publication::set_recorder(publish_recorder& r) {
+  std::lock_guard lock(registry_mutex_);
+  recorder_ = &r;
+  const std::size_t n = count_.load(std::memory_order_relaxed);
+  for (std::size_t i = 0; i < n; ++i) r.instrument_added(infos_[i]);
+  for (auto& p : producers_) p->recorder_ = r.make_producer_recorder();
 }
 
 void publication::set_waker(std::size_t io, std::function<void()> wake) { io_.at(io).wake = std::move(wake); }
@@ -134,6 +147,7 @@ void producer::publish_book(instrument_id id, const level_book& book, std::uint6
   staging_.quality = quality;
   staging_.reason = quality == data_quality::ok ? quality_reason::none : reason;
   staging_.fill_from(book);
+  if (recorder_ != nullptr) recorder_->book(staging_);
   if (staging_.deeper != 0) {
     // Deeper than a book_top holds: the whole book goes to the full slot first, so a
     // reader that sees `deeper` finds this version or a newer one there.
@@ -187,6 +201,7 @@ void producer::push_conflated(const notice& n) noexcept {
 
 void producer::publish_trade(instrument_id id, side aggressor, price_t price, qty_t qty, std::uint64_t trade_seq,
                              std::uint64_t exch_ts, std::uint64_t recv_ts) noexcept {
+  if (recorder_ != nullptr) recorder_->trade(id, aggressor, price, qty, trade_seq, exch_ts, recv_ts);
   trade_history* h = pub_.histories_[id].load(std::memory_order_relaxed); // only this thread stores it
   if (h == nullptr) {
     // The first trade of this instrument: the one allocation of its history.
@@ -221,6 +236,7 @@ void producer::publish_trade(instrument_id id, side aggressor, price_t price, qt
 }
 
 void producer::publish_state(instrument_id id, const instrument_state& state) noexcept {
+  if (recorder_ != nullptr) recorder_->state(id, state);
   pub_.states_[id].store(state);
   notice n;
   n.what = notice::kind::state;
@@ -232,6 +248,7 @@ void producer::publish_state(instrument_id id, const instrument_state& state) no
 }
 
 void producer::flush() {
+  if (recorder_ != nullptr) recorder_->flush();
   bool any = false;
   for (auto t : touched_) any = any || t != 0;
   if (!any) return;

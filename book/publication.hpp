@@ -38,6 +38,7 @@
 #include "book_top.hpp"
 #include "instrument_state.hpp"
 #include "level_book.hpp"
+#include "recorder.hpp"
 #include "seqlock.hpp"
 #include "trade_history.hpp"
 #include "types.hpp"
@@ -110,6 +111,7 @@ private:
   publication& pub_;
   std::vector<std::unique_ptr<ring>> rings_; // one per io thread
   std::vector<std::uint8_t> touched_;         // io threads that got notices this batch
+  std::unique_ptr<producer_recorder> recorder_; // null unless the publication records
   book_top staging_{};                        // built here, then copied into the slot
   std::unique_ptr<full_book_top> staging_full_; // the same for full slots, on first use
 };
@@ -137,6 +139,10 @@ public:
   producer& add_producer(std::size_t ring_capacity);
   // Before start: how to wake io thread `io` (e.g. post a drain to its io_context).
   void set_waker(std::size_t io, std::function<void()> wake);
+  // Records everything published from now on (feeds/recording/): the instruments already
+  // added are announced to it at once, every producer gets its producer_recorder. Call
+  // before any producer publishes; `r` must outlive this publication.
+  void set_recorder(publish_recorder& r);
 
   // --- io thread side ---
   // Pops every pending notice for io thread `io` and calls on_notice(const notice&).
@@ -207,6 +213,7 @@ private:
   mutable std::mutex registry_mutex_; // registry only: never taken on the data path
   std::unordered_map<std::string, instrument_id> by_symbol_;
   std::vector<std::unique_ptr<producer>> producers_;
+  publish_recorder* recorder_ = nullptr; // guarded by registry_mutex_ (set before publishing)
   std::vector<io_state> io_;
   std::atomic<std::uint64_t> lost_trades_{0};
   std::atomic<std::uint64_t> renumbered_trades_{0};

@@ -1,8 +1,9 @@
 #include "simulator_feed.hpp"
 
+#include "pacing.hpp"
+
 #include <algorithm>
 #include <chrono>
-#include <cmath>
 #include <stdexcept>
 #include <string>
 
@@ -10,9 +11,7 @@ namespace mdgw {
 
 namespace {
 
-using steady = std::chrono::steady_clock;
-constexpr auto kTick = std::chrono::milliseconds(1);
-constexpr double kMaxBacklogSeconds = 0.010;
+using steady = owed_rate::clock;
 
 std::vector<instrument_id> register_all(const market_simulator& sim, publication& pub) {
   std::vector<instrument_id> ids;
@@ -151,17 +150,9 @@ void simulator_feed::run_flat_out(const std::stop_token& stop) {
 }
 
 void simulator_feed::run_paced(const std::stop_token& stop) {
-  const double rate = config_.rate;
-  const auto max_backlog = static_cast<std::uint64_t>(std::max(1.0, std::ceil(rate * kMaxBacklogSeconds)));
-  const auto t0 = steady::now();
-  std::uint64_t generated = 0; // actions generated since t0
-  std::uint64_t forgiven = 0;  // actions the schedule owed but that were dropped as backlog
+  owed_rate schedule(config_.rate, steady::now());
   while (!stop.stop_requested() && !sim_.done()) {
-    const auto now = steady::now();
-    const double elapsed = std::chrono::duration<double>(now - t0).count();
-    const auto owed = static_cast<std::uint64_t>(rate * elapsed);
-    if (owed > generated + forgiven + max_backlog) forgiven = owed - generated - max_backlog;
-    std::uint64_t due = owed > generated + forgiven ? owed - generated - forgiven : 0;
+    std::uint64_t due = schedule.due(steady::now());
     // One batch per tick up to 256 actions (256k actions/s); above that, several, so
     // the event buffer stays small whatever the rate.
     while (due > 0 && !sim_.done() && !stop.stop_requested()) {
@@ -169,12 +160,11 @@ void simulator_feed::run_paced(const std::stop_token& stop) {
       for (std::uint64_t k = 0; k < batch && !sim_.done(); ++k) sim_.next(realtime_ns(), buffer_);
       apply_batch();
       due -= batch;
-      generated += batch;
+      schedule.done(batch);
     }
     if (sim_.done()) break;
     // Sleep to the next 1 ms boundary of the schedule (a stop waits at most that long).
-    const auto ticks = (steady::now() - t0) / kTick + 1;
-    std::this_thread::sleep_until(t0 + ticks * kTick);
+    std::this_thread::sleep_until(schedule.next_tick(steady::now()));
   }
 }
 

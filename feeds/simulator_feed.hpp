@@ -6,11 +6,9 @@
 //   instrument it touched is published once (the slot holds only the newest state
 //   anyway) and the producer is flushed once, so io threads are woken at most once per
 //   batch. Trades are a stream and are published as they are applied.
-// - Pacing at rate R: the schedule owes R * elapsed actions; each 1 ms tick generates
-//   what is owed (about R * 1 ms, in batches of at most 256). Owing rather than a fixed
-//   ceil(R * 1 ms) per tick keeps rates that are not multiples of 1000/s exact. Backlog
-//   beyond 10 ms (the thread was descheduled) is forgiven rather than replayed as one
-//   huge burst. Rate 0 runs flat out in batches of 256.
+// - Pacing at rate R: the owed-rate schedule of pacing.hpp; each 1 ms tick generates
+//   what is owed (about R * 1 ms, in batches of at most 256). Rate 0 runs flat out in
+//   batches of 256.
 // - Version of an instrument = number of add/reduce events applied to its book: a
 //   client (or test) replaying the same simulator stream can name the exact state.
 // - When max_events is reached the final books are published and the thread idles

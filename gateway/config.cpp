@@ -121,6 +121,21 @@ void apply(gateway_config& c, const std::string& name, const std::string& v) {
     c.itch_venue = v;
   } else if (name == "itch-max-symbols") {
     c.itch_max_symbols = parse_int<std::size_t>(flag, v, 1, 65'536);
+  } else if (name == "record") {
+    if (v.empty()) throw config_error("invalid value '' for --record: expected a file name");
+    c.record_file = v;
+  } else if (name == "replay") {
+    if (v.empty()) throw config_error("invalid value '' for --replay: expected a file name");
+    c.replay_file = v;
+  } else if (name == "replay-rate") {
+    c.replay_rate = v == "recorded" ? -1.0
+                    : v == "max"    ? 0.0
+                                    : parse_double(flag + " (or 'recorded', 'max')", v, 0.0, 1e9);
+  } else if (name == "replay-loop") {
+    if (v != "true" && v != "false" && v != "1" && v != "0") {
+      throw config_error("invalid value '" + v + "' for --replay-loop: expected true or false");
+    }
+    c.replay_loop = v == "true" || v == "1";
   } else if (!apply_crypto_option(c.crypto, name, v)) {
     throw config_error("unknown option '" + flag + "' (see --help)");
   }
@@ -132,12 +147,16 @@ bool known_option(const std::string& name) {
                                            "heartbeat-ms", "min-interval-ms", "max-interval-ms", "handshake-timeout-ms",
                                            "idle-timeout-s", "sim-seed", "sim-instruments", "sim-rate", "sim-events",
                                            "itch-file", "itch-speed", "itch-mold-group", "itch-mold-interface",
-                                           "itch-mold-retrans", "itch-mold-timeout-ms", "itch-date", "itch-venue", "itch-max-symbols"};
+                                           "itch-mold-retrans", "itch-mold-timeout-ms", "itch-date", "itch-venue", "itch-max-symbols",
+                                           "record", "replay", "replay-rate", "replay-loop"};
   for (const char* n : kNames) {
     if (name == n) return true;
   }
   return is_crypto_option(name);
 }
+
+// Options that take no value on the command line (`--name=false` still can).
+bool is_switch(const std::string& name) { return name == "replay-loop"; }
 
 std::string trim(const std::string& s) {
   const auto b = s.find_first_not_of(" \t\r");
@@ -201,8 +220,17 @@ std::string usage() {
          "  --itch-venue NAME           symbol prefix, NAME:<stock> (default NASDAQ)\n"
          "  --itch-max-symbols N        ITCH instruments published at most (default 10000)\n"
          + crypto_usage() +
+         "  --record FILE               record every feed's published events to FILE (docs/recording.md)\n"
+         "  --replay FILE               replay a recording as a feed (instruments must not clash with other feeds)\n"
+         "  --replay-rate N|recorded|max  replay pace: the recorded pace (default), N source updates (book\n"
+         "                              changes + trades) per second, or max (also 0: as fast as possible)\n"
+         "  --replay-loop               replay the file again and again until stopped\n"
          "  --config FILE               'name = value' lines with the names above\n"
-         "  --help\n";
+         "  --help\n"
+         "\n"
+         "usage: mdgw capture info FILE             what a recording holds\n"
+         "       mdgw capture dump FILE [--depth N] its events as JSON lines (docs/recording.md)\n"
+         "       mdgw book ...                      print ITCH books (mdgw book --help)\n";
 }
 
 gateway_config parse_config(const std::vector<std::string>& args) {
@@ -230,7 +258,9 @@ gateway_config parse_config(const std::vector<std::string>& args) {
       name = name.substr(0, eq);
     }
     if (name != "config" && !known_option(name)) throw config_error("unknown option '--" + name + "' (see --help)");
-    if (eq == std::string::npos) {
+    if (eq == std::string::npos && is_switch(name)) {
+      value = "true"; // a switch: `--replay-loop` alone turns it on
+    } else if (eq == std::string::npos) {
       if (i + 1 >= args.size()) throw config_error("missing value for --" + name);
       value = args[++i];
     }
@@ -240,15 +270,21 @@ gateway_config parse_config(const std::vector<std::string>& args) {
   if (!c.itch_file.empty() && !c.itch_mold_group.empty()) {
     throw config_error("--itch-file and --itch-mold-group are exclusive: one ITCH source");
   }
-  if (c.itch_file.empty() && c.itch_mold_group.empty() && c.sim_instruments == 0 &&
+  if (c.itch_file.empty() && c.itch_mold_group.empty() && c.sim_instruments == 0 && c.replay_file.empty() &&
       !c.crypto.kraken.enabled() && !c.crypto.binance.enabled() && !c.crypto.coinbase.enabled()) {
-    throw config_error("--sim-instruments 0 leaves no feed: give an ITCH or a crypto feed");
+    throw config_error("--sim-instruments 0 leaves no feed: give an ITCH, a crypto or a --replay feed");
   }
   if (c.cert_file.empty() != c.key_file.empty()) {
     throw config_error(c.cert_file.empty() ? "--key given without --cert" : "--cert given without --key");
   }
   if (c.min_interval > c.max_interval) {
     throw config_error("--min-interval-ms is larger than --max-interval-ms");
+  }
+  if (c.replay_file.empty() && (c.replay_rate >= 0 || c.replay_loop)) {
+    throw config_error(c.replay_loop ? "--replay-loop given without --replay" : "--replay-rate given without --replay");
+  }
+  if (!c.record_file.empty() && c.record_file == c.replay_file) {
+    throw config_error("--record and --replay name the same file '" + c.record_file + "'");
   }
   validate_crypto_options(c.crypto);
   return c;

@@ -51,6 +51,11 @@ struct gateway_config {
   std::string itch_venue = "NASDAQ";
   std::size_t itch_max_symbols = 10000;
   crypto_options crypto; // Kraken, Binance, Coinbase feeds (crypto_config.hpp)
+  // recording and replay (docs/recording.md)
+  std::string record_file;  // record everything published to this file
+  std::string replay_file;  // replay this recording as a feed
+  double replay_rate = -1;  // < 0: recorded pace; 0: as fast as possible; else updates/s
+  bool replay_loop = false; // replay the file again and again until stopped
   bool help = false;
 };
 

@@ -3,10 +3,14 @@
 //
 //   mdgw [options]      the gateway (see --help)
 //   mdgw book ...       print ITCH books (see `mdgw book --help`, docs/itch.md)
+//   mdgw capture ...    inspect a recording (see `mdgw capture --help`, docs/recording.md)
 #include "book_command.hpp"
+#include "capture_command.hpp"
 #include "config.hpp"
 #include "crypto_setup.hpp"
 #include "itch_feed.hpp"
+#include "recording_writer.hpp"
+#include "replay_feed.hpp"
 #include "server.hpp"
 #include "simulator_feed.hpp"
 
@@ -14,6 +18,7 @@
 #include <cstdio>
 #include <exception>
 #include <memory>
+#include <optional>
 #include <stdexcept>
 #include <string>
 #include <thread>
@@ -59,6 +64,7 @@ void start_feeds(const std::vector<mdgw::feed*>& feeds) {
 int main(int argc, char** argv) {
   std::vector<std::string> args(argv + 1, argv + argc);
   if (!args.empty() && args[0] == "book") return mdgw::run_book_command({args.begin() + 1, args.end()});
+  if (!args.empty() && args[0] == "capture") return mdgw::run_capture_command({args.begin() + 1, args.end()});
   mdgw::gateway_config cfg;
   try {
     cfg = mdgw::parse_config(args);
@@ -72,9 +78,30 @@ int main(int argc, char** argv) {
   }
   try {
     const bool itch = !cfg.itch_file.empty() || !cfg.itch_mold_group.empty();
-    const std::size_t capacity =
-        cfg.sim_instruments + (itch ? cfg.itch_max_symbols : 0) + mdgw::crypto_instrument_count(cfg.crypto) + 16;
+    // The recording to replay is read whole first: its instruments count into the
+    // capacity, and a bad file stops startup here.
+    std::optional<mdgw::recording::capture_summary> replay_scan;
+    if (!cfg.replay_file.empty()) {
+      try {
+        replay_scan = mdgw::recording::scan_capture(cfg.replay_file);
+      } catch (const std::runtime_error& e) {
+        throw std::runtime_error(std::string("--replay ") + e.what());
+      }
+    }
+    const std::size_t capacity = cfg.sim_instruments + (itch ? cfg.itch_max_symbols : 0) +
+                                 mdgw::crypto_instrument_count(cfg.crypto) +
+                                 (replay_scan ? replay_scan->instruments.size() : 0) + 16;
+    // Before the publication: its producers' recorders point into the writer.
+    std::unique_ptr<mdgw::recording::recording_writer> recorder;
+    if (!cfg.record_file.empty()) {
+      try {
+        recorder = std::make_unique<mdgw::recording::recording_writer>(cfg.record_file, MDGW_VERSION);
+      } catch (const std::runtime_error& e) {
+        throw std::runtime_error(std::string("--record ") + e.what());
+      }
+    }
     mdgw::publication pub(cfg.io_threads, capacity, cfg.trade_history);
+    if (recorder) pub.set_recorder(*recorder);
     std::vector<mdgw::feed*> feeds;
     std::unique_ptr<mdgw::simulator_feed> sim;
     if (cfg.sim_instruments > 0) {
@@ -90,6 +117,15 @@ int main(int argc, char** argv) {
     if (itch_feed) feeds.push_back(itch_feed.get());
     const auto crypto_feeds = mdgw::make_crypto_feeds(cfg.crypto, pub);
     for (const auto& f : crypto_feeds) feeds.push_back(f.get());
+    std::unique_ptr<mdgw::recording::replay_feed> replay;
+    if (replay_scan) {
+      mdgw::recording::replay_config rc;
+      rc.file = cfg.replay_file;
+      rc.rate = cfg.replay_rate;
+      rc.loop = cfg.replay_loop;
+      replay = std::make_unique<mdgw::recording::replay_feed>(rc, *replay_scan, pub);
+      feeds.push_back(replay.get());
+    }
     mdgw::server srv(cfg, pub, feeds);
     start_feeds(feeds);
     const auto port = srv.start();
@@ -98,6 +134,17 @@ int main(int argc, char** argv) {
     std::fflush(stdout);
     srv.run_until_signal();
     for (auto it = feeds.rbegin(); it != feeds.rend(); ++it) (*it)->stop();
+    if (recorder) {
+      // The feeds are stopped: nothing more is published, the recording is complete.
+      const std::string error = recorder->close();
+      if (!error.empty()) {
+        std::fprintf(stderr, "mdgw: --record %s\n", error.c_str());
+        return 1;
+      }
+      std::printf("mdgw: recorded %llu batches (%llu bytes) to %s\n",
+                  static_cast<unsigned long long>(recorder->batches()),
+                  static_cast<unsigned long long>(recorder->bytes()), recorder->path().c_str());
+    }
   } catch (const std::exception& e) {
     std::fprintf(stderr, "mdgw: %s\n", e.what());
     return 1;

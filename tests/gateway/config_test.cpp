@@ -43,6 +43,30 @@ TEST(Config, BadInputNamesTheField) {
   EXPECT_NE(error_of({"stray"}).find("stray"), std::string::npos);
 }
 
+TEST(Config, RecordAndReplay) {
+  auto c = parse_config({"--record", "out.rec"});
+  EXPECT_EQ(c.record_file, "out.rec");
+  EXPECT_TRUE(c.replay_file.empty());
+  EXPECT_LT(c.replay_rate, 0.0); // the recorded pace
+  EXPECT_FALSE(c.replay_loop);
+  // --replay-loop takes no value; the replay alone is a feed.
+  c = parse_config({"--sim-instruments", "0", "--replay", "in.rec", "--replay-loop", "--replay-rate", "20000"});
+  EXPECT_EQ(c.replay_file, "in.rec");
+  EXPECT_TRUE(c.replay_loop);
+  EXPECT_EQ(c.replay_rate, 20000.0);
+  EXPECT_EQ(parse_config({"--replay", "in.rec", "--replay-rate", "max"}).replay_rate, 0.0);
+  EXPECT_EQ(parse_config({"--replay", "in.rec", "--replay-rate", "0"}).replay_rate, 0.0);
+  EXPECT_LT(parse_config({"--replay", "in.rec", "--replay-rate", "recorded"}).replay_rate, 0.0);
+  EXPECT_FALSE(parse_config({"--replay", "in.rec", "--replay-loop=false"}).replay_loop);
+  EXPECT_NE(error_of({"--replay", "in.rec", "--replay-rate", "fast"}).find("--replay-rate"), std::string::npos);
+  EXPECT_NE(error_of({"--replay", "in.rec", "--replay-rate", "-5"}).find("--replay-rate"), std::string::npos);
+  EXPECT_NE(error_of({"--replay-rate", "100"}).find("--replay-rate given without --replay"), std::string::npos);
+  EXPECT_NE(error_of({"--replay-loop"}).find("--replay-loop given without --replay"), std::string::npos);
+  EXPECT_NE(error_of({"--record", ""}).find("--record"), std::string::npos);
+  EXPECT_NE(error_of({"--replay", "a.rec", "--record", "a.rec"}).find("same file"), std::string::npos);
+  EXPECT_NE(error_of({"--sim-instruments", "0"}).find("leaves no feed"), std::string::npos);
+}
+
 TEST(Config, File) {
   const std::string path = ::testing::TempDir() + "mdgw_config_test.conf";
   {
