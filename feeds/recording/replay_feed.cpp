@@ -83,9 +83,10 @@ feed_status replay_feed::status() const {
   return s;
 }
 
-void replay_feed::publish(const recorded_batch& b) {
-  const std::uint64_t recv_ts = realtime_ns();
-  const std::uint64_t recv_mono = monotonic_ns();
+void replay_feed::publish(const recorded_batch& b, std::uint64_t late_ns) {
+  // Received when it was due: a feed thread running late delays the stamp's clients too.
+  const std::uint64_t recv_ts = realtime_ns() - late_ns;
+  const std::uint64_t recv_mono = monotonic_ns() - late_ns;
   std::uint64_t errors = 0;
   std::uint64_t books = 0;
   std::uint64_t trades = 0;
@@ -144,21 +145,27 @@ bool replay_feed::pass(const std::stop_token& stop, owed_rate* schedule) {
   bool first = true;
   while (!stop.stop_requested()) {
     if (reader_.next(batch_) != capture_reader::status::ok) return true; // reported at startup
+    std::optional<steady::time_point> due; // when the batch is due (as fast as possible: now)
     if (config_.rate < 0) {
       if (first) first_ts = batch_.recv_ts;
       const std::uint64_t since = batch_.recv_ts > first_ts ? batch_.recv_ts - first_ts : 0;
-      sleep_until_or_stop(t0 + std::chrono::nanoseconds(since), stop);
+      due = t0 + std::chrono::nanoseconds(since);
+      sleep_until_or_stop(*due, stop);
     } else if (schedule != nullptr && batch_.updates() > 0) {
       // Publish when the schedule owes at least one update; the batch may run ahead of
-      // it by its size, and the next waits until time catches up.
+      // it by its size, and the next waits until time catches up. Nothing owed is
+      // forgiven: a late feed thread catches up, and its updates carry their due time.
       while (schedule->due(steady::now()) == 0 && !stop.stop_requested()) {
         std::this_thread::sleep_until(schedule->next_tick(steady::now()));
       }
+      due = schedule->due_time();
       schedule->done(batch_.updates());
     }
     first = false;
     if (stop.stop_requested()) return false;
-    publish(batch_);
+    const auto now = steady::now();
+    const auto late = due && *due < now ? std::chrono::duration_cast<std::chrono::nanoseconds>(now - *due).count() : 0;
+    publish(batch_, static_cast<std::uint64_t>(late));
   }
   return false;
 }
@@ -166,7 +173,7 @@ bool replay_feed::pass(const std::stop_token& stop, owed_rate* schedule) {
 void replay_feed::run(std::stop_token stop) {
   runner_.running();
   std::optional<owed_rate> schedule;
-  if (config_.rate > 0) schedule.emplace(config_.rate, steady::now());
+  if (config_.rate > 0) schedule.emplace(config_.rate, steady::now(), /*forgive=*/false);
   for (;;) {
     if (!pass(stop, schedule ? &*schedule : nullptr)) return; // stopped
     if (!config_.loop || file_batches_ == 0) break;

@@ -14,7 +14,10 @@
 //   At the start of a pass the replay's own books are cleared: the first diff of each
 //   instrument in the file is its whole top.
 // - Stamps: exchange times from the file; the gateway receive stamps (recv_ts,
-//   recv_mono) are taken at replay, since freshness is measured from them.
+//   recv_mono) are the time the batch was due at replay (recorded pace or fixed rate;
+//   as fast as possible: now): freshness is measured from them, so a feed thread that
+//   runs late counts against the gateway instead of being hidden. At a fixed rate
+//   nothing owed is skipped: a late thread catches up.
 // - The file is scanned before startup (scan_capture): a bad header stops startup, a
 //   truncated or corrupt record is reported once with its byte offset and everything
 //   before it is replayed (every pass).
@@ -60,7 +63,8 @@ private:
   void run(std::stop_token stop);
   // One pass over the file; false when stopped.
   bool pass(const std::stop_token& stop, owed_rate* schedule);
-  void publish(const recorded_batch& b);
+  // late_ns: how long after its due time the batch is published (stamps: the due time).
+  void publish(const recorded_batch& b, std::uint64_t late_ns);
   [[nodiscard]] std::size_t local(instrument_id file_id) const noexcept {
     return file_id < local_.size() ? local_[file_id] : kNone;
   }
