@@ -141,10 +141,11 @@ struct file_stats {
 class binary_file_reader {
 public:
   static constexpr std::size_t kMinBuffer = 1 << 17; // > 2 + the largest prefix (65535)
+  static constexpr std::size_t kDefaultBuffer = 1 << 20;
 
   // Opens `path` (plain or gzip). Throws std::runtime_error when it cannot be opened:
   // this runs at startup, where exceptions are the reporting channel.
-  explicit binary_file_reader(const std::string& path, log_fn log = {}, std::size_t buffer_bytes = 1 << 20);
+  explicit binary_file_reader(const std::string& path, log_fn log = {}, std::size_t buffer_bytes = kDefaultBuffer);
   ~binary_file_reader();
   binary_file_reader(const binary_file_reader&) = delete;
   binary_file_reader& operator=(const binary_file_reader&) = delete;
