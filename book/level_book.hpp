@@ -85,7 +85,11 @@ public:
   // value is safe: a hint past the end is not followed.
   void prefetch_at(side s, std::uint32_t hint) const noexcept {
     const auto& v = levels(s);
-    if (hint < v.size()) prefetch_line(&v[v.size() - 1 - hint]);
+    if (hint >= v.size()) return;
+    // A 24-byte level straddles two cache lines one time in four: both ends.
+    const auto* l = reinterpret_cast<const char*>(&v[v.size() - 1 - hint]);
+    prefetch_line(l);
+    prefetch_line(l + sizeof(price_level) - 1);
   }
   // Sets a level to an absolute state (JSON feeds send levels, not orders); qty 0 erases.
   [[nodiscard]] apply_status set(side s, price_t price, qty_t qty, std::uint32_t orders);
@@ -178,9 +182,14 @@ inline void erase_at(std::pmr::vector<price_level>& v, std::size_t i) noexcept {
 } // namespace level_detail
 
 inline void level_book::prefetch(side s) const noexcept {
+  // The kChunk levels (96 bytes) span two or three cache lines: their first byte, the
+  // one 64 further and their last byte are one in each.
   const auto& v = levels(s);
-  prefetch_line(&v.back());
-  prefetch_line(&v.back() + 1 - level_detail::kChunk);
+  const auto* lo = reinterpret_cast<const char*>(&v.back() + 1 - level_detail::kChunk);
+  const auto* hi = reinterpret_cast<const char*>(&v.back() + 1) - 1;
+  prefetch_line(lo);
+  prefetch_line(lo + 64);
+  prefetch_line(hi);
 }
 
 inline std::size_t level_book::find(side s, price_t price) const noexcept {
