@@ -12,6 +12,7 @@
 // default heap unless told): the ITCH book keeps thousands of books in huge pages.
 #pragma once
 
+#include "prefetch.hpp"
 #include "types.hpp"
 
 #include <algorithm>
@@ -39,18 +40,6 @@ enum class apply_status : std::uint8_t {
   over_reduce,     // a reduce took more than the level held: level removed
   bad_quantity,    // zero or negative size on an add, or price <= 0
 };
-
-// Starts loading the cache line at p (which must point into a live object). An asm
-// statement, not __builtin_prefetch: g++ 12 at -O2/-O3 dropped the __builtin_prefetch
-// calls of the ITCH book's cache hints (objdump of the replay benchmark showed no
-// prefetch instruction at all), while an asm volatile is always kept.
-inline void prefetch_line(const void* p) noexcept {
-#if defined(__x86_64__) || defined(__i386__)
-  asm volatile("prefetcht0 %0" : : "m"(*static_cast<const char*>(p)));
-#else
-  __builtin_prefetch(p);
-#endif
-}
 
 namespace level_detail {
 // Levels counted at a time from the inside (4 levels: 96 bytes, two cache lines), and

@@ -22,6 +22,7 @@
 #pragma once
 
 #include "itch_messages.hpp"
+#include "prefetch.hpp"
 
 #include <array>
 #include <bitset>
@@ -165,6 +166,9 @@ public:
     // Only the fast path: it never moves the buffer, so earlier spans stay valid.
     while (n < max && end_ - pos_ >= 2 + kMaxFixedSize && !failed_) {
       const std::uint8_t* p = buf_.data() + pos_;
+      // The buffer a read() filled is out of cache again by the time a book pass reaches
+      // it (the book's misses evict it): start loading about 30 messages ahead.
+      if (end_ - pos_ > kReadAhead) prefetch_line(p + kReadAhead);
       const std::size_t fixed = kMessageSize[p[2]];
       if (fixed == 0 || ((std::size_t{p[0]} << 8) | p[1]) != fixed) break;
       out[n++] = std::span<const std::uint8_t>(p + 2, fixed);
@@ -196,6 +200,7 @@ public:
   [[nodiscard]] std::uint64_t input_size() const noexcept { return file_size_; }
 
 private:
+  static constexpr std::size_t kReadAhead = 1024; // bytes
   static constexpr std::size_t kMaxFixedSize = [] {
     std::size_t m = 0;
     for (const std::uint8_t n : kMessageSize) m = n > m ? n : m;
