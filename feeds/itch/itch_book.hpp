@@ -19,6 +19,8 @@
 //   cache misses. The per-message work is one order slot and one locate's best levels.
 // - The order keeps its locate, side and price: E/C/X/D/U carry only the reference, and
 //   the order's own locate is the truth when a message's header disagrees (counted).
+//   It also keeps its level's position from the best (level_book::add's hint), so a
+//   removal usually updates its level with no search (level_book::reduce_at).
 // - Level books sit in their own dense array by locate (touched by every order
 //   message); directory, status and imbalance (locate_state) in another, so the hot
 //   array stays small with thousands of stocks.
