@@ -80,6 +80,7 @@ struct options {
   std::size_t expected_orders = 1 << 18; // order window of 262144 references (6 MiB)
   std::size_t far = itch_book::kFar;     // prefetch distances, in messages
   std::size_t near = itch_book::kNear;
+  std::size_t read_buffer = binary_file_reader::kDefaultBuffer; // bytes
 };
 
 struct pass_result {
@@ -99,8 +100,8 @@ void quiet(std::string_view) {}
 
 // Runs body(reader) timed; the reader is opened (and its buffer allocated) before.
 template <class Body>
-pass_result timed_pass(const std::string& path, Body&& body) {
-  binary_file_reader reader(path, quiet);
+pass_result timed_pass(const std::string& path, std::size_t read_buffer, Body&& body) {
+  binary_file_reader reader(path, quiet, read_buffer);
   pass_result r;
   const std::uint64_t allocs0 = g_allocations;
   const double w0 = now_ns(CLOCK_MONOTONIC);
@@ -154,27 +155,17 @@ std::uint64_t parse_pass(binary_file_reader& reader, itch_decoder& decoder, std:
 
 // Messages are taken in batches (as a feed gets them, a MoldUDP64 packet at a time) so
 // that the book can be told early which order slot and levels they touch, in two stages
-// (itch_book::prefetch kFar messages ahead, prefetch_levels kNear ahead): the first touch
-// of each is a cache miss on a day this size. The stages run over the batch boundary
-// (the reader's batches are views into its buffer, valid until the next call), so they
-// start again at each batch.
+// (itch_book::apply_batch: prefetch kFar messages ahead, prefetch_levels kNear ahead):
+// the first touch of each is a cache miss on a day this size. The hints do not look past
+// the batch (the reader's batches are views into its buffer, valid until the next call),
+// so they start again at each batch, as the gateway's file source does.
 std::uint64_t book_pass(binary_file_reader& reader, itch_book& book, event_sink& sink, bool prefetch,
                         std::size_t kFar, std::size_t kNear) {
   constexpr std::size_t kBatch = 64;
   std::span<const std::uint8_t> batch[kBatch];
   std::uint64_t total = 0;
   for (std::size_t n; (n = reader.next_batch(batch, kBatch)) != 0; total += n) {
-    if (!prefetch) {
-      for (std::size_t i = 0; i < n; ++i) (void)book.apply(batch[i].data(), batch[i].size(), sink);
-      continue;
-    }
-    for (std::size_t i = 0; i < n && i < kFar; ++i) book.prefetch(batch[i].data(), batch[i].size());
-    for (std::size_t i = 0; i < n && i < kNear; ++i) book.prefetch_levels(batch[i].data(), batch[i].size());
-    for (std::size_t i = 0; i < n; ++i) {
-      if (i + kFar < n) book.prefetch(batch[i + kFar].data(), batch[i + kFar].size());
-      if (i + kNear < n) book.prefetch_levels(batch[i + kNear].data(), batch[i + kNear].size());
-      (void)book.apply(batch[i].data(), batch[i].size(), sink);
-    }
+    book.apply_batch(batch, n, sink, prefetch ? kFar : 0, kNear);
   }
   return total;
 }
@@ -182,7 +173,7 @@ std::uint64_t book_pass(binary_file_reader& reader, itch_book& book, event_sink&
 int usage() {
   std::fprintf(stderr,
                "usage: mdgw_itch_replay_bench FILE [--parse-only] [--no-prefetch] [--repeats N] [--expected-orders N]\n"
-               "       [--prefetch-far N] [--prefetch-near N]\n"
+               "       [--prefetch-far N] [--prefetch-near N] [--read-buffer BYTES]\n"
                "  FILE: an ITCH 5.0 BinaryFILE (plain or gzip), e.g. from mdgw_itch_gen\n");
   return 2;
 }
@@ -200,9 +191,9 @@ int run(const options& opt) {
   itch_decoder decoder(quiet);
   std::uint64_t checksum = 0;
   auto parse = [&](binary_file_reader& r) { return parse_pass(r, decoder, checksum); };
-  const pass_result parse_warm = timed_pass(opt.path, parse);
+  const pass_result parse_warm = timed_pass(opt.path, opt.read_buffer, parse);
   std::vector<pass_result> parse_runs;
-  for (int i = 0; i < opt.repeats; ++i) parse_runs.push_back(timed_pass(opt.path, parse));
+  for (int i = 0; i < opt.repeats; ++i) parse_runs.push_back(timed_pass(opt.path, opt.read_buffer, parse));
   std::printf("messages %llu (decode errors %llu)\n", static_cast<unsigned long long>(parse_warm.messages),
               static_cast<unsigned long long>(decoder.errors()));
   report("parse-only", parse_warm, parse_runs);
@@ -217,9 +208,9 @@ int run(const options& opt) {
       peak_orders = std::max(peak_orders, book.orders().size());
       return n;
     };
-    const pass_result book_warm = timed_pass(opt.path, apply);
+    const pass_result book_warm = timed_pass(opt.path, opt.read_buffer, apply);
     std::vector<pass_result> book_runs;
-    for (int i = 0; i < opt.repeats; ++i) book_runs.push_back(timed_pass(opt.path, apply));
+    for (int i = 0; i < opt.repeats; ++i) book_runs.push_back(timed_pass(opt.path, opt.read_buffer, apply));
     report("parse+book", book_warm, book_runs);
     std::size_t levels = 0;
     for (std::size_t l = 0; l < book.locate_limit(); ++l) {
@@ -255,6 +246,8 @@ int main(int argc, char** argv) {
       opt.far = std::strtoull(argv[++i], nullptr, 10);
     } else if (a == "--prefetch-near" && i + 1 < argc) {
       opt.near = std::strtoull(argv[++i], nullptr, 10);
+    } else if (a == "--read-buffer" && i + 1 < argc) {
+      opt.read_buffer = std::strtoull(argv[++i], nullptr, 10);
     } else if (a == "--expected-orders" && i + 1 < argc) {
       opt.expected_orders = std::strtoull(argv[++i], nullptr, 10);
     } else if (!a.starts_with("--") && opt.path.empty()) {

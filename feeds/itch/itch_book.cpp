@@ -316,7 +316,7 @@ void itch_book::place(locate_t locate, side s, std::uint64_t ref, std::uint32_t 
     // The live order with this reference leaves its level; its slot takes the new one.
     note(counters_.duplicate_ref, reported_duplicate_, "order reference already live; the old order was removed");
     const order_entry old = *o;
-    if (books_[old.locate].reduce(old.s, old.price, old.shares, 1) != apply_status::ok) {
+    if (books_[old.locate].reduce_at(old.s, old.level, old.price, old.shares, 1) != apply_status::ok) {
       note(counters_.level_errors, reported_level_, "level book refused a reduce");
     }
     market_event r;
@@ -333,7 +333,7 @@ void itch_book::place(locate_t locate, side s, std::uint64_t ref, std::uint32_t 
   o->shares = shares;
   o->locate = locate;
   o->s = s;
-  if (lb.add(s, price, shares, 1) != apply_status::ok) [[unlikely]] {
+  if (lb.add(s, price, shares, 1, o->level) != apply_status::ok) [[unlikely]] {
     note(counters_.level_errors, reported_level_, "level book refused an add");
   }
   market_event e;
@@ -366,7 +366,7 @@ void itch_book::reduce_order(order_entry* o, std::uint32_t qty, std::uint64_t ex
     o->shares -= qty;
   }
   const std::uint32_t orders = gone ? 1 : 0;
-  if (books_[cur.locate].reduce(cur.s, cur.price, qty, orders) != apply_status::ok) [[unlikely]] {
+  if (books_[cur.locate].reduce_at(cur.s, cur.level, cur.price, qty, orders) != apply_status::ok) [[unlikely]] {
     note(counters_.level_errors, reported_level_, "level book refused a reduce");
   }
   market_event e;

@@ -19,6 +19,8 @@
 //   cache misses. The per-message work is one order slot and one locate's best levels.
 // - The order keeps its locate, side and price: E/C/X/D/U carry only the reference, and
 //   the order's own locate is the truth when a message's header disagrees (counted).
+//   It also keeps its level's position from the best (level_book::add's hint), so a
+//   removal usually updates its level with no search (level_book::reduce_at).
 // - Level books sit in their own dense array by locate (touched by every order
 //   message); directory, status and imbalance (locate_state) in another, so the hot
 //   array stays small with thousands of stocks.
@@ -53,6 +55,7 @@
 #include <cstring>
 #include <memory>
 #include <memory_resource>
+#include <span>
 #include <string_view>
 #include <utility>
 #include <vector>
@@ -68,7 +71,10 @@ struct order_entry {
   std::uint32_t shares = 0; // 0: free slot
   locate_t locate = 0;
   side s = side::bid;
-  std::uint8_t reserved_[5] = {};
+  std::uint8_t reserved_ = 0;
+  // Where its level was in its side's array when last seen (level_book::add's `at`): a
+  // removal looks there first and searches only when the level has moved.
+  std::uint32_t level = 0;
 };
 static_assert(sizeof(order_entry) == 24);
 
@@ -393,12 +399,33 @@ public:
       if (len < 20) return;
       s = msg[19] == kSell ? side::ask : side::bid;
     } else {
+      // The order's level, where its position hint says: the line a removal reads.
       const order_entry* o = orders_.peek(ref_at(msg, 11));
       if (o == nullptr) return;
-      locate = o->locate;
-      s = o->s;
+      if (o->locate >= books_.size()) return;
+      books_[o->locate].prefetch_at(o->s, o->level);
+      if (msg[0] == 'U') books_[o->locate].prefetch(o->s); // the new order's side
+      return;
     }
     if (locate < books_.size()) books_[locate].prefetch(s);
+  }
+  // Applies msgs[0..n) in order, as apply() each, with the cache hints above issued `far`
+  // and `near` messages ahead within the batch (far 0: no hints). A feed that gets its
+  // messages in batches hides most of the cache misses of its order slots and levels
+  // this way; one message at a time it cannot look ahead.
+  void apply_batch(const std::span<const std::uint8_t>* msgs, std::size_t n, event_sink& sink,
+                   std::size_t far = kFar, std::size_t near = kNear) {
+    if (far == 0) {
+      for (std::size_t i = 0; i < n; ++i) (void)apply(msgs[i].data(), msgs[i].size(), sink);
+      return;
+    }
+    for (std::size_t i = 0; i < n && i < far; ++i) prefetch(msgs[i].data(), msgs[i].size());
+    for (std::size_t i = 0; i < n && i < near; ++i) prefetch_levels(msgs[i].data(), msgs[i].size());
+    for (std::size_t i = 0; i < n; ++i) {
+      if (i + far < n) prefetch(msgs[i + far].data(), msgs[i + far].size());
+      if (i + near < n) prefetch_levels(msgs[i + near].data(), msgs[i + near].size());
+      (void)apply(msgs[i].data(), msgs[i].size(), sink);
+    }
   }
   // The level book of `locate`, or nullptr when nothing named that locate yet.
   [[nodiscard]] const level_book* book(locate_t locate) const noexcept {

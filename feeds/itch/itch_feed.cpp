@@ -90,6 +90,10 @@ feed_status itch_feed::status() const {
 
 void itch_feed::on_message(const std::uint8_t* msg, std::size_t len) { (void)book_.apply(msg, len, *this); }
 
+void itch_feed::on_batch(const std::span<const std::uint8_t>* msgs, std::size_t n) {
+  book_.apply_batch(msgs, n, *this);
+}
+
 void itch_feed::touch(locate_t locate) {
   if (touched_[locate] == 0) touched_list_.push_back(locate);
   touched_[locate] |= kBookTouched;

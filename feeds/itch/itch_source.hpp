@@ -6,7 +6,8 @@
 //
 // Rationale:
 // - Pull, in batches: the consumer asks for at most N messages and gets them through one
-//   virtual call per message into a sink it owns. Messages are views into the source's
+//   virtual call per message, or per run of consecutive messages (on_batch: the file
+//   source flat out, so the book can prefetch ahead), into a sink it owns. Messages are views into the source's
 //   buffers, valid only during the call: nothing is copied or allocated per message.
 // - Pacing belongs to the file source (it sees the timestamps); the consumer only learns
 //   "nothing available now" (idle) or "no more input" (end).
@@ -21,6 +22,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <span>
 #include <string>
 
 namespace mdgw::itch {
@@ -30,6 +32,12 @@ public:
   virtual ~message_sink() = default;
   // One ITCH message, tag byte first, without any framing. Valid during the call only.
   virtual void on_message(const std::uint8_t* msg, std::size_t len) = 0;
+  // Consecutive messages at once, in order (valid during the call only): a sink that
+  // looks ahead (itch_book::apply_batch's cache hints) overrides it. By default, one
+  // on_message each.
+  virtual void on_batch(const std::span<const std::uint8_t>* msgs, std::size_t n) {
+    for (std::size_t i = 0; i < n; ++i) on_message(msgs[i].data(), msgs[i].size());
+  }
 };
 
 enum class poll_result : std::uint8_t {

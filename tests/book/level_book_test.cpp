@@ -347,6 +347,7 @@ struct book_step {
   bool cleared = false;  // both books were cleared after it
   apply_status want{};   // the reference's status
   apply_status got{};    // level_book's status
+  bool bad_hint = false; // an add's position hint did not name its level
 };
 
 std::string describe(const book_step& st) {
@@ -374,7 +375,11 @@ public:
       const bool far = pct(12.5);
       apply(book, ref, op::add, s, far ? far_price(s) : near_price(s), qty(), 1 + pick(3), far ? "far add" : "add");
     } else if (r < 70 && ref.depth(s) > 0) { // reduce an existing level: part, all, or too much
-      const price_t p = existing_price(ref, s);
+      std::size_t pos = 0; // p's position from the best
+      const price_t p = existing_price(ref, s, pos);
+      const std::uint32_t how = pick(3); // plain reduce, reduce_at with the true position, or a random one
+      if (how == 1) hint_ = static_cast<std::uint32_t>(pos);
+      if (how == 2) hint_ = pick(static_cast<std::uint32_t>(ref.depth(s)) + 8);
       const ref_level l = ref.at(s, p);
       const std::uint32_t k = pick(10);
       if (k < 6) {
@@ -389,7 +394,8 @@ public:
       }
     } else if (r < 85) { // set: new, overwrite, or erase with qty 0
       const bool erase = pct(30);
-      const price_t p = (ref.depth(s) > 0 && pct(60)) ? existing_price(ref, s) : near_price(s);
+      std::size_t pos = 0;
+      const price_t p = (ref.depth(s) > 0 && pct(60)) ? existing_price(ref, s, pos) : near_price(s);
       apply(book, ref, op::set, s, p, erase ? 0 : qty(), erase ? 0 : 1 + pick(4), erase ? "set 0" : "set");
     } else { // edge cases. Driver prices are even, so an odd price is never a level.
       const price_t p = near_price(s);
@@ -418,15 +424,23 @@ public:
 private:
   void apply(level_book& book, reference_book& ref, book_step::op what, side s, price_t p, qty_t q, std::uint32_t o,
              const char* why) {
-    last_ = book_step{what, s, p, q, o, why, false, {}, {}};
+    last_ = book_step{what, s, p, q, o, why, false, {}, {}, false};
+    if (what == book_step::op::reduce && hint_ == kNoHint && coin()) hint_ = pick(12);
     switch (what) {
-    case book_step::op::add:
+    case book_step::op::add: {
+      // add's position hint must name the level it added to; reduces below use it.
+      std::uint32_t at = 0;
       last_.want = ref.add(s, p, q, o);
-      last_.got = book.add(s, p, q, o);
+      last_.got = book.add(s, p, q, o, at);
+      last_.bad_hint = last_.got == apply_status::ok && (at >= book.depth(s) || book.level(s, at).price != p);
       break;
+    }
     case book_step::op::reduce:
+      // Most reduces go through reduce_at: with p's true position as the hint (no search)
+      // or a random one (often a different level, or past the end: a search).
       last_.want = ref.reduce(s, p, q, o);
-      last_.got = book.reduce(s, p, q, o);
+      last_.got = hint_ == kNoHint ? book.reduce(s, p, q, o) : book.reduce_at(s, hint_, p, q, o);
+      hint_ = kNoHint;
       break;
     case book_step::op::set:
       last_.want = ref.set(s, p, q, o);
@@ -451,14 +465,16 @@ private:
     const auto d = 20 + static_cast<price_t>(pick(2000));
     return 2 * (s == side::bid ? std::max<price_t>(1, mid_ - d) : mid_ + d);
   }
-  price_t existing_price(const reference_book& ref, side s) {
+  price_t existing_price(const reference_book& ref, side s, std::size_t& i) {
     // Bias toward the best levels, as real cancels are.
     const std::size_t n = ref.depth(s);
-    const std::size_t i = pct(80) ? std::min<std::size_t>(n - 1, pick(6)) : pick(static_cast<std::uint32_t>(n));
+    i = pct(80) ? std::min<std::size_t>(n - 1, pick(6)) : pick(static_cast<std::uint32_t>(n));
     return ref.price_at(s, i);
   }
 
+  static constexpr std::uint32_t kNoHint = UINT32_MAX; // next reduce: plain reduce (or a random hint)
   std::mt19937_64 rng_;
+  std::uint32_t hint_ = kNoHint;
   price_t mid_ = 5000;
   book_step last_;
   std::size_t status_count_[4] = {};
@@ -490,6 +506,7 @@ TEST_P(level_book_random, matches_map_reference) {
     const book_step& st = drv.step(book, ref);
     const auto where = [&] { return "step " + std::to_string(i) + ": " + describe(st); };
     ASSERT_EQ(st.got, st.want) << where();
+    ASSERT_FALSE(st.bad_hint) << where();
     // Depth, best and a top-N copy (N up to 59) after every step; the whole book every 64
     // steps and at the end: with hundreds of levels, a full walk per step would be most
     // of the test's time (and push it past meson's timeout under the sanitizers).

@@ -14,9 +14,11 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <map>
+#include <span>
 #include <string>
 #include <thread>
 #include <vector>
@@ -89,6 +91,44 @@ TEST(FileSource, FlatOutDeliversEverythingInOrderThenEnds) {
   EXPECT_EQ(src->delivered(), 10U);
   EXPECT_EQ(src->errors(), 0U);
   EXPECT_NE(src->describe().find("10 messages"), std::string::npos) << src->describe();
+}
+
+// A sink that looks ahead (as itch_feed does) gets the flat-out replay in batches: every
+// message once, in order, never more per poll than asked for.
+class batch_sink final : public message_sink {
+public:
+  void on_message(const std::uint8_t* msg, std::size_t len) override {
+    messages.emplace_back(msg, msg + len);
+    ++singles;
+  }
+  void on_batch(const std::span<const std::uint8_t>* msgs, std::size_t n) override {
+    for (std::size_t i = 0; i < n; ++i) messages.emplace_back(msgs[i].begin(), msgs[i].end());
+    batches.push_back(n);
+  }
+  std::vector<std::vector<std::uint8_t>> messages;
+  std::vector<std::size_t> batches;
+  std::size_t singles = 0;
+};
+
+TEST(FileSource, FlatOutHandsBatchesToASinkThatTakesThem) {
+  temp_file tf{temp_path("batches.itch")};
+  std::vector<raw> msgs;
+  for (std::uint64_t i = 0; i < 200; ++i) msgs.push_back(itch_test::add_msg(1, 1000 + i, i + 1, 'S', 100, 10000));
+  write_prefixed(tf.path, msgs);
+  itch_source_config c;
+  c.file = tf.path;
+  auto src = open_source(c);
+  batch_sink sink;
+  EXPECT_EQ(src->poll(sink, 3, std::chrono::milliseconds(0)), poll_result::messages);
+  EXPECT_EQ(sink.messages.size(), 3U);
+  while (src->poll(sink, 150, std::chrono::milliseconds(0)) == poll_result::messages) {
+  }
+  ASSERT_EQ(sink.messages.size(), 200U);
+  for (std::size_t i = 0; i < msgs.size(); ++i) EXPECT_EQ(sink.messages[i], msgs[i].b) << i;
+  EXPECT_EQ(sink.singles, 0U);
+  EXPECT_GT(sink.batches.size(), 1U);
+  EXPECT_GT(*std::max_element(sink.batches.begin(), sink.batches.end()), 1U);
+  EXPECT_EQ(src->delivered(), 200U);
 }
 
 TEST(FileSource, PacedReplayHoldsMessagesUntilTheirTime) {
