@@ -386,7 +386,7 @@ frame_status kraken_handler::on_frame(const padded_frame& f) {
   const std::string_view checksum_text = ff.checksum_text;
   const bool snapshot = ff.snapshot;
   const bool update = ff.update;
-  const auto found = find(ff.pair);
+  const auto found = find_in_frame(ff.pair, f);
   if (!found) {
     ++counters_.bad_frames;
     return frame_status::unknown_instrument;
