@@ -127,7 +127,16 @@ bool touches_top(const level_book& b, side s, price_t price) noexcept {
 
 // The "c" text: digits only (leading zeros allowed), at most 2^32 - 1; what
 // std::from_chars into a uint32 accepts when it must consume the whole text.
+// 8 to 10 digits (nearly every checksum) are read as two words (decimal.hpp), the same
+// answer as the loop: no digit loop with a data-dependent exit.
 bool parse_checksum(std::string_view text, std::uint32_t& out) noexcept {
+  if (text.size() >= 8 && text.size() <= 10) {
+    std::uint64_t v = 0;
+    const char* const b = text.data();
+    if (!decimal_detail::digits(b + text.size(), b, text.size(), v) || v > 0xFFFFFFFFULL) return false;
+    out = static_cast<std::uint32_t>(v);
+    return true;
+  }
   if (text.empty()) return false;
   std::uint64_t v = 0;
   for (const char c : text) {

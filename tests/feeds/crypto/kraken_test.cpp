@@ -378,6 +378,27 @@ TEST_F(KrakenSynthetic, TruncatesToSubscribedDepthAndTakesRepublishedLevels) {
   EXPECT_TRUE(sink_.resyncs.empty());
 }
 
+// The "c" text as digits (leading zeros allowed) of at most 2^32 - 1, whatever its
+// length: the word-at-a-time read of 8 to 10 digits and the loop for the others.
+TEST_F(KrakenSynthetic, ChecksumTextReadExactly) {
+  const auto with_c = [](const std::string& c) {
+    return "[42,{\"a\":[" + level_json("50010.0", "2.00000000") + "],\"c\":\"" + c + "\"},\"book-10\",\"XBT/USD\"]";
+  };
+  snapshot();
+  ref_.set(true, "50010.0", "2.00000000");
+  const std::string c = std::to_string(ref_.checksum());
+  for (std::size_t width : {c.size(), std::size_t{10}, std::size_t{12}}) {
+    const std::string text = std::string(width - std::min(width, c.size()), '0') + c;
+    EXPECT_EQ(send(with_c(text)), frame_status::ok) << text;
+  }
+  const std::uint64_t wrapped = ref_.checksum() + (std::uint64_t{1} << 32); // 10 digits, same low 32 bits
+  for (const std::string& bad : {std::to_string(wrapped), std::string("4294967296"), c.substr(0, c.size() - 1) + "x",
+                                std::string("12345678:"), std::string("1234567 8")}) {
+    snapshot();
+    EXPECT_EQ(send(with_c(bad)), frame_status::bad_frame) << bad;
+  }
+}
+
 TEST_F(KrakenSynthetic, BadNumberMarksStaleAndChangesNothing) {
   snapshot();
   const std::uint64_t version = h_.instrument(0).version;
