@@ -102,12 +102,18 @@ void refresh_side(const level_book& b, side_cache& c) noexcept {
   std::size_t j = k;
   for (std::size_t i = k; i < n; ++i) {
     const price_level& l = *(best - i);
-    while (j < old.n && (S == side::bid ? old.price[j] > l.price : old.price[j] < l.price)) ++j;
     out.price[i] = l.price;
     out.qty[i] = l.qty;
-    if (j < old.n && old.price[j] == l.price && old.qty[j] == l.qty) {
+    const auto is_old = [&](std::size_t at) { return at < old.n && old.price[at] == l.price && old.qty[at] == l.qty; };
+    // Usually the next old piece is this level (a shifted or untouched one): then the
+    // skip loop is not entered. A used piece is passed (the next level is worse).
+    if (!is_old(j)) {
+      while (j < old.n && (S == side::bid ? old.price[j] > l.price : old.price[j] < l.price)) ++j;
+    }
+    if (is_old(j)) {
       out.raw[i] = old.raw[j];
       out.len[i] = old.len[j];
+      ++j;
     } else {
       char text[kMaxLevelText + 8];
       const std::size_t len = render_level_fast(l, text);
