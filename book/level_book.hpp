@@ -146,11 +146,18 @@ inline std::size_t find_in(const std::pmr::vector<price_level>& v, price_t price
     if (at_or_better < kChunk) return hi - at_or_better;
     hi -= kChunk;
   }
-  const auto end = v.begin() + static_cast<std::ptrdiff_t>(hi);
-  const auto it = S == side::bid
-                      ? std::lower_bound(v.begin(), end, price, [](const price_level& l, price_t p) { return l.price < p; })
-                      : std::lower_bound(v.begin(), end, price, [](const price_level& l, price_t p) { return l.price > p; });
-  return static_cast<std::size_t>(it - v.begin());
+  // The rest, [0, hi), by a bisection whose steps are selects, not branches: a deep
+  // level's place is as good as random to a branch predictor (Kraken's and Binance's
+  // 1000-level books: a quarter of the updates land past the first two chunks), and a
+  // mispredicted step costs more than the whole step. Same answer as std::lower_bound.
+  const auto worse = [price](const price_level& l) { return S == side::bid ? l.price < price : l.price > price; };
+  const price_level* base = d;
+  for (std::size_t n = hi; n > 1;) {
+    const std::size_t half = n / 2;
+    base = worse(base[half]) ? base + half : base;
+    n -= half;
+  }
+  return static_cast<std::size_t>(base - d) + (hi != 0 && worse(*base) ? 1 : 0);
 }
 
 // Insert and erase near the back move a few 24-byte levels: a plain loop, no memmove call.

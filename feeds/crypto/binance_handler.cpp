@@ -399,7 +399,7 @@ frame_status binance_handler::on_frame(const padded_frame& f) {
     ++counters_.ignored; // kline, request replies ({"result":null,"id":1}), ...
     return frame_status::ignored;
   }
-  const auto found = find(ev.s);
+  const auto found = find_in_frame(ev.s, f);
   if (!found) {
     ++counters_.bad_frames;
     return frame_status::unknown_instrument;

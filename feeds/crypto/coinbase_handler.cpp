@@ -158,7 +158,7 @@ frame_status coinbase_handler::on_frame(const padded_frame& f) {
     ++counters_.ignored; // subscriptions, heartbeat, last_match, error, ...
     return frame_status::ignored;
   }
-  const auto found = find(mf.product_id);
+  const auto found = find_in_frame(mf.product_id, f);
   if (!found) {
     ++counters_.bad_frames;
     return frame_status::unknown_instrument;

@@ -57,14 +57,25 @@ quality_reason to_quality_reason(resync_reason r) noexcept {
 
 crypto_handler::crypto_handler(std::string venue, const std::vector<instrument_config>& instruments)
     : venue_(std::move(venue)), sink_(&g_null_sink) {
+  std::size_t slots = 16;
+  unsigned bits = 4;
+  while (slots < 2 * instruments.size()) {
+    slots *= 2;
+    ++bits;
+  }
+  slots_.resize(slots);
+  slot_mask_ = slots - 1;
+  slot_shift_ = 64 - bits;
   instruments_.reserve(instruments.size());
   for (const auto& c : instruments) {
     if (c.price_scale < 0 || c.price_scale > 18 || c.qty_scale < 0 || c.qty_scale > 18) {
       throw std::invalid_argument(venue_ + ": bad scale for " + c.venue_symbol);
     }
-    if (!by_symbol_.emplace(c.venue_symbol, instruments_.size()).second) {
-      throw std::invalid_argument(venue_ + ": duplicate instrument " + c.venue_symbol);
-    }
+    const symbol_key k = key_of(c.venue_symbol, false);
+    if (lookup(k, c.venue_symbol)) throw std::invalid_argument(venue_ + ": duplicate instrument " + c.venue_symbol);
+    std::size_t i = slot_of(k);
+    while (slots_[i].index != kNoSlot) i = (i + 1) & slot_mask_;
+    slots_[i] = symbol_slot{k, instruments_.size()};
     crypto_instrument& in = instruments_.emplace_back();
     in.venue_symbol = c.venue_symbol;
     in.info.symbol = venue_ + ":" + c.venue_symbol;
@@ -73,9 +84,6 @@ crypto_handler::crypto_handler(std::string venue, const std::vector<instrument_c
     in.info.qty_scale = c.qty_scale;
     in.info.tick_size = c.tick_size;
     in.info.lot_size = c.lot_size;
-  }
-  if (instruments_.size() <= kLinearFind) {
-    for (const crypto_instrument& in : instruments_) heads_.push_back(symbol_head(in.venue_symbol));
   }
 }
 
@@ -98,33 +106,61 @@ void crypto_handler::on_connect() {
 
 void crypto_handler::set_sink(crypto_sink* sink) noexcept { sink_ = sink != nullptr ? sink : &g_null_sink; }
 
-std::uint64_t crypto_handler::symbol_head(std::string_view s) noexcept {
-  std::uint64_t head = 0;
-  if (!s.empty()) std::memcpy(&head, s.data(), std::min<std::size_t>(s.size(), sizeof head));
-  return head;
+crypto_handler::symbol_key crypto_handler::key_of(std::string_view s, bool padded) noexcept {
+  symbol_key k;
+  k.size = s.size();
+  if (!padded) {
+    if (s.empty()) return k; // data() may be null
+    std::memcpy(&k.lo, s.data(), std::min<std::size_t>(s.size(), 8));
+    if (s.size() > 8) std::memcpy(&k.hi, s.data() + 8, std::min<std::size_t>(s.size() - 8, 8));
+    return k;
+  }
+  std::memcpy(&k.lo, s.data(), 8);
+  std::memcpy(&k.hi, s.data() + 8, 8);
+  // Keep the first n bytes of a word (n in 0..8): two shifts of at most 32 bits each, so
+  // n = 0 needs no special case (a single shift by 64 would be undefined).
+  const auto keep = [](std::uint64_t w, std::size_t n) {
+    const auto drop = static_cast<unsigned>(8 - n) * 4U;
+    return w & ((~std::uint64_t{0} >> drop) >> drop);
+  };
+  k.lo = keep(k.lo, std::min<std::size_t>(s.size(), 8));
+  k.hi = keep(k.hi, std::min<std::size_t>(s.size(), 16) - std::min<std::size_t>(s.size(), 8));
+  return k;
+}
+
+std::size_t crypto_handler::slot_of(const symbol_key& k) const noexcept {
+  const std::uint64_t h = (k.lo ^ (k.hi * 0x9E3779B97F4A7C15ULL) ^ k.size) * 0xBF58476D1CE4E5B9ULL;
+  return static_cast<std::size_t>(h >> slot_shift_);
+}
+
+std::optional<std::size_t> crypto_handler::lookup(const symbol_key& k, std::string_view s) const noexcept {
+  for (std::size_t i = slot_of(k);; i = (i + 1) & slot_mask_) {
+    const symbol_slot& slot = slots_[i];
+    // An empty slot's size is kNoSlot: it matches no key.
+    if (slot.key.lo == k.lo && slot.key.hi == k.hi && slot.key.size == k.size) {
+      if (k.size <= 16 || long_symbol_is(slot.index, s)) return slot.index;
+    } else if (slot.index == kNoSlot) {
+      return std::nullopt;
+    }
+  }
+}
+
+bool crypto_handler::long_symbol_is(std::size_t index, std::string_view s) const noexcept {
+  return instruments_[index].venue_symbol == s;
 }
 
 std::optional<std::size_t> crypto_handler::find(std::string_view venue_symbol) const noexcept {
-  if (last_symbol_ != nullptr && *last_symbol_ == venue_symbol) return last_index_;
-  if (!heads_.empty()) {
-    // Few instruments: compare length and first 8 bytes, no hashing.
-    const std::uint64_t head = symbol_head(venue_symbol);
-    for (std::size_t i = 0; i < heads_.size(); ++i) {
-      const crypto_instrument& in = instruments_[i];
-      if (heads_[i] == head && in.venue_symbol.size() == venue_symbol.size() &&
-          (venue_symbol.size() <= sizeof head || in.venue_symbol == venue_symbol)) {
-        last_symbol_ = &in.venue_symbol;
-        last_index_ = i;
-        return i;
-      }
-    }
-    return std::nullopt;
-  }
-  const auto it = by_symbol_.find(venue_symbol);
-  if (it == by_symbol_.end()) return std::nullopt;
-  last_symbol_ = &it->first;
-  last_index_ = it->second;
-  return it->second;
+  return lookup(key_of(venue_symbol, false), venue_symbol);
+}
+
+std::optional<std::size_t> crypto_handler::find_in_frame(std::string_view venue_symbol,
+                                                         const padded_frame& f) const noexcept {
+  // Inside the frame, the kFramePadding (>= 16) readable bytes after it cover the words.
+  static_assert(kFramePadding >= 16);
+  const auto at = reinterpret_cast<std::uintptr_t>(venue_symbol.data());
+  const auto begin = reinterpret_cast<std::uintptr_t>(f.data);
+  const bool inside = at >= begin && at + venue_symbol.size() <= begin + f.size;
+  return lookup(key_of(venue_symbol, inside), venue_symbol);
 }
 
 void crypto_handler::book_changed(std::size_t index, std::uint64_t exch_ts, std::uint64_t recv_ts) {

@@ -27,12 +27,10 @@
 
 #include <cstddef>
 #include <cstdint>
-#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
-#include <unordered_map>
 #include <vector>
 
 namespace mdgw::crypto {
@@ -182,7 +180,6 @@ public:
   [[nodiscard]] const std::string& venue() const noexcept { return venue_; }
   [[nodiscard]] std::size_t instrument_count() const noexcept { return instruments_.size(); }
   [[nodiscard]] const crypto_instrument& instrument(std::size_t index) const noexcept { return instruments_[index]; }
-  // Single-threaded like the rest of the handler (it caches the last hit).
   [[nodiscard]] std::optional<std::size_t> find(std::string_view venue_symbol) const noexcept;
   [[nodiscard]] const crypto_counters& counters() const noexcept { return counters_; }
 
@@ -197,6 +194,11 @@ protected:
   // The instrument's book cannot be trusted any more: stale, counted, resync requested.
   void mark_stale(std::size_t index, resync_reason why);
   void report_trade(std::size_t index, trade_print t);
+  // find() for a symbol read from frame f (a view into f's bytes, or anything else:
+  // then it is plain find). Inside the frame its first 16 bytes are loaded as two words,
+  // the padding behind the frame making that safe: no copy, no call.
+  [[nodiscard]] std::optional<std::size_t> find_in_frame(std::string_view venue_symbol,
+                                                         const padded_frame& f) const noexcept;
   // Applies one absolute level (qty 0 deletes); false when the book rejected it.
   [[nodiscard]] bool set_level(std::size_t index, side s, price_t price, qty_t qty);
   // A malformed or unreadable frame: counted.
@@ -210,23 +212,33 @@ protected:
   bool fast_json_ = true;
 
 private:
-  struct symbol_hash {
-    using is_transparent = void;
-    std::size_t operator()(std::string_view s) const noexcept { return std::hash<std::string_view>{}(s); }
+  // The symbol table: open addressing over (length, first 8 bytes, next 8 bytes), which
+  // decide equality for symbols of up to 16 bytes (all the venues' are); longer ones are
+  // compared in full after that. A lookup is a multiply, one slot read (a probe per
+  // collision) and one compare: no string hashing, no memcmp call, no loop over the
+  // instruments, whose outcome would be a mispredicted branch per frame when the
+  // frames of several instruments interleave.
+  struct symbol_key {
+    std::uint64_t lo = 0; // bytes 0-7, zero beyond the length
+    std::uint64_t hi = 0; // bytes 8-15, zero beyond the length
+    std::size_t size = 0;
   };
-
-  // Up to this many instruments, find() scans heads_ instead of hashing (cheaper for
-  // the handful a venue connection usually carries).
-  static constexpr std::size_t kLinearFind = 32;
-  [[nodiscard]] static std::uint64_t symbol_head(std::string_view s) noexcept;
+  static constexpr std::size_t kNoSlot = ~std::size_t{0};
+  struct symbol_slot {
+    symbol_key key{0, 0, kNoSlot};
+    std::size_t index = kNoSlot;
+  };
+  // The key of s; `padded`: 16 bytes from s.data() may be read.
+  [[nodiscard]] static symbol_key key_of(std::string_view s, bool padded) noexcept;
+  [[nodiscard]] std::size_t slot_of(const symbol_key& k) const noexcept;
+  [[nodiscard]] std::optional<std::size_t> lookup(const symbol_key& k, std::string_view s) const noexcept;
+  // Symbols over 16 bytes (none of the venues' so far): the rest compared out of line.
+  [[nodiscard, gnu::noinline, gnu::cold]] bool long_symbol_is(std::size_t index, std::string_view s) const noexcept;
 
   std::string venue_;
-  std::unordered_map<std::string, std::size_t, symbol_hash, std::equal_to<>> by_symbol_;
-  std::vector<std::uint64_t> heads_; // first 8 bytes of each venue symbol (few instruments)
-  // Frames of one instrument come in runs: a compare against the last hit is cheaper
-  // than hashing. Points at a venue symbol (stable: neither changes after construction).
-  mutable const std::string* last_symbol_ = nullptr;
-  mutable std::size_t last_index_ = 0;
+  std::vector<symbol_slot> slots_; // a power of two, at least twice the instruments
+  std::size_t slot_mask_ = 0;      // slots_.size() - 1
+  unsigned slot_shift_ = 64;       // 64 - log2(slots_.size())
   crypto_sink* sink_;
 };
 

@@ -102,12 +102,18 @@ void refresh_side(const level_book& b, side_cache& c) noexcept {
   std::size_t j = k;
   for (std::size_t i = k; i < n; ++i) {
     const price_level& l = *(best - i);
-    while (j < old.n && (S == side::bid ? old.price[j] > l.price : old.price[j] < l.price)) ++j;
     out.price[i] = l.price;
     out.qty[i] = l.qty;
-    if (j < old.n && old.price[j] == l.price && old.qty[j] == l.qty) {
+    const auto is_old = [&](std::size_t at) { return at < old.n && old.price[at] == l.price && old.qty[at] == l.qty; };
+    // Usually the next old piece is this level (a shifted or untouched one): then the
+    // skip loop is not entered. A used piece is passed (the next level is worse).
+    if (!is_old(j)) {
+      while (j < old.n && (S == side::bid ? old.price[j] > l.price : old.price[j] < l.price)) ++j;
+    }
+    if (is_old(j)) {
       out.raw[i] = old.raw[j];
       out.len[i] = old.len[j];
+      ++j;
     } else {
       char text[kMaxLevelText + 8];
       const std::size_t len = render_level_fast(l, text);
@@ -127,7 +133,16 @@ bool touches_top(const level_book& b, side s, price_t price) noexcept {
 
 // The "c" text: digits only (leading zeros allowed), at most 2^32 - 1; what
 // std::from_chars into a uint32 accepts when it must consume the whole text.
+// 8 to 10 digits (nearly every checksum) are read as two words (decimal.hpp), the same
+// answer as the loop: no digit loop with a data-dependent exit.
 bool parse_checksum(std::string_view text, std::uint32_t& out) noexcept {
+  if (text.size() >= 8 && text.size() <= 10) {
+    std::uint64_t v = 0;
+    const char* const b = text.data();
+    if (!decimal_detail::digits(b + text.size(), b, text.size(), v) || v > 0xFFFFFFFFULL) return false;
+    out = static_cast<std::uint32_t>(v);
+    return true;
+  }
   if (text.empty()) return false;
   std::uint64_t v = 0;
   for (const char c : text) {
@@ -386,7 +401,7 @@ frame_status kraken_handler::on_frame(const padded_frame& f) {
   const std::string_view checksum_text = ff.checksum_text;
   const bool snapshot = ff.snapshot;
   const bool update = ff.update;
-  const auto found = find(ff.pair);
+  const auto found = find_in_frame(ff.pair, f);
   if (!found) {
     ++counters_.bad_frames;
     return frame_status::unknown_instrument;

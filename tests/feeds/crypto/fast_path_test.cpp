@@ -7,13 +7,16 @@
 // padding) where the two parsers' edge cases would part if the scanner were wrong.
 #include "binance_handler.hpp"
 #include "coinbase_handler.hpp"
+#include "json_util.hpp"
 #include "kraken_handler.hpp"
 
 #include "crypto_test_util.hpp"
 
 #include <gtest/gtest.h>
 
+#include <charconv>
 #include <fstream>
+#include <random>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -209,6 +212,41 @@ capture_record frame_record(const std::string& storage, std::size_t size) {
   capture_record r;
   r.body = padded_frame{storage.data(), size, 1};
   return r;
+}
+
+// The scanner's integer against the grammar written out: 1 to 19 digits, no leading
+// zero, not followed by '.', 'e' or 'E', value as from_chars. Runs of 1 to 24 digits,
+// every byte that may follow (digits past the frame's end in the padding included),
+// the frame ending anywhere in or right after the digits.
+TEST(fast_path, scanner_integer_equals_grammar) {
+  std::mt19937_64 rng(5);
+  const std::string followers = ",}] .eE0x\"";
+  for (int i = 0; i < 100'000; ++i) {
+    const std::size_t digits = 1 + rng() % 24;
+    std::string text;
+    for (std::size_t k = 0; k < digits; ++k) {
+      const bool nonzero = k == 0 && rng() % 4 != 0; // a leading zero now and then
+      text += static_cast<char>(nonzero ? '1' + rng() % 9 : '0' + rng() % 10);
+    }
+    text += followers[rng() % followers.size()];
+    const std::size_t size = rng() % 3 == 0 ? 1 + rng() % text.size() : text.size(); // the frame may end early
+    std::string buffer = text.substr(0, size) + std::string(kFramePadding, static_cast<char>('0' + rng() % 10));
+    json::scanner sc(buffer.data(), size);
+    std::uint64_t got = 7;
+    const bool ok = sc.integer(got);
+    // The reference: the run of digits inside the frame.
+    std::size_t n = 0;
+    while (n < size && text[n] >= '0' && text[n] <= '9') ++n;
+    const bool after_ok = n == size || (text[n] != '.' && text[n] != 'e' && text[n] != 'E');
+    const bool want = n >= 1 && n <= 19 && !(text[0] == '0' && n > 1) && after_ok;
+    ASSERT_EQ(ok, want) << text.substr(0, size);
+    if (want) {
+      std::uint64_t v = 0;
+      std::from_chars(text.data(), text.data() + n, v);
+      ASSERT_EQ(got, v) << text.substr(0, size);
+      ASSERT_EQ(sc.pos(), buffer.data() + n);
+    }
+  }
 }
 
 TEST(fast_path, kraken_book_and_mutilations) {

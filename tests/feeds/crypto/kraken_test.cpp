@@ -13,6 +13,7 @@
 #include <algorithm>
 #include <map>
 #include <random>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -377,6 +378,27 @@ TEST_F(KrakenSynthetic, TruncatesToSubscribedDepthAndTakesRepublishedLevels) {
   EXPECT_TRUE(sink_.resyncs.empty());
 }
 
+// The "c" text as digits (leading zeros allowed) of at most 2^32 - 1, whatever its
+// length: the word-at-a-time read of 8 to 10 digits and the loop for the others.
+TEST_F(KrakenSynthetic, ChecksumTextReadExactly) {
+  const auto with_c = [](const std::string& c) {
+    return "[42,{\"a\":[" + level_json("50010.0", "2.00000000") + "],\"c\":\"" + c + "\"},\"book-10\",\"XBT/USD\"]";
+  };
+  snapshot();
+  ref_.set(true, "50010.0", "2.00000000");
+  const std::string c = std::to_string(ref_.checksum());
+  for (std::size_t width : {c.size(), std::size_t{10}, std::size_t{12}}) {
+    const std::string text = std::string(width - std::min(width, c.size()), '0') + c;
+    EXPECT_EQ(send(with_c(text)), frame_status::ok) << text;
+  }
+  const std::uint64_t wrapped = ref_.checksum() + (std::uint64_t{1} << 32); // 10 digits, same low 32 bits
+  for (const std::string& bad : {std::to_string(wrapped), std::string("4294967296"), c.substr(0, c.size() - 1) + "x",
+                                std::string("12345678:"), std::string("1234567 8")}) {
+    snapshot();
+    EXPECT_EQ(send(with_c(bad)), frame_status::bad_frame) << bad;
+  }
+}
+
 TEST_F(KrakenSynthetic, BadNumberMarksStaleAndChangesNothing) {
   snapshot();
   const std::uint64_t version = h_.instrument(0).version;
@@ -460,6 +482,47 @@ TEST_F(KrakenSynthetic, CachedChecksumMatchesPlainCrcOverRandomUpdates) {
     expect_same_book(h_.instrument(0), ref_);
   }
   EXPECT_TRUE(sink_.resyncs.empty());
+}
+
+// ---- the symbol table (crypto_handler::find, find_in_frame) ----
+
+// Symbols of 1 to 20 bytes, several sharing their first 8 or 16 bytes: each is found
+// by its exact spelling, read from a frame (the word loads over the frame's padding)
+// and given as a string (the copying path); one byte more, less or different is not.
+TEST(KrakenSymbols, EverySymbolFoundExactlyFromFramesAndStrings) {
+  const std::string base = "ABCDEFGHIJKLMNOPQRST";
+  std::vector<std::string> names;
+  for (std::size_t n = 1; n <= base.size(); ++n) names.push_back(base.substr(0, n));
+  names.push_back("ABCDEFGHIJKLMNOPQRSX"); // differs from a 20-byte one in its last byte
+  names.push_back("ABCDEFGX");             // in byte 8 of 8
+  names.push_back("ABCDEFGHIJKLMNOX");     // in byte 16 of 16
+  kraken_config c;
+  for (const std::string& n : names) c.pairs.push_back({n, 1, 8, 1, 1});
+  kraken_handler h(c);
+  for (std::size_t i = 0; i < names.size(); ++i) {
+    EXPECT_EQ(h.find(names[i]), i) << names[i];
+    // A snapshot frame naming the pair: applied to that instrument's book only.
+    const std::string price = std::to_string(100 + i) + ".0";
+    ASSERT_EQ(h.on_frame(frame_buffer("[1,{\"as\":[" + level_json(price, "1.00000000") + "],\"bs\":[]},\"book-10\",\"" +
+                                      names[i] + "\"]")
+                             .frame()),
+              frame_status::ok)
+        << names[i];
+    ASSERT_EQ(h.instrument(i).book.depth(side::ask), 1U) << names[i];
+    EXPECT_EQ(h.instrument(i).book.level(side::ask, 0).price, static_cast<price_t>(1000 + 10 * i)) << names[i];
+  }
+  for (const std::string& absent : {std::string("ABCDEFGHIJKLMNOPQRSTU"), std::string("ABCDEFGY"),
+                                    std::string("ABCDEFGHIJKLMNOY"), std::string("XBCDEFGHIJKLMNOPQRST"),
+                                    std::string("B"), std::string()}) {
+    EXPECT_FALSE(h.find(absent)) << absent;
+    EXPECT_EQ(h.on_frame(frame_buffer("[1,{\"as\":[" + level_json("1.0", "1.00000000") + "],\"bs\":[]},\"book-10\",\"" +
+                                      absent + "\"]")
+                             .frame()),
+              frame_status::unknown_instrument)
+        << absent;
+  }
+  EXPECT_THROW(kraken_handler(kraken_config{{{"ABCDEFGHIJKLMNOPQ", 1, 8, 1, 1}, {"ABCDEFGHIJKLMNOPQ", 1, 8, 1, 1}}, 10}),
+               std::invalid_argument);
 }
 
 } // namespace
