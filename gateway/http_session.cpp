@@ -10,7 +10,7 @@ namespace {
 
 constexpr std::size_t kMaxRequestBytes = 16 * 1024;
 template <class S>
-constexpr bool kIsTls = std::is_same_v<S, tls_stream>;
+constexpr bool kIsTls = std::is_same_v<S, tls_server_stream>;
 
 } // namespace
 
@@ -98,7 +98,7 @@ void http_session<Stream>::shutdown_going_away() {
 }
 
 template class http_session<plain_stream>;
-template class http_session<tls_stream>;
+template class http_session<tls_server_stream>;
 
 detect_session::detect_session(io_worker& worker, const http_context& ctx, ssl::context* tls, tcp::socket&& socket)
     : worker_(worker), ctx_(ctx), tls_(tls), stream_(std::move(socket)) {}
@@ -117,8 +117,8 @@ void detect_session::on_detect(error_code ec, bool is_tls) {
       stream_.socket().close(ignored);
       return;
     }
-    std::make_shared<http_session<tls_stream>>(worker_, ctx_, tls_stream(std::move(stream_), *tls_),
-                                               std::move(buffer_))
+    std::make_shared<http_session<tls_server_stream>>(
+        worker_, ctx_, tls_server_stream(stream_.release_socket(), tls_->native_handle()), std::move(buffer_))
         ->run();
     return;
   }
