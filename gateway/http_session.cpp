@@ -29,16 +29,27 @@ void http_session<Stream>::run() {
   worker_.add(this, false);
   registered_ = true;
   if constexpr (kIsTls<Stream>) {
+    // The timeout covers the wait for a handshake slot (io_worker::run_handshake).
     beast::get_lowest_layer(stream_).expires_after(worker_.config().handshake_timeout);
-    stream_.async_handshake(ssl::stream_base::server, buffer_.data(),
-                            beast::bind_front_handler(&http_session::on_handshake, this->shared_from_this()));
+    worker_.run_handshake([self = this->shared_from_this()] { self->start_handshake(); });
   } else {
     do_read();
   }
 }
 
 template <class Stream>
+void http_session<Stream>::start_handshake() {
+  if constexpr (kIsTls<Stream>) {
+    // Closed while waiting (timeout, shutdown): nothing to report.
+    if (!stream_.socket().is_open()) return worker_.handshake_done();
+    stream_.async_handshake(ssl::stream_base::server, buffer_.data(),
+                            beast::bind_front_handler(&http_session::on_handshake, this->shared_from_this()));
+  }
+}
+
+template <class Stream>
 void http_session<Stream>::on_handshake(error_code ec, std::size_t used) {
+  worker_.handshake_done();
   if (ec) return fail(ec, "tls handshake");
   buffer_.consume(used);
   do_read();

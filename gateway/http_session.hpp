@@ -22,6 +22,7 @@ public:
   void shutdown_going_away() override;
 
 private:
+  void start_handshake();
   void on_handshake(error_code ec, std::size_t used);
   void do_read();
   void on_read(error_code ec, std::size_t n);
