@@ -29,8 +29,8 @@ void http_session<Stream>::run() {
   worker_.add(this, false);
   registered_ = true;
   if constexpr (kIsTls<Stream>) {
-    // The timeout covers the wait for a handshake slot (io_worker::run_handshake).
-    beast::get_lowest_layer(stream_).expires_after(worker_.config().handshake_timeout);
+    // The handshake timeout starts with the slot (io_worker::run_handshake): under a
+    // connection storm, a handshake that waited is not dropped for the others' slowness.
     worker_.run_handshake([self = this->shared_from_this()] { self->start_handshake(); });
   } else {
     do_read();
@@ -40,8 +40,9 @@ void http_session<Stream>::run() {
 template <class Stream>
 void http_session<Stream>::start_handshake() {
   if constexpr (kIsTls<Stream>) {
-    // Closed while waiting (timeout, shutdown): nothing to report.
+    // Closed while waiting (shutdown): nothing to report.
     if (!stream_.socket().is_open()) return worker_.handshake_done();
+    beast::get_lowest_layer(stream_).expires_after(worker_.config().handshake_timeout);
     stream_.async_handshake(ssl::stream_base::server, buffer_.data(),
                             beast::bind_front_handler(&http_session::on_handshake, this->shared_from_this()));
   }
