@@ -226,7 +226,7 @@ awaitable<bool> live_source::impl::connect(Stream& s, const upstream_url& u, err
   co_await low.async_connect(results, net::redirect_error(net::use_awaitable, ec));
   if (ec) co_return false;
   low.socket().set_option(tcp::no_delay(true), ec);
-  if constexpr (std::is_same_v<Stream, tls_stream>) {
+  if constexpr (std::is_same_v<Stream, tls_client_stream>) {
     if (SSL_set_tlsext_host_name(s.native_handle(), u.host.c_str()) != 1) {
       ec = error_code(static_cast<int>(::ERR_get_error()), net::error::get_ssl_category());
       co_return false;
@@ -244,7 +244,7 @@ awaitable<std::string> live_source::impl::session(std::uint64_t& frames) {
   struct state {
     state(net::io_context& ioc, ssl::context& ctx) : ws(make(ioc, ctx)), watchdog(ioc) {}
     static websocket::stream<Stream> make(net::io_context& ioc, ssl::context& ctx) {
-      if constexpr (std::is_same_v<Stream, tls_stream>) {
+      if constexpr (std::is_same_v<Stream, tls_client_stream>) {
         return websocket::stream<Stream>(ioc, ctx);
       } else {
         (void)ctx;
@@ -345,7 +345,7 @@ awaitable<std::string> live_source::impl::session(std::uint64_t& frames) {
 template <class Stream>
 awaitable<bool> live_source::impl::http_get(const std::string& target, std::string& body, error_code& ec) {
   std::unique_ptr<Stream> s;
-  if constexpr (std::is_same_v<Stream, tls_stream>) {
+  if constexpr (std::is_same_v<Stream, tls_client_stream>) {
     s = std::make_unique<Stream>(*ioc, tls);
   } else {
     s = std::make_unique<Stream>(*ioc);
@@ -390,7 +390,7 @@ awaitable<void> live_source::impl::rest_loop(std::uint64_t gen) {
     error_code ec;
     bool ok = false;
     if (rest_url.tls) {
-      ok = co_await http_get<tls_stream>(target, body, ec);
+      ok = co_await http_get<tls_client_stream>(target, body, ec);
     } else {
       ok = co_await http_get<plain_stream>(target, body, ec);
     }
@@ -429,7 +429,7 @@ awaitable<void> live_source::impl::main_loop() {
     // (No co_await inside ?: here: gcc 12 miscompiles a temporary's lifetime there.)
     std::string why;
     if (ws_url.tls) {
-      why = co_await session<tls_stream>(frames);
+      why = co_await session<tls_client_stream>(frames);
     } else {
       why = co_await session<plain_stream>(frames);
     }

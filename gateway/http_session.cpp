@@ -10,7 +10,7 @@ namespace {
 
 constexpr std::size_t kMaxRequestBytes = 16 * 1024;
 template <class S>
-constexpr bool kIsTls = std::is_same_v<S, tls_stream>;
+constexpr bool kIsTls = std::is_same_v<S, tls_server_stream>;
 
 } // namespace
 
@@ -29,16 +29,28 @@ void http_session<Stream>::run() {
   worker_.add(this, false);
   registered_ = true;
   if constexpr (kIsTls<Stream>) {
-    beast::get_lowest_layer(stream_).expires_after(worker_.config().handshake_timeout);
-    stream_.async_handshake(ssl::stream_base::server, buffer_.data(),
-                            beast::bind_front_handler(&http_session::on_handshake, this->shared_from_this()));
+    // The handshake timeout starts with the slot (io_worker::run_handshake): under a
+    // connection storm, a handshake that waited is not dropped for the others' slowness.
+    worker_.run_handshake([self = this->shared_from_this()] { self->start_handshake(); });
   } else {
     do_read();
   }
 }
 
 template <class Stream>
+void http_session<Stream>::start_handshake() {
+  if constexpr (kIsTls<Stream>) {
+    // Closed while waiting (shutdown): nothing to report.
+    if (!stream_.socket().is_open()) return worker_.handshake_done();
+    beast::get_lowest_layer(stream_).expires_after(worker_.config().handshake_timeout);
+    stream_.async_handshake(ssl::stream_base::server, buffer_.data(),
+                            beast::bind_front_handler(&http_session::on_handshake, this->shared_from_this()));
+  }
+}
+
+template <class Stream>
 void http_session<Stream>::on_handshake(error_code ec, std::size_t used) {
+  worker_.handshake_done();
   if (ec) return fail(ec, "tls handshake");
   buffer_.consume(used);
   do_read();
@@ -98,7 +110,7 @@ void http_session<Stream>::shutdown_going_away() {
 }
 
 template class http_session<plain_stream>;
-template class http_session<tls_stream>;
+template class http_session<tls_server_stream>;
 
 detect_session::detect_session(io_worker& worker, const http_context& ctx, ssl::context* tls, tcp::socket&& socket)
     : worker_(worker), ctx_(ctx), tls_(tls), stream_(std::move(socket)) {}
@@ -117,8 +129,8 @@ void detect_session::on_detect(error_code ec, bool is_tls) {
       stream_.socket().close(ignored);
       return;
     }
-    std::make_shared<http_session<tls_stream>>(worker_, ctx_, tls_stream(std::move(stream_), *tls_),
-                                               std::move(buffer_))
+    std::make_shared<http_session<tls_server_stream>>(
+        worker_, ctx_, tls_server_stream(stream_.release_socket(), tls_->native_handle()), std::move(buffer_))
         ->run();
     return;
   }

@@ -5,6 +5,7 @@
 #include "http_handler.hpp"
 #include "io_worker.hpp"
 #include "net.hpp"
+#include "tls_fd_stream.hpp"
 
 #include <memory>
 #include <optional>
@@ -21,6 +22,7 @@ public:
   void shutdown_going_away() override;
 
 private:
+  void start_handshake();
   void on_handshake(error_code ec, std::size_t used);
   void do_read();
   void on_read(error_code ec, std::size_t n);
@@ -37,7 +39,7 @@ private:
 };
 
 extern template class http_session<plain_stream>;
-extern template class http_session<tls_stream>;
+extern template class http_session<tls_server_stream>;
 
 // Reads the first bytes of a new connection and starts TLS or plain HTTP.
 class detect_session : public std::enable_shared_from_this<detect_session> {

@@ -69,6 +69,25 @@ void io_worker::remove(connection* c, bool websocket) {
   if (connections_.erase(c) != 0) (websocket ? ws_count_ : http_count_).fetch_sub(1, std::memory_order_relaxed);
 }
 
+void io_worker::run_handshake(std::function<void()> start) {
+  if (handshakes_ < kMaxHandshakes) {
+    ++handshakes_;
+    start();
+    return;
+  }
+  handshake_queue_.push_back(std::move(start));
+}
+
+void io_worker::handshake_done() {
+  if (handshake_queue_.empty()) {
+    --handshakes_;
+    return;
+  }
+  // The slot passes to the next one, started from the loop (not inside a completion).
+  net::post(ioc_, std::move(handshake_queue_.front()));
+  handshake_queue_.pop_front();
+}
+
 io_worker::instrument_view& io_worker::view(instrument_id id) {
   if (instruments_.size() <= id) instruments_.resize(id + 1);
   auto& is = instruments_[id];

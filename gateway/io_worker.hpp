@@ -23,6 +23,8 @@
 #include "topic_codec.hpp"
 
 #include <atomic>
+#include <deque>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -123,6 +125,14 @@ public:
   // --- this thread only ---
   void add(connection* c, bool websocket);
   void remove(connection* c, bool websocket);
+  // TLS handshakes: at most kMaxHandshakes run at once on this thread, the others start
+  // in arrival order as those end (handshake_done, once per start). A handshake holds
+  // ~50 KiB of OpenSSL state (a 16 KiB handshake buffer, record buffers) until it ends,
+  // and heap freed after a burst of thousands of handshakes stays resident: without the
+  // cap, a connection storm would set the gateway's memory for good.
+  static constexpr std::size_t kMaxHandshakes = 64;
+  void run_handshake(std::function<void()> start);
+  void handshake_done();
   book_channel* acquire_channel(instrument_id id, int depth);
   void release_channel(book_channel* ch);
   // The message that brings a client at record `from_rec` (0: none yet) to the channel's
@@ -219,6 +229,10 @@ private:
   std::string scratch_;     // checksum text
   book_record candidate_;   // the next state, before it is known to differ
   std::unordered_set<connection*> connections_;
+  // After connections_: a waiting handshake holds its session, whose destructor leaves
+  // the registry.
+  std::size_t handshakes_ = 0;
+  std::deque<std::function<void()>> handshake_queue_;
   std::atomic<std::size_t> ws_count_{0};
   std::atomic<std::size_t> http_count_{0};
   bool shutting_down_ = false;

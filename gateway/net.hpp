@@ -20,8 +20,13 @@ namespace websocket = boost::beast::websocket;
 using tcp = boost::asio::ip::tcp;
 using error_code = boost::system::error_code;
 
+class tls_fd_stream;
+
 using plain_stream = beast::tcp_stream;
-using tls_stream = beast::ssl_stream<beast::tcp_stream>;
+// The gateway's server side of wss:// and https:// (tls_fd_stream.hpp: no buffers of its
+// own); the upstream clients (crypto_live.cpp) keep Beast's SSL stream.
+using tls_server_stream = tls_fd_stream;
+using tls_client_stream = beast::ssl_stream<beast::tcp_stream>;
 
 // Reports an I/O failure unless it is one of the benign ends of a connection
 // (operation_aborted, websocket closed, end of stream, TLS stream truncated, reset).

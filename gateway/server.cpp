@@ -30,6 +30,12 @@ std::unique_ptr<ssl::context> make_tls(const gateway_config& cfg) {
     throw std::runtime_error("TLS: cannot apply the cipher configuration");
   }
   SSL_CTX_set_dh_auto(native, 1);
+  // For tls_fd_stream: no record buffers while a connection is idle; a write may complete
+  // in part and be retried from another address (the per-thread coalescing scratch); no
+  // client-initiated renegotiation (TLS 1.2), which would make SSL_write read.
+  SSL_CTX_set_mode(native, SSL_MODE_RELEASE_BUFFERS | SSL_MODE_ENABLE_PARTIAL_WRITE |
+                               SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
+  SSL_CTX_set_options(native, SSL_OP_NO_RENEGOTIATION);
   error_code ec;
   ctx->use_certificate_chain_file(cfg.cert_file, ec);
   if (ec) throw std::runtime_error("--cert '" + cfg.cert_file + "': " + ec.message());

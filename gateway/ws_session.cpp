@@ -166,6 +166,6 @@ void ws_session<NextLayer>::shutdown_going_away() {
 }
 
 template class ws_session<plain_stream>;
-template class ws_session<tls_stream>;
+template class ws_session<tls_server_stream>;
 
 } // namespace mdgw

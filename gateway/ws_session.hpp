@@ -1,10 +1,11 @@
 // A WebSocket session on a plain or TLS stream. Everything of a session runs on its io
 // thread, so it needs no strand. Instantiated in ws_session.cpp for plain_stream and
-// tls_stream only: Beast's websocket templates are compiled in that one file.
+// tls_server_stream only: Beast's websocket templates are compiled in that one file.
 #pragma once
 
 #include "net.hpp"
 #include "session_base.hpp"
+#include "tls_fd_stream.hpp"
 
 #include <memory>
 
@@ -37,6 +38,6 @@ private:
 };
 
 extern template class ws_session<plain_stream>;
-extern template class ws_session<tls_stream>;
+extern template class ws_session<tls_server_stream>;
 
 } // namespace mdgw

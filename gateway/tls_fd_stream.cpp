@@ -1,0 +1,272 @@
+#include "tls_fd_stream.hpp"
+
+#include <openssl/bio.h>
+#include <openssl/err.h>
+
+#include <sys/socket.h>
+
+#include <cerrno>
+#include <new>
+
+namespace mdgw {
+
+namespace tls_detail {
+
+namespace {
+
+state* of(BIO* b) noexcept { return static_cast<state*>(BIO_get_data(b)); }
+
+// The bytes TLS detection read come first, then the socket.
+int bio_read(BIO* b, char* out, int len) {
+  state& st = *of(b);
+  BIO_clear_retry_flags(b);
+  if (len <= 0) return 0;
+  if (st.prefix.size() != 0) {
+    const std::size_t n = std::min(st.prefix.size(), static_cast<std::size_t>(len));
+    std::memcpy(out, st.prefix.data(), n);
+    st.prefix += n;
+    st.prefix_used += n;
+    return static_cast<int>(n);
+  }
+  for (;;) {
+    const ssize_t r = ::recv(st.socket.native_handle(), out, static_cast<std::size_t>(len), 0);
+    if (r > 0) {
+      st.bytes_in += static_cast<std::uint64_t>(r);
+      return static_cast<int>(r);
+    }
+    if (r == 0) {
+      st.eof = true;
+      return 0;
+    }
+    if (errno == EINTR) continue;
+    if (errno == EAGAIN || errno == EWOULDBLOCK) {
+      BIO_set_retry_read(b);
+      return -1;
+    }
+    st.last_errno = errno;
+    return -1;
+  }
+}
+
+int bio_write(BIO* b, const char* in, int len) {
+  state& st = *of(b);
+  BIO_clear_retry_flags(b);
+  if (len <= 0) return 0;
+  for (;;) {
+    const ssize_t r = ::send(st.socket.native_handle(), in, static_cast<std::size_t>(len), MSG_NOSIGNAL);
+    if (r >= 0) return static_cast<int>(r);
+    if (errno == EINTR) continue;
+    if (errno == EAGAIN || errno == EWOULDBLOCK) {
+      BIO_set_retry_write(b);
+      return -1;
+    }
+    st.last_errno = errno;
+    return -1;
+  }
+}
+
+long bio_ctrl(BIO* b, int cmd, long, void*) {
+  switch (cmd) {
+  case BIO_CTRL_FLUSH:
+    return 1; // nothing is buffered here
+  case BIO_CTRL_EOF:
+    return of(b)->eof ? 1 : 0;
+  default:
+    return 0;
+  }
+}
+
+int bio_create(BIO* b) {
+  BIO_set_init(b, 1);
+  return 1;
+}
+
+// The method table is immutable once built and shared by every connection (like
+// OpenSSL's own BIO_s_socket()).
+const BIO_METHOD* fd_bio_method() {
+  static const BIO_METHOD* const method = [] {
+    BIO_METHOD* m = BIO_meth_new(BIO_get_new_index() | BIO_TYPE_SOURCE_SINK, "mdgw socket");
+    if (m == nullptr || BIO_meth_set_read(m, bio_read) != 1 || BIO_meth_set_write(m, bio_write) != 1 ||
+        BIO_meth_set_ctrl(m, bio_ctrl) != 1 || BIO_meth_set_create(m, bio_create) != 1) {
+      throw std::bad_alloc();
+    }
+    return m;
+  }();
+  return method;
+}
+
+// Maps the result of a failed SSL call (ret <= 0) to a step.
+step failed(state& st, int ret) {
+  const int e = SSL_get_error(st.ssl, ret);
+  switch (e) {
+  case SSL_ERROR_WANT_READ:
+    return {{}, 0, want::read};
+  case SSL_ERROR_WANT_WRITE:
+    return {{}, 0, want::write};
+  case SSL_ERROR_ZERO_RETURN: // close_notify
+    return {net::error::eof, 0, want::nothing};
+  case SSL_ERROR_SYSCALL:
+    if (st.last_errno != 0) return {error_code(st.last_errno, boost::system::system_category()), 0, want::nothing};
+    if (ERR_peek_error() == 0) return {ssl::error::stream_truncated, 0, want::nothing};
+    break;
+  default:
+    break;
+  }
+  const unsigned long err = ERR_get_error();
+  ERR_clear_error();
+  if (ERR_GET_REASON(err) == SSL_R_UNEXPECTED_EOF_WHILE_READING || (err == 0 && st.eof)) {
+    return {ssl::error::stream_truncated, 0, want::nothing};
+  }
+  if (err == 0) return {ssl::error::unspecified_system_error, 0, want::nothing};
+  return {error_code(static_cast<int>(err), net::error::get_ssl_category()), 0, want::nothing};
+}
+
+// OpenSSL reports through the thread's error queue and our errno slot: both start empty.
+void before_call(state& st) {
+  ERR_clear_error();
+  st.last_errno = 0;
+}
+
+thread_local char scratch[kRecord];
+
+} // namespace
+
+state::state(tcp::socket&& s, SSL_CTX* ctx) : socket(std::move(s)) {
+  error_code ec;
+  socket.non_blocking(true, ec);
+  ssl = SSL_new(ctx);
+  if (ssl == nullptr) return; // every operation then fails (see below)
+  BIO* bio = BIO_new(fd_bio_method());
+  if (bio == nullptr) {
+    SSL_free(ssl);
+    ssl = nullptr;
+    return;
+  }
+  BIO_set_data(bio, this);
+  SSL_set_bio(ssl, bio, bio);
+  SSL_set_accept_state(ssl);
+}
+
+state::~state() {
+  if (ssl != nullptr) SSL_free(ssl); // frees the BIO
+}
+
+char* write_scratch() noexcept { return scratch; }
+
+step handshake(state& st) {
+  if (st.ssl == nullptr) return {net::error::no_memory, 0, want::nothing};
+  before_call(st);
+  const int r = SSL_do_handshake(st.ssl);
+  step s = r == 1 ? step{{}, st.prefix_used, want::nothing} : failed(st, r);
+  if (s.w == want::nothing) {
+    s.n = st.prefix_used;
+    st.prefix = {}; // the caller's buffer is only valid during the handshake
+  }
+  return s;
+}
+
+step read(state& st, void* data, std::size_t size) {
+  if (st.ssl == nullptr) return {net::error::no_memory, 0, want::nothing};
+  if (size == 0) return {};
+  before_call(st);
+  std::size_t n = 0;
+  const int r = SSL_read_ex(st.ssl, data, size, &n);
+  return r == 1 ? step{{}, n, want::nothing} : failed(st, r);
+}
+
+step write(state& st, const void* data, std::size_t size) {
+  if (st.ssl == nullptr) return {net::error::no_memory, 0, want::nothing};
+  if (size == 0) return {};
+  before_call(st);
+  std::size_t n = 0;
+  const int r = SSL_write_ex(st.ssl, data, size, &n);
+  return r == 1 ? step{{}, n, want::nothing} : failed(st, r);
+}
+
+step shutdown(state& st) {
+  if (st.ssl == nullptr) return {net::error::no_memory, 0, want::nothing};
+  before_call(st);
+  const int r = SSL_shutdown(st.ssl);
+  if (r >= 0) return {}; // 0: close_notify sent, the peer's is not awaited
+  step s = failed(st, r);
+  // WANT_READ: ours is out and OpenSSL would now wait for the peer's.
+  if (s.w == want::read) return {};
+  return s;
+}
+
+step drain(state& st, bool& send_shut) {
+  const int fd = st.socket.native_handle();
+  if (!send_shut) {
+    send_shut = true;
+    ::shutdown(fd, SHUT_WR);
+  }
+  char sink[512];
+  for (;;) {
+    const ssize_t r = ::recv(fd, sink, sizeof sink, 0);
+    if (r > 0) continue;
+    if (r == 0) return {};
+    if (errno == EINTR) continue;
+    if (errno == EAGAIN || errno == EWOULDBLOCK) return {{}, 0, want::read};
+    return {error_code(errno, boost::system::system_category()), 0, want::nothing};
+  }
+}
+
+void kick_other(state& st, slot& mine) {
+  slot& other = &mine == &st.rd ? st.wr : st.rd;
+  if (other.waiting != want::read || other.kicked) return;
+  // Cancels the other direction's wait only: this one is running, not waiting.
+  other.kicked = true;
+  error_code ec;
+  st.socket.cancel(ec);
+}
+
+void on_timeout(state& st) {
+  st.timed_out = true;
+  st.rd.kicked = st.wr.kicked = false;
+  error_code ec;
+  st.socket.close(ec);
+}
+
+} // namespace tls_detail
+
+tls_fd_stream::tls_fd_stream(tcp::socket&& socket, SSL_CTX* ctx)
+    : st_(std::make_shared<tls_detail::state>(std::move(socket), ctx)) {}
+
+void tls_fd_stream::expires_after(std::chrono::steady_clock::duration d) {
+  tls_detail::state& st = *st_;
+  if (!st.timer) st.timer = std::make_unique<net::steady_timer>(st.socket.get_executor());
+  const std::uint64_t gen = ++st.timer_gen;
+  st.timer->expires_after(d);
+  st.timer->async_wait([weak = std::weak_ptr<tls_detail::state>(st_), gen](error_code ec) {
+    if (ec) return;
+    // The generation tells a timer that fired before it was re-armed or dropped.
+    const auto s = weak.lock();
+    if (s && s->timer_gen == gen) tls_detail::on_timeout(*s);
+  });
+}
+
+void tls_fd_stream::expires_never() {
+  ++st_->timer_gen;
+  st_->timer.reset();
+}
+
+void tls_fd_stream::cancel() {
+  st_->rd.kicked = st_->wr.kicked = false;
+  error_code ec;
+  st_->socket.cancel(ec);
+}
+
+void tls_fd_stream::close() {
+  st_->rd.kicked = st_->wr.kicked = false;
+  error_code ec;
+  st_->socket.close(ec);
+}
+
+void teardown(beast::role_type, tls_fd_stream& s, error_code& ec) {
+  // Synchronous teardown is not used by the gateway; send close_notify once and close.
+  (void)tls_detail::shutdown(*s.st_);
+  s.close();
+  ec = {};
+}
+
+} // namespace mdgw

@@ -1,0 +1,277 @@
+// The server side of a TLS connection: an OpenSSL SSL object that reads and writes the
+// socket itself, as a Beast AsyncStream (async_read_some / async_write_some) with the
+// handshake, shutdown, timeout and teardown the gateway's sessions use.
+//
+// Rationale: beast::ssl_stream<tcp_stream> (flat_stream over asio::ssl::stream) keeps
+// four 17 KiB buffers per connection (the stream core's two zero-filled vectors and the
+// engine's BIO pair), so an idle wss:// client cost ~80 KiB of gateway memory against
+// ~8.5 KiB for ws://. Here OpenSSL's BIO is the socket: a custom BIO method recv()s and
+// send()s the non-blocking fd (after first handing out the bytes TLS detection already
+// read), so the only buffers are OpenSSL's record buffers, which SSL_MODE_RELEASE_BUFFERS
+// frees whenever a connection is idle.
+//
+// - Reads: SSL_read straight into the caller's buffer.
+// - Writes: Beast's websocket writes a long sequence of small fragments (one per channel
+//   update); they are copied into a per-thread scratch of one full record (16 KiB) and
+//   written with ONE SSL_write, so records stay full and each is one send(). OpenSSL
+//   wants a write it refused (WANT_WRITE) retried with the same bytes: the op retries
+//   with the same buffer sequence, re-copied (SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER: the
+//   scratch may have served other connections in between).
+// - Waiting: on SSL_ERROR_WANT_READ / WANT_WRITE an op waits for that readiness of the
+//   socket (socket.async_wait). A read and a write may be outstanding at once (the
+//   websocket read loop, writes, pings), and TLS 1.3 post-handshake messages can make
+//   SSL_read write or SSL_write read. Every SSL call is tried before waiting, and an op
+//   only waits after its own call saw EAGAIN in that direction, so the next edge wakes
+//   it; when one op's call consumed socket bytes while the other waits for readability
+//   (its bytes may now sit in OpenSSL), the waiting op is woken ("kicked") to retry.
+// - A handler is never invoked from the initiating call (posted instead).
+// - Timeouts (expires_after / expires_never) behave like beast::basic_stream's: on expiry
+//   the socket is closed and pending and later operations complete with
+//   beast::error::timeout. The timer exists only while a timeout is set.
+// - Errors: a peer that closes without close_notify ends with ssl::error::stream_truncated,
+//   a close_notify with net::error::eof, a socket error with its errno; fail() treats
+//   these ends as benign.
+// - async_shutdown sends close_notify and does not wait for the peer's. The websocket
+//   teardown (found by ADL) sends it, shuts the TCP send side and reads until the peer
+//   closes, as Beast's TCP teardown does, so the client sees the close frame before any
+//   reset.
+#pragma once
+
+#include "net.hpp"
+
+#include <openssl/ssl.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstring>
+#include <iterator>
+#include <cstdint>
+#include <memory>
+
+namespace mdgw {
+
+namespace tls_detail {
+
+enum class want : unsigned char { nothing, read, write };
+
+// One direction of the stream: an op is running or waiting in it.
+struct slot {
+  want waiting = want::nothing;
+  bool kicked = false; // the wait was cancelled to retry, not to abort
+};
+
+struct state {
+  state(tcp::socket&& s, SSL_CTX* ctx);
+  ~state();
+  state(const state&) = delete;
+  state& operator=(const state&) = delete;
+
+  tcp::socket socket;
+  SSL* ssl = nullptr;
+  net::const_buffer prefix;     // bytes read before the handshake (TLS detection)
+  std::size_t prefix_used = 0;
+  std::uint64_t bytes_in = 0;   // received from the socket by the BIO
+  int last_errno = 0;           // of the BIO's last failed recv/send
+  bool eof = false;             // recv returned 0
+  bool timed_out = false;
+  std::uint64_t timer_gen = 0;
+  std::unique_ptr<net::steady_timer> timer;
+  slot rd;                      // handshake, read_some
+  slot wr;                      // write_some, shutdown, teardown
+};
+
+// The outcome of one attempt: done (ec, n) or wait for `w`.
+struct step {
+  error_code ec;
+  std::size_t n = 0;
+  want w = want::nothing;
+};
+
+[[nodiscard]] step handshake(state& st);
+[[nodiscard]] step read(state& st, void* data, std::size_t size);
+// One SSL_write of `size` bytes (at most one record goes out per call).
+[[nodiscard]] step write(state& st, const void* data, std::size_t size);
+// The calling thread's scratch of one full record, for coalescing small fragments.
+inline constexpr std::size_t kRecord = 16 * 1024;
+[[nodiscard]] char* write_scratch() noexcept;
+[[nodiscard]] step shutdown(state& st);
+// Shuts the TCP send side (once) and reads until the peer closes.
+[[nodiscard]] step drain(state& st, bool& send_shut);
+// After `mine` made an SSL call that took bytes off the socket: wakes the other
+// direction if it waits for readability.
+void kick_other(state& st, slot& mine);
+void on_timeout(state& st);
+
+// Writes the first non-empty buffer of a sequence directly when it is the only one or
+// at least a record long, else the sequence's first 16 KiB copied into the scratch. The
+// same sequence always gives the same bytes, as a retried SSL_write needs.
+template <class ConstBufferSequence>
+[[nodiscard]] step write_some(state& st, const ConstBufferSequence& buffers) {
+  auto it = net::buffer_sequence_begin(buffers);
+  const auto end = net::buffer_sequence_end(buffers);
+  while (it != end && net::const_buffer(*it).size() == 0) ++it;
+  if (it == end) return {};
+  const net::const_buffer first(*it);
+  auto next = std::next(it);
+  while (next != end && net::const_buffer(*next).size() == 0) ++next;
+  if (next == end || first.size() >= kRecord) return write(st, first.data(), first.size());
+  char* out = write_scratch();
+  std::size_t n = 0;
+  for (; it != end && n < kRecord; ++it) {
+    const net::const_buffer c(*it);
+    const std::size_t k = std::min(c.size(), kRecord - n);
+    std::memcpy(out + n, c.data(), k);
+    n += k;
+  }
+  return write(st, out, n);
+}
+
+// The composed operation shared by every async function: attempts `Step`, waits for the
+// readiness it asks for, attempts again.
+template <class Step, bool WithSize>
+struct io_op {
+  state* st;
+  slot* me;
+  Step attempt;
+  enum class phase : unsigned char { start, waiting, posted } ph = phase::start;
+  step res{};
+
+  template <class Self>
+  void operator()(Self& self, error_code ec = {}) {
+    switch (ph) {
+    case phase::posted:
+      return finish(self);
+    case phase::waiting:
+      me->waiting = want::nothing;
+      if (ec == net::error::operation_aborted && me->kicked) ec = {};
+      me->kicked = false;
+      if (ec) {
+        res = {st->timed_out ? error_code(beast::error::timeout) : ec, 0, want::nothing};
+        return finish(self);
+      }
+      break;
+    case phase::start:
+      if (st->timed_out) {
+        res = {beast::error::timeout, 0, want::nothing};
+        ph = phase::posted;
+        return net::post(std::move(self));
+      }
+      break;
+    }
+    const std::uint64_t in = st->bytes_in;
+    res = attempt(*st);
+    if (st->bytes_in != in) kick_other(*st, *me);
+    if (res.w != want::nothing) {
+      ph = phase::waiting;
+      me->waiting = res.w;
+      st->socket.async_wait(res.w == want::read ? tcp::socket::wait_read : tcp::socket::wait_write, std::move(self));
+      return;
+    }
+    if (ph == phase::start) {
+      ph = phase::posted;
+      return net::post(std::move(self));
+    }
+    finish(self);
+  }
+
+  template <class Self>
+  void finish(Self& self) {
+    if constexpr (WithSize) {
+      self.complete(res.ec, res.n);
+    } else {
+      self.complete(res.ec);
+    }
+  }
+};
+
+} // namespace tls_detail
+
+class tls_fd_stream {
+public:
+  using executor_type = net::any_io_executor;
+
+  // Takes over an accepted socket (made non-blocking). `ctx` configures the SSL object.
+  tls_fd_stream(tcp::socket&& socket, SSL_CTX* ctx);
+  tls_fd_stream(tls_fd_stream&&) noexcept = default;
+  tls_fd_stream& operator=(tls_fd_stream&&) noexcept = default;
+  ~tls_fd_stream() = default;
+
+  [[nodiscard]] executor_type get_executor() noexcept { return st_->socket.get_executor(); }
+  [[nodiscard]] tcp::socket& socket() noexcept { return st_->socket; }
+  [[nodiscard]] SSL* native_handle() noexcept { return st_->ssl; }
+
+  // --- the lowest-layer API of beast::tcp_stream that the sessions use ---
+  void expires_after(std::chrono::steady_clock::duration d);
+  void expires_never();
+  void cancel();
+  void close();
+
+  // Server handshake. `prefix`: bytes already read from the socket (must stay valid until
+  // completion). Completes with (error_code, bytes of prefix used).
+  template <class Token>
+  auto async_handshake(ssl::stream_base::handshake_type, net::const_buffer prefix, Token&& token) {
+    st_->prefix = prefix;
+    st_->prefix_used = 0;
+    return start<true>(st_->rd, [](tls_detail::state& st) { return tls_detail::handshake(st); },
+                       std::forward<Token>(token));
+  }
+
+  // Sends close_notify; does not wait for the peer's. Completes with (error_code).
+  template <class Token>
+  auto async_shutdown(Token&& token) {
+    return start<false>(st_->wr, [](tls_detail::state& st) { return tls_detail::shutdown(st); },
+                        std::forward<Token>(token));
+  }
+
+  template <class MutableBufferSequence, class Token>
+  auto async_read_some(const MutableBufferSequence& buffers, Token&& token) {
+    net::mutable_buffer b;
+    for (auto it = net::buffer_sequence_begin(buffers); it != net::buffer_sequence_end(buffers); ++it) {
+      if (net::mutable_buffer(*it).size() != 0) {
+        b = *it;
+        break;
+      }
+    }
+    return start<true>(st_->rd, [b](tls_detail::state& st) { return tls_detail::read(st, b.data(), b.size()); },
+                       std::forward<Token>(token));
+  }
+
+  template <class ConstBufferSequence, class Token>
+  auto async_write_some(const ConstBufferSequence& buffers, Token&& token) {
+    return start<true>(st_->wr, [buffers](tls_detail::state& st) { return tls_detail::write_some(st, buffers); },
+                       std::forward<Token>(token));
+  }
+
+  // Websocket teardown: close_notify, then the TCP close as Beast does for a socket.
+  template <class Handler>
+  friend void async_teardown(beast::role_type, tls_fd_stream& s, Handler&& handler) {
+    struct teardown_step {
+      bool notified = false;
+      bool send_shut = false;
+      tls_detail::step operator()(tls_detail::state& st) {
+        if (!notified) {
+          auto r = tls_detail::shutdown(st);
+          if (r.w != tls_detail::want::nothing) return r;
+          notified = true; // a failed close_notify does not stop the TCP close
+        }
+        return tls_detail::drain(st, send_shut);
+      }
+    };
+    s.start<false>(s.st_->wr, teardown_step{}, std::forward<Handler>(handler));
+  }
+  friend void teardown(beast::role_type, tls_fd_stream& s, error_code& ec);
+  friend void beast_close_socket(tls_fd_stream& s) { s.close(); }
+
+private:
+  template <bool WithSize, class Step, class Token>
+  auto start(tls_detail::slot& slot, Step attempt, Token&& token) {
+    using sig = std::conditional_t<WithSize, void(error_code, std::size_t), void(error_code)>;
+    return net::async_compose<Token, sig>(tls_detail::io_op<Step, WithSize>{st_.get(), &slot, std::move(attempt)},
+                                          token, st_->socket);
+  }
+
+  // Shared so that a timer's handler, which may run after the stream is gone, can tell.
+  std::shared_ptr<tls_detail::state> st_;
+};
+
+} // namespace mdgw
