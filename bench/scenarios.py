@@ -216,7 +216,7 @@ def row(scenario, kind, clients, src_rate, r):
 
 def ratio_row(scenario, m, b):
     def q(x, y):
-        return f"{x / y:.2f}" if y else "n/a"
+        return f"{x / y:.3g}" if y else "n/a"
     return (f"{scenario:<10} {'ratio':<9} mdgw/baseline: freshness p50 "
             f"{q(pct(m, 'freshness', 'p50'), pct(b, 'freshness', 'p50'))}, p99 "
             f"{q(pct(m, 'freshness', 'p99'), pct(b, 'freshness', 'p99'))}, source updates delivered/s "

@@ -380,21 +380,15 @@ void io_worker::record(book_channel& ch, const instrument_view& is) {
   const std::uint64_t first_exch = is.first_exch_ts != 0 ? is.first_exch_ts : top.exch_ts;
   const std::uint64_t first_recv = is.first_recv_ts != 0 ? is.first_recv_ts : top.recv_ts;
   // The same top `depth` levels and quality (the change was deeper in the book): the
-  // subscribers' books are still exact, so there is nothing to send. The next state that
-  // is sent merges these updates too, so it carries their (older) stamps.
+  // subscribers' books are still exact, so there is nothing to send. Those updates count
+  // in the next state's `merged` (version difference) but do not age it: the client's
+  // book was exact while they happened, so they say nothing about its freshness.
   if (newest != nullptr && newest->quality == candidate_.quality && newest->checksum == candidate_.checksum &&
       newest->levels == candidate_.levels && newest->n_bids == candidate_.n_bids) {
-    if (ch.skipped_first_recv_ts == 0) {
-      ch.skipped_first_exch_ts = first_exch;
-      ch.skipped_first_recv_ts = first_recv;
-    }
     return;
   }
-  const bool skipped = ch.skipped_first_recv_ts != 0;
-  candidate_.first_exch_ts = skipped ? ch.skipped_first_exch_ts : first_exch;
-  candidate_.first_recv_ts = skipped ? ch.skipped_first_recv_ts : first_recv;
-  ch.skipped_first_exch_ts = 0;
-  ch.skipped_first_recv_ts = 0;
+  candidate_.first_exch_ts = first_exch;
+  candidate_.first_recv_ts = first_recv;
   book_record& r = ch.history.prepare();
   // Swap, not copy: the level vectors circulate and keep their capacity.
   std::swap(r, candidate_);

@@ -50,10 +50,6 @@ struct book_channel {
   std::string name; // canonical "book.<SYM>.<depth>"
   std::vector<subscription*> subs;
   book_history history; // the states this io thread saw, newest last
-  // Stamps of the oldest update since the newest record whose state was not recorded
-  // because it left this channel's top `depth` unchanged (0: none).
-  std::uint64_t skipped_first_exch_ts = 0;
-  std::uint64_t skipped_first_recv_ts = 0;
   // Encoded messages to the newest record (cache_rec): its snapshot and the deltas from
   // older records, per wire format, each built on first use and shared by every session
   // that needs it.
