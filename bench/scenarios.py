@@ -39,8 +39,10 @@ MDGW = os.environ.get("MDGW_BIN", os.path.join(ROOT, "build", "gateway", "mdgw")
 HARNESS = os.environ.get("MDGW_BENCH_BIN", os.path.join(ROOT, "build", "bench", "mdgw-bench"))
 BASELINE = os.path.join(ROOT, "bench", "baseline", "server.mjs")
 
-# The capture every ui/tls scenario replays: 100 simulated instruments.
-UI_CAPTURE = {"name": "ui100sym", "instruments": 100, "sim_rate": 20000, "seconds": 10}
+# The capture every ui/tls scenario replays: 100 simulated instruments, long enough (about
+# 27 s at 20,000 updates/s) that a run's measured part never spans the loop back to the
+# start, where every instrument's whole top is published again at once.
+UI_CAPTURE = {"name": "ui100sym", "instruments": 100, "sim_rate": 20000, "seconds": 30}
 # The firehose capture: 10 instruments traded hard.
 FIREHOSE_CAPTURE = {"name": "firehose10sym", "instruments": 10, "sim_rate": 50000, "seconds": 6}
 
@@ -330,7 +332,7 @@ def main():
                    help="source trades/s of the firehose steps")
     p.add_argument("--connect-count", type=int, default=10000)
     p.add_argument("--record-seconds", type=float, default=0,
-                   help="length of the captures recorded from the simulator (default: 10 s ui, 6 s firehose)")
+                   help="length of the captures recorded from the simulator (default: 30 s ui, 6 s firehose)")
     p.add_argument("--run-dir", default=os.environ.get("MDGW_BENCH_DIR", os.path.join(ROOT, "build", "bench-runs")))
     args = p.parse_args()
     args.servers = ["mdgw"] if args.no_baseline else ["mdgw", "baseline"]
