@@ -173,7 +173,9 @@ def start_server(kind, args, run_dir, tag, cap, dump, rate, tls):
     return Server(kind, argv, log)
 
 
-def run_harness(srv, tls, run_dir, tag, opts, plot=False):
+def run_harness(srv, tls, run_dir, tag, opts, plot=False, sample=None):
+    """Runs mdgw-bench against srv and returns its JSON report, with the server's CPU
+    share over the run; sample(), if given, is called every 100 ms while it runs."""
     url = f"{'wss' if tls else 'ws'}://127.0.0.1:{srv.port}/ws"
     report = os.path.join(run_dir, f"{tag}-{srv.kind}.report.json")
     argv = pin(1) + [HARNESS, "--url", url, "--json", report, "--quiet"] + opts
@@ -182,7 +184,12 @@ def run_harness(srv, tls, run_dir, tag, opts, plot=False):
     cpu0 = srv.cpu_s()
     t0 = time.time()
     with open(os.path.join(run_dir, f"{tag}-{srv.kind}.harness.txt"), "w") as out:
-        rc = subprocess.run(argv, stdout=out, stderr=subprocess.STDOUT).returncode
+        h = subprocess.Popen(argv, stdout=out, stderr=subprocess.STDOUT)
+        while h.poll() is None:
+            if sample:
+                sample()
+            time.sleep(0.1)
+        rc = h.returncode
     wall = time.time() - t0
     cpu = (srv.cpu_s() - cpu0) / wall if wall > 0 else 0
     if not os.path.exists(report):
@@ -293,19 +300,15 @@ def scenario_connect(args, run_dir):
             try:
                 time.sleep(1)
                 before = srv.rss_kib()
-                url = f"{'wss' if tls else 'ws'}://127.0.0.1:{srv.port}/ws"
-                ramp = 1000 if tls else 2000
-                argv = pin(1) + [HARNESS, "--url", url, "--connections", str(n), "--ramp-per-s", str(ramp),
-                                 "--idle", "--warmup", "1", "--duration", "2", "--quiet",
-                                 "--json", os.path.join(run_dir, f"{tag}-{kind}.report.json")]
-                with open(os.path.join(run_dir, f"{tag}-{kind}.harness.txt"), "w") as out:
-                    h = subprocess.Popen(argv, stdout=out, stderr=subprocess.STDOUT)
-                    peak = before
-                    while h.poll() is None:
-                        peak = max(peak, srv.rss_kib())
-                        time.sleep(0.1)
-                with open(os.path.join(run_dir, f"{tag}-{kind}.report.json")) as f:
-                    r = json.load(f)
+                rss = {"peak": before}
+
+                def sample():
+                    rss["peak"] = max(rss["peak"], srv.rss_kib())
+
+                r = run_harness(srv, tls, run_dir, tag,
+                                ["--connections", str(n), "--ramp-per-s", "1000" if tls else "2000", "--idle",
+                                 "--warmup", "1", "--duration", "2"], sample=sample)
+                peak = rss["peak"]
             finally:
                 srv.stop()
             per_conn = (peak - before) / n
@@ -313,10 +316,10 @@ def scenario_connect(args, run_dir):
             print(f"{tag:<14} {kind:<9} {r['open_at_end']:>6} of {n} open; RSS {before / 1024:.1f} MiB idle, "
                   f"{peak / 1024:.1f} MiB with them: {per_conn:.2f} KiB per connection; connect p50 "
                   f"{pct(r, 'connect', 'p50'):.2f} ms p99 {pct(r, 'connect', 'p99'):.2f} ms", flush=True)
-        if len(args.servers) == 2:
+        if len(args.servers) == 2 and results[(tls, "baseline")]:
             m, b = results[(tls, "mdgw")], results[(tls, "baseline")]
             print(f"connect-{'tls' if tls else 'plain':<6} ratio     mdgw/baseline memory per connection: "
-                  f"{m / b:.2f}" if b else "", flush=True)
+                  f"{m / b:.2f}", flush=True)
     return results
 
 
