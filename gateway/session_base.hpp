@@ -4,8 +4,11 @@
 //
 // Conflation: each subscription has a dirty flag and what it sent last (a book record, a
 // topic version, the next trade seq). While a write is in flight, changes only set
-// flags; when it completes, every dirty subscription goes out in ONE message built as a
-// buffer sequence over the channels' shared fragments. A session therefore holds at most
+// flags; when it completes, every dirty subscription goes out in ONE message: the
+// channels' shared fragments (encoded once per change, never per client) copied into
+// one contiguous buffer of the session, so the transport makes one write of one buffer.
+// (A buffer sequence over the fragments themselves, 40 to 60 of them per message, cost
+// more in Beast/Asio's buffer-sequence iteration than the copy does: docs/performance.md.) A session therefore holds at most
 // one pending update per subscription plus a bounded queue of control replies: its
 // memory is bounded by its subscription count, not by the feed rate. Trades are a
 // stream: a subscription's backlog is its distance to the instrument's trade history
@@ -25,7 +28,6 @@
 #include "protocol.hpp"
 
 #include <memory>
-#include <span>
 #include <string>
 #include <vector>
 
@@ -83,9 +85,9 @@ protected:
   void on_open();
   // Handles one client frame: JSON text, or (binary) one Cap'n Proto ClientRequest.
   void on_text(std::string_view text, bool binary = false);
-  // The transport writes one WebSocket text message made of these buffers and calls
-  // on_write_done when it completes. The buffers stay valid until then.
-  virtual void write_message(std::span<const net::const_buffer> buffers) = 0;
+  // The transport writes one WebSocket message (text, or binary for Cap'n Proto) of these
+  // bytes and calls on_write_done when it completes. The bytes stay valid until then.
+  virtual void write_message(net::const_buffer message) = 0;
   // Closes the WebSocket with a code (after pending writes).
   virtual void close_with(std::uint16_t code, std::string_view reason) = 0;
   // Keeps the session alive while a timer of it is pending.
@@ -116,7 +118,7 @@ private:
   bool gather(subscription& s, protocol::batch_stamps& stamps, bool& more);
   void gather_topic(subscription& s, protocol::batch_stamps& stamps, bool& any);
   void gather_trades(subscription& s, protocol::batch_stamps& stamps, bool& any, bool& more);
-  void add_fragment(std::shared_ptr<const std::string> frag, bool& any);
+  void add_fragment(std::string_view frag, bool& any);
   void arm_timer(std::uint64_t at_mono_ns);
   void on_timer();
 
@@ -130,12 +132,14 @@ private:
   std::size_t replies_head_ = 0;
   bool writing_ = false;
   bool attached_ = true;
-  // The message in flight: its buffers and what keeps them alive.
+  // The message in flight: a reply, or a data message built in out_ from out_from_ on.
+  // Updates are appended after kHeadroom bytes; the batch prefix, known only once they
+  // are gathered, is then written into the headroom just before them.
+  static constexpr std::size_t kHeadroom = 256;
   std::string reply_in_flight_;
   std::string prefix_;
-  std::string suffixes_; // per-session stamps of topic updates (reserved: never moves while built)
-  std::vector<net::const_buffer> buffers_;
-  std::vector<std::shared_ptr<const std::string>> hold_;
+  std::string out_;
+  std::size_t out_from_ = 0;
   std::uint32_t updates_ = 0; // in the data message being built
   // Requests: a token bucket of --max-requests-per-s.
   double tokens_ = 0;

@@ -60,8 +60,8 @@ std::string_view chosen_subprotocol(std::string_view offered) {
 template <class NextLayer>
 void ws_session<NextLayer>::run(http::request<http::string_body> req) {
   // The websocket stream has its own timeouts: the TCP stream's must be off (Beast
-  // requires this before the upgrade).
-  beast::get_lowest_layer(ws_).expires_never();
+  // requires this before the upgrade). A bare socket has none.
+  if constexpr (!std::is_same_v<NextLayer, tcp::socket>) beast::get_lowest_layer(ws_).expires_never();
   const auto& cfg = worker_.config();
   // Checked here, answered after the upgrade: a browser sees a close code, never the
   // status of a refused handshake.
@@ -129,9 +129,9 @@ void ws_session<NextLayer>::on_read(error_code ec, std::size_t) {
 }
 
 template <class NextLayer>
-void ws_session<NextLayer>::write_message(std::span<const net::const_buffer> buffers) {
+void ws_session<NextLayer>::write_message(net::const_buffer message) {
   ws_.binary(format_ == protocol::wire_format::capnp);
-  ws_.async_write(buffers, beast::bind_front_handler(&ws_session::on_write, this->shared_from_this()));
+  ws_.async_write(message, beast::bind_front_handler(&ws_session::on_write, this->shared_from_this()));
 }
 
 template <class NextLayer>
@@ -165,7 +165,7 @@ void ws_session<NextLayer>::shutdown_going_away() {
   close_with(websocket::close_code::going_away, "server shutting down");
 }
 
-template class ws_session<plain_stream>;
+template class ws_session<tcp::socket>;
 template class ws_session<tls_server_stream>;
 
 } // namespace mdgw

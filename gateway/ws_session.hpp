@@ -1,6 +1,7 @@
 // A WebSocket session on a plain or TLS stream. Everything of a session runs on its io
-// thread, so it needs no strand. Instantiated in ws_session.cpp for plain_stream and
-// tls_server_stream only: Beast's websocket templates are compiled in that one file.
+// thread, so it needs no strand. Instantiated in ws_session.cpp for tcp::socket (plain,
+// ws_layer in net.hpp) and tls_server_stream only: Beast's websocket templates are
+// compiled in that one file.
 #pragma once
 
 #include "net.hpp"
@@ -24,7 +25,7 @@ private:
   void on_accept(error_code ec);
   void do_read();
   void on_read(error_code ec, std::size_t n);
-  void write_message(std::span<const net::const_buffer> buffers) override;
+  void write_message(net::const_buffer message) override;
   void on_write(error_code ec, std::size_t n);
   void close_with(std::uint16_t code, std::string_view reason) override;
   std::shared_ptr<void> keep_alive() override { return this->shared_from_this(); }
@@ -37,7 +38,7 @@ private:
   bool unauthorized_ = false;
 };
 
-extern template class ws_session<plain_stream>;
+extern template class ws_session<tcp::socket>;
 extern template class ws_session<tls_server_stream>;
 
 } // namespace mdgw
