@@ -27,6 +27,7 @@
 #include "io_worker.hpp"
 #include "protocol.hpp"
 
+#include <cstddef>
 #include <memory>
 #include <string>
 #include <vector>
@@ -35,30 +36,37 @@ namespace mdgw {
 
 class session_base;
 
-struct subscription {
+// The fields every update touches (mark_dirty, flush, gather) come first and fill one
+// cache line; the struct starts on a line. With 1,000 sessions of 20 subscriptions each,
+// a pass over them finds most of them out of cache, and one line a touch instead of two
+// was a measurable part of flush() and mark_dirty().
+struct alignas(64) subscription {
   session_base* owner = nullptr;
-  protocol::channel_kind kind = protocol::channel_kind::book;
-  instrument_id instrument = 0;
   book_channel* channel = nullptr; // book
-  std::string name;                // canonical channel name
+  instrument_id instrument = 0;
+  protocol::channel_kind kind = protocol::channel_kind::book;
+  bool dirty = false;
+  bool sent_any = false; // ticker/status/imbalance: `last` is a version that was sent
   // A wildcard (`ticker.*`) has no data of its own: one child per instrument, children[i]
   // for instrument i, so it covers the instruments [0, children.size()).
   bool wildcard = false;
-  std::vector<std::unique_ptr<subscription>> children;
   // book: the channel record the client is at (0: none); ticker/status/imbalance: the
   // version sent; trades: the next trade seq to send.
   std::uint64_t last = 0;
-  bool sent_any = false; // ticker/status/imbalance: `last` is a version that was sent
-  bool dirty = false;
   std::uint64_t interval_ns = 0; // granted; 0: as fast as the client reads
   std::uint64_t next_due = 0;    // monotonic ns
   // The oldest source update this subscription has not been sent yet (0: none known).
   std::uint64_t pending_exch_ts = 0;
   std::uint64_t pending_recv_ts = 0;
+  // Cold: names, wildcard children, a pending trades reset.
+  std::string name; // canonical channel name
+  std::vector<std::unique_ptr<subscription>> children;
   // trades: a resume that could not be served, announced before anything else.
   const char* reset_reason = nullptr;
   std::uint64_t reset_head = 0;
 };
+static_assert(offsetof(subscription, pending_recv_ts) + sizeof(std::uint64_t) <= 64,
+              "the hot fields of a subscription fit in its first cache line");
 
 class session_base : public connection {
 public:
