@@ -5,6 +5,7 @@
 #include <boost/json.hpp>
 
 #include <charconv>
+#include <cstring>
 
 namespace mdgw::protocol {
 
@@ -445,18 +446,35 @@ std::string encode_pong(std::uint64_t id, std::uint64_t ts) {
   return out;
 }
 
+namespace {
+
+template <std::size_t N>
+char* put(char* p, const char (&text)[N]) noexcept {
+  std::memcpy(p, text, N - 1);
+  return p + N - 1;
+}
+
+char* put(char* p, std::uint64_t v) noexcept { return std::to_chars(p, p + 20, v).ptr; }
+
+} // namespace
+
+// Written in place after one resize: the stamps go out with every update (a ticker's are
+// per session), and ten small appends, each with its capacity check, cost about twice
+// as much.
 void append_stamps(std::string& out, std::uint64_t oldest_exch, std::uint64_t oldest_recv, std::uint64_t newest_exch,
                    std::uint64_t newest_recv, std::uint64_t merged) {
-  out.append(",\"ts_exch_oldest\":");
-  append_uint(out, oldest_exch);
-  out.append(",\"ts_recv_oldest\":");
-  append_uint(out, oldest_recv);
-  out.append(",\"ts_exch\":");
-  append_uint(out, newest_exch);
-  out.append(",\"ts_recv\":");
-  append_uint(out, newest_recv);
-  out.append(",\"merged\":");
-  append_uint(out, merged);
+  constexpr std::size_t kMax = 5 * 20 + sizeof(",\"ts_exch_oldest\":") + sizeof(",\"ts_recv_oldest\":") +
+                               sizeof(",\"ts_exch\":") + sizeof(",\"ts_recv\":") + sizeof(",\"merged\":");
+  const std::size_t at = out.size();
+  out.resize(at + kMax);
+  char* const begin = out.data() + at;
+  char* p = begin;
+  p = put(put(p, ",\"ts_exch_oldest\":"), oldest_exch);
+  p = put(put(p, ",\"ts_recv_oldest\":"), oldest_recv);
+  p = put(put(p, ",\"ts_exch\":"), newest_exch);
+  p = put(put(p, ",\"ts_recv\":"), newest_recv);
+  p = put(put(p, ",\"merged\":"), merged);
+  out.resize(at + static_cast<std::size_t>(p - begin));
 }
 
 void encode_batch_prefix(std::string& out, std::uint64_t ts_send, const batch_stamps& stamps) {
