@@ -76,7 +76,7 @@ void http_session<Stream>::on_read(error_code ec, std::size_t) {
     std::shared_ptr<ws_session<typename ws_layer<Stream>::type>> ws;
     if constexpr (std::is_same_v<Stream, plain_stream>) {
       beast::get_lowest_layer(stream_).expires_never();
-      ws = std::make_shared<ws_session<tcp::socket>>(worker_, stream_.release_socket());
+      ws = std::make_shared<ws_session<direct_socket>>(worker_, direct_socket(stream_.release_socket()));
     } else {
       ws = std::make_shared<ws_session<Stream>>(worker_, std::move(stream_));
     }

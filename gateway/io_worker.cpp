@@ -465,6 +465,22 @@ void io_worker::mark_ready(session_base* s) {
   ready_.push_back(s);
 }
 
+void io_worker::defer_flush(session_base* s) {
+  mark_ready(s);
+  if (flushing_ || flush_posted_) return;
+  flush_posted_ = true;
+  net::post(ioc_, [this] {
+    flush_posted_ = false;
+    flush_ready();
+  });
+}
+
+void io_worker::unready(session_base* s) {
+  if (!s->in_ready_list) return;
+  s->in_ready_list = false;
+  std::replace(ready_.begin(), ready_.end(), s, static_cast<session_base*>(nullptr));
+}
+
 void io_worker::on_notice(const notice& n) {
   if (n.instrument >= instruments_.size()) return;
   auto& is = instruments_[n.instrument];
@@ -490,16 +506,24 @@ void io_worker::on_notice(const notice& n) {
   }
 }
 
-void io_worker::on_wake() {
-  if (!wildcards_.empty()) grow_wildcards();
-  pub_.drain(index_, [this](const notice& n) { on_notice(n); });
-  // Sessions are flushed after the whole drain: one message carries every change.
+void io_worker::flush_ready() {
+  flushing_ = true;
+  // By index: a session flushed here may list itself again (defer_flush) at the end.
   for (std::size_t i = 0; i < ready_.size(); ++i) {
     session_base* s = ready_[i];
+    if (s == nullptr) continue;
     s->in_ready_list = false;
     s->flush();
   }
   ready_.clear();
+  flushing_ = false;
+}
+
+void io_worker::on_wake() {
+  if (!wildcards_.empty()) grow_wildcards();
+  pub_.drain(index_, [this](const notice& n) { on_notice(n); });
+  // Sessions are flushed after the whole drain: one message carries every change.
+  flush_ready();
   // Notices that arrived meanwhile are drained by a fresh handler rather than a loop
   // here: under a flat-out feed a loop would never yield to write completions.
   if (pub_.rearm(index_)) net::post(ioc_, [this] { on_wake(); });

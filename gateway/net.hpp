@@ -21,10 +21,12 @@ using tcp = boost::asio::ip::tcp;
 using error_code = boost::system::error_code;
 
 class tls_fd_stream;
+class direct_socket;
 
 using plain_stream = beast::tcp_stream;
 // The stream a WebSocket session runs on after the upgrade from an HTTP session on Stream.
-// Plain: the bare socket. beast::tcp_stream's per-operation timeout and rate-policy
+// Plain: the socket, which the session may also write data frames to directly
+// (direct_socket.hpp). beast::tcp_stream's per-operation timeout and rate-policy
 // bookkeeping (executor copies, timer checks) was about 5% of the io thread under load,
 // and a websocket stream keeps its own timeouts.
 template <class Stream>
@@ -33,7 +35,7 @@ struct ws_layer {
 };
 template <>
 struct ws_layer<plain_stream> {
-  using type = tcp::socket;
+  using type = direct_socket;
 };
 // The gateway's server side of wss:// and https:// (tls_fd_stream.hpp: no buffers of its
 // own); the upstream clients (crypto_live.cpp) keep Beast's SSL stream.

@@ -21,11 +21,15 @@ constexpr std::size_t kKeepBuffer = 64 * 1024;
 
 session_base::session_base(io_worker& worker) : worker_(worker) {}
 
-session_base::~session_base() { detach(); }
+session_base::~session_base() {
+  detach();
+  worker_.unready(this);
+}
 
 void session_base::detach() {
   if (!attached_) return;
   attached_ = false;
+  worker_.unready(this);
   for (auto& s : subs_) detach_one(*s);
   subs_.clear();
   dirty_.clear();
@@ -161,6 +165,20 @@ bool session_base::gather(subscription& s, protocol::batch_stamps& stamps, bool&
 
 void session_base::flush() {
   if (writing_ || closing_ || !attached_) return;
+  if (!flush_one()) return; // nothing to send, or the write completes later
+  // The socket took the message at once. One message a session a round: anything more
+  // (the next reply, a trade backlog) waits for the other ready sessions.
+  writing_ = false;
+  after_write();
+  if (replies_head_ != replies_.size() || !dirty_.empty()) worker_.defer_flush(this);
+}
+
+void session_base::after_write() {
+  // A burst's large message does not pin its memory for the rest of the connection.
+  if (out_.capacity() > kKeepBuffer) out_ = {};
+}
+
+bool session_base::flush_one() {
   net::const_buffer message;
   if (replies_head_ != replies_.size()) {
     // Replies go first, each in its own message: an ack precedes its snapshot.
@@ -171,7 +189,7 @@ void session_base::flush() {
     }
     message = net::buffer(reply_in_flight_);
   } else {
-    if (dirty_.empty()) return;
+    if (dirty_.empty()) return false;
     out_.assign(kHeadroom, '\0'); // the prefix goes at its end, once its send stamp is known
     updates_ = 0;
     protocol::batch_stamps stamps;
@@ -199,7 +217,7 @@ void session_base::flush() {
     }
     dirty_.swap(keep_);
     if (earliest_due != 0) arm_timer(earliest_due);
-    if (out_.size() == kHeadroom) return;
+    if (out_.size() == kHeadroom) return false;
     // Stamped after the fragments were gathered: every state in the message was
     // received before ts_send.
     prefix_.clear();
@@ -226,13 +244,12 @@ void session_base::flush() {
   }
   writing_ = true;
   last_send_ = monotonic_ns();
-  write_message(message);
+  return write_message(message);
 }
 
 void session_base::on_write_done() {
   writing_ = false;
-  // A burst's large message does not pin its memory for the rest of the connection.
-  if (out_.capacity() > kKeepBuffer) out_ = {};
+  after_write();
   flush();
 }
 

@@ -94,8 +94,9 @@ protected:
   // Handles one client frame: JSON text, or (binary) one Cap'n Proto ClientRequest.
   void on_text(std::string_view text, bool binary = false);
   // The transport writes one WebSocket message (text, or binary for Cap'n Proto) of these
-  // bytes and calls on_write_done when it completes. The bytes stay valid until then.
-  virtual void write_message(net::const_buffer message) = 0;
+  // bytes. True: it is written already. False: the write completes later with a call to
+  // on_write_done (or fails and the session detaches); the bytes stay valid until then.
+  virtual bool write_message(net::const_buffer message) = 0;
   // Closes the WebSocket with a code (after pending writes).
   virtual void close_with(std::uint16_t code, std::string_view reason) = 0;
   // Keeps the session alive while a timer of it is pending.
@@ -127,6 +128,10 @@ private:
   void gather_topic(subscription& s, protocol::batch_stamps& stamps, bool& any);
   void gather_trades(subscription& s, protocol::batch_stamps& stamps, bool& any, bool& more);
   void add_fragment(std::string_view frag, bool& any);
+  // Builds and starts the next message (a reply, else the dirty subscriptions' updates).
+  // True: it is written already; false: nothing to send, or the write is under way.
+  bool flush_one();
+  void after_write();
   void arm_timer(std::uint64_t at_mono_ns);
   void on_timer();
 
