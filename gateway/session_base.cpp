@@ -1,6 +1,7 @@
 #include "session_base.hpp"
 
 #include "capnp_codec.hpp"
+#include "prefetch.hpp"
 #include "topic_codec.hpp"
 
 #include <algorithm>
@@ -16,6 +17,8 @@ using perr = protocol::error_code;
 
 // The data buffer a session keeps between messages; a larger one is freed after its write.
 constexpr std::size_t kKeepBuffer = 64 * 1024;
+// How far ahead a pass over the dirty subscriptions hints the cache.
+constexpr std::size_t kPrefetchAhead = 4;
 
 } // namespace
 
@@ -196,7 +199,10 @@ bool session_base::flush_one() {
     const std::uint64_t now = monotonic_ns();
     std::uint64_t earliest_due = 0;
     keep_.clear();
-    for (subscription* s : dirty_) {
+    for (std::size_t i = 0; i < dirty_.size(); ++i) {
+      subscription* s = dirty_[i];
+      // Out of cache on most passes (20,000 subscriptions in ui): ask for a later one now.
+      if (i + kPrefetchAhead < dirty_.size()) prefetch_line(dirty_[i + kPrefetchAhead]);
       if (s->interval_ns != 0 && now < s->next_due) {
         // Granted a rate: conflated until its due time.
         keep_.push_back(s);
