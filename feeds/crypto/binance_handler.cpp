@@ -351,7 +351,7 @@ frame_status binance_handler::on_depth_snapshot(std::size_t index, const padded_
     ++counters_.ignored; // older than (or as old as) the book we maintain
     return frame_status::ignored;
   }
-  if (!json::parse_levels(m.raw, in.info, m.parsed)) return rejected();
+  if (!json::parse_levels(body, m.raw, in.info, m.parsed)) return rejected();
   in.book.clear();
   // Snapshots list each side best first; a level_book side keeps its best at the back,
   // so inserting worst first appends instead of shifting the whole side every time.
@@ -446,7 +446,7 @@ frame_status binance_handler::on_frame(const padded_frame& f) {
 
   // depthUpdate
   if (!ev.has_first || !ev.has_last || ev.first_id > ev.last_id) return reject_frame();
-  if (!json::parse_levels(m.raw, in.info, m.parsed)) {
+  if (!json::parse_levels(f, m.raw, in.info, m.parsed)) {
     ++counters_.bad_frames;
     // The update is lost: the chain cannot continue from here.
     if (m.sync[index].state != sync_state::awaiting_snapshot) m.resync(*this, index, resync_reason::bad_update);

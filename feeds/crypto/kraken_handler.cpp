@@ -73,7 +73,8 @@ struct side_pieces {
 
 struct side_cache {
   side_pieces pieces;
-  bool dirty = true;
+  bool dirty = true;    // the pieces are not the book's: rebuild them (refresh_side)
+  bool changed = false; // the pieces changed since the register was last combined
 };
 
 struct checksum_cache {
@@ -92,6 +93,7 @@ template <side S>
 void refresh_side(const level_book& b, side_cache& c) noexcept {
   side_pieces& out = c.pieces;
   c.dirty = false;
+  c.changed = true;
   const std::size_t n = std::min(b.depth(S), kTop);
   const price_level* const best = n != 0 ? &b.level(S, 0) : nullptr;
   std::size_t k = 0;
@@ -124,18 +126,70 @@ void refresh_side(const level_book& b, side_cache& c) noexcept {
   out.n = n;
 }
 
-// Whether setting `price` on side s can change that side's top 10 (before applying).
-bool touches_top(const level_book& b, side s, price_t price) noexcept {
-  if (b.depth(s) <= kraken_handler::kChecksumLevels) return true;
-  const price_t tenth = b.level(s, kraken_handler::kChecksumLevels - 1).price;
-  return s == side::bid ? price >= tenth : price <= tenth;
+// Piece i of a side: this level's text rendered and hashed.
+void set_piece(side_pieces& p, std::size_t i, price_t price, qty_t qty) noexcept {
+  char text[kMaxLevelText + 8];
+  const std::size_t len = render_level_fast(price_level{price, qty, 0, 0}, text);
+  p.price[i] = price;
+  p.qty[i] = qty;
+  p.raw[i] = crc32_raw(text, len);
+  p.len[i] = static_cast<std::uint8_t>(len);
+}
+
+void move_piece(side_pieces& p, std::size_t to, std::size_t from) noexcept {
+  p.price[to] = p.price[from];
+  p.qty[to] = p.qty[from];
+  p.raw[to] = p.raw[from];
+  p.len[to] = p.len[from];
+}
+
+// The pieces kept equal to the side's top 10 after one level of it was set (qty 0:
+// deleted) in the book, without looking at the rest of the book: an update changes one
+// level in place, inserts one (the pieces below it move down, the tenth drops out) or
+// deletes one (the pieces below move up, the book's new tenth level comes in). One
+// level is rendered and hashed, never the others. Pieces marked dirty are left to
+// refresh_side. KrakenSynthetic tests compare the checksum with the plain one.
+template <side S>
+void update_pieces(const level_book& b, side_cache& c, price_t price, qty_t qty) noexcept {
+  if (c.dirty) return;
+  side_pieces& p = c.pieces;
+  std::size_t i = 0;
+  while (i < p.n && (S == side::bid ? p.price[i] > price : p.price[i] < price)) ++i;
+  const bool found = i < p.n && p.price[i] == price;
+  if (qty == 0) {
+    if (!found) return; // not in the top 10 (or not in the book at all)
+    for (std::size_t k = i + 1; k < p.n; ++k) move_piece(p, k - 1, k);
+    --p.n;
+    if (b.depth(S) >= kTop) {
+      const price_level& tenth = b.level(S, kTop - 1);
+      set_piece(p, p.n, tenth.price, tenth.qty);
+      ++p.n;
+    }
+  } else if (found) {
+    if (p.qty[i] == qty) return;
+    set_piece(p, i, price, qty);
+  } else if (i < kTop) {
+    const std::size_t n = std::min(p.n + 1, kTop);
+    for (std::size_t k = n - 1; k > i; --k) move_piece(p, k, k - 1);
+    set_piece(p, i, price, qty);
+    p.n = n;
+  } else {
+    return; // below the top 10
+  }
+  c.changed = true;
 }
 
 // The "c" text: digits only (leading zeros allowed), at most 2^32 - 1; what
 // std::from_chars into a uint32 accepts when it must consume the whole text.
 // 8 to 10 digits (nearly every checksum) are read as two words (decimal.hpp), the same
 // answer as the loop: no digit loop with a data-dependent exit.
-bool parse_checksum(std::string_view text, std::uint32_t& out) noexcept {
+bool parse_checksum(const char* readable, std::string_view text, std::uint32_t& out) noexcept {
+  if (!text.empty() && text.size() <= 16 && decimal_detail::window_before(readable, text.data() + text.size(), 16)) {
+    std::uint64_t v = 0;
+    if (!decimal_detail::tail_digits(text.data() + text.size() - 16, text.size(), v) || v > 0xFFFFFFFFULL) return false;
+    out = static_cast<std::uint32_t>(v);
+    return true;
+  }
   if (text.size() >= 8 && text.size() <= 10) {
     std::uint64_t v = 0;
     const char* const b = text.data();
@@ -155,8 +209,8 @@ bool parse_checksum(std::string_view text, std::uint32_t& out) noexcept {
 }
 
 // Exactly `scale` fraction digits: Kraken's fixed per-pair formatting (see header).
-bool parse_book_number(std::string_view s, int scale, std::int64_t& out) noexcept {
-  return parse_decimal_exact(s, scale, out);
+bool parse_book_number(const char* readable, std::string_view s, int scale, std::int64_t& out) noexcept {
+  return parse_decimal_exact_in(readable, s, scale, out);
 }
 
 // Each level: [price, volume, timestamp] or, republished, [price, volume, timestamp, "r"].
@@ -269,8 +323,7 @@ bool scan_book_update(const padded_frame& f, frame_fields& ff, std::vector<raw_l
   json::scanner sc(f.data, f.size);
   ff = frame_fields{};
   raw.clear();
-  std::uint64_t id = 0;
-  if (!sc.eat('[') || !sc.integer(id) || !sc.eat(',') || sc.peek() != '{') return false;
+  if (!sc.eat('[') || !sc.skip_integer() || !sc.eat(',') || sc.peek() != '{') return false;
   while (sc.eat('{')) {
     do {
       char key = 0;
@@ -449,8 +502,9 @@ frame_status kraken_handler::on_frame(const padded_frame& f) {
   for (const raw_level& r : m.raw) {
     parsed_level& p = m.parsed.emplace_back(); // filled in place: no copy of a temporary
     std::uint64_t ts = 0;
-    if (!parse_book_number(r.price, in.info.price_scale, p.price) ||
-        !parse_book_number(r.qty, in.info.qty_scale, p.qty) || !parse_epoch_seconds(r.ts, ts)) {
+    if (!parse_book_number(json::readable_start(f, r.price), r.price, in.info.price_scale, p.price) ||
+        !parse_book_number(json::readable_start(f, r.qty), r.qty, in.info.qty_scale, p.qty) ||
+        !parse_epoch_seconds_in(json::readable_start(f, r.ts), r.ts, ts)) {
       ++counters_.bad_frames;
       if (in.quality == data_quality::ok) {
         mark_stale(index, update ? resync_reason::bad_update : resync_reason::snapshot_rejected);
@@ -485,12 +539,16 @@ frame_status kraken_handler::on_frame(const padded_frame& f) {
   }
 
   for (const parsed_level& p : m.parsed) {
-    if (touches_top(in.book, p.s, p.price)) (p.s == side::ask ? cc.asks : cc.bids).dirty = true;
     if (!set_level(index, p.s, p.price, p.qty)) {
       ++counters_.bad_frames;
       ++in.version;
       mark_stale(index, resync_reason::bad_update);
       return frame_status::bad_frame;
+    }
+    if (p.s == side::ask) {
+      update_pieces<side::ask>(in.book, cc.asks, p.price, p.qty);
+    } else {
+      update_pieces<side::bid>(in.book, cc.bids, p.price, p.qty);
     }
     counters_.republished += p.republish ? 1 : 0;
   }
@@ -502,23 +560,23 @@ frame_status kraken_handler::on_frame(const padded_frame& f) {
 
   if (!checksum_text.empty()) {
     std::uint32_t expected = 0;
-    if (!parse_checksum(checksum_text, expected)) {
+    if (!parse_checksum(json::readable_start(f, checksum_text), checksum_text, expected)) {
       ++counters_.bad_frames;
       ++in.version;
       mark_stale(index, resync_reason::bad_update);
       return frame_status::bad_frame;
     }
-    const bool any_dirty = cc.asks.dirty || cc.bids.dirty;
-    if (cc.asks.dirty) {
-      refresh_side<side::ask>(in.book, cc.asks);
+    if (cc.asks.dirty) refresh_side<side::ask>(in.book, cc.asks);
+    if (cc.bids.dirty) refresh_side<side::bid>(in.book, cc.bids);
+    if (cc.asks.changed) {
       const side_pieces& a = cc.asks.pieces;
       cc.asks_reg = crc32_concat(~0U, a.raw.data(), a.len.data(), a.n);
     }
-    if (cc.bids.dirty) refresh_side<side::bid>(in.book, cc.bids);
-    if (any_dirty) {
+    if (cc.asks.changed || cc.bids.changed) {
       const side_pieces& b = cc.bids.pieces;
       cc.full = ~crc32_concat(cc.asks_reg, b.raw.data(), b.len.data(), b.n);
     }
+    cc.asks.changed = cc.bids.changed = false;
     if (cc.full != expected) {
       ++counters_.checksum_mismatches;
       ++in.version;
