@@ -134,8 +134,8 @@ bool scan_depth_update(const padded_frame& f, event_fields& ev, std::vector<raw_
   raw.clear();
   std::string_view key;
   std::string_view stream;
-  if (!sc.eat('{') || !sc.string(key) || key != "stream" || !sc.eat(':') || !sc.string(stream) || !sc.eat(',') ||
-      !sc.string(key) || key != "data" || !sc.eat(':') || !sc.eat('{')) {
+  if (!sc.eat('{') || !sc.string(key) || !json::is(key, "stream") || !sc.eat(':') || !sc.string(stream) ||
+      !sc.eat(',') || !sc.string(key) || !json::is(key, "data") || !sc.eat(':') || !sc.eat('{')) {
     return false;
   }
   do {
@@ -392,9 +392,9 @@ frame_status binance_handler::on_frame(const padded_frame& f) {
     return reject_frame();
   }
 
-  const bool depth = ev.e == "depthUpdate";
-  const bool book_ticker = ev.e.empty() && ev.has_last && !ev.b.empty() && !ev.a.empty();
-  const bool trade = ev.e == "aggTrade" || ev.e == "trade";
+  const bool depth = json::is(ev.e, "depthUpdate");
+  const bool book_ticker = !depth && ev.e.empty() && ev.has_last && !ev.b.empty() && !ev.a.empty();
+  const bool trade = !depth && (json::is(ev.e, "aggTrade") || json::is(ev.e, "trade"));
   if (!depth && !book_ticker && !trade) {
     ++counters_.ignored; // kline, request replies ({"result":null,"id":1}), ...
     return frame_status::ignored;

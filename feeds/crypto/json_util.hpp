@@ -132,7 +132,7 @@ public:
   }
   bool expect(char c) noexcept { return eat(c) || fail(); }
 
-  bool string(std::string_view& out) noexcept {
+  [[gnu::always_inline]] bool string(std::string_view& out) noexcept {
     if (!eat('"')) return fail();
     const char* const begin = p_;
     const char* q = begin;
@@ -355,6 +355,18 @@ template <class Walk>
   // realloc_if_needed = false: the frame carries its padding (padded_frame).
   if (parser.parse(f.data, f.size, false).get(root)) return false;
   return walk(dom_value(root));
+}
+
+// s == lit and s starting with lit, for a literal: a size test and a compare of a size
+// known when compiling, which the compiler does inline (a view's operator== calls
+// memcmp with the size it finds at run time).
+template <std::size_t N>
+[[nodiscard]] inline bool is(std::string_view s, const char (&lit)[N]) noexcept {
+  return s.size() == N - 1 && std::memcmp(s.data(), lit, N - 1) == 0;
+}
+template <std::size_t N>
+[[nodiscard]] inline bool starts(std::string_view s, const char (&lit)[N]) noexcept {
+  return s.size() >= N - 1 && std::memcmp(s.data(), lit, N - 1) == 0;
 }
 
 // A decimal string at `scale`; false on a rejected number.

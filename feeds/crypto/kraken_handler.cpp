@@ -462,7 +462,7 @@ frame_status kraken_handler::on_frame(const padded_frame& f) {
   const std::size_t index = *found;
   crypto_instrument& in = instruments_[index];
 
-  if (channel_name == "trade" && ff.has_trades) {
+  if (json::is(channel_name, "trade") && ff.has_trades) {
     // Validate every trade before reporting any.
     m.prints.clear();
     for (const raw_trade& t : m.trades) {
@@ -480,7 +480,7 @@ frame_status kraken_handler::on_frame(const padded_frame& f) {
     for (const trade_print& p : m.prints) report_trade(index, p);
     return frame_status::ok;
   }
-  if (channel_name.substr(0, 4) != "book") {
+  if (!json::starts(channel_name, "book")) {
     ++counters_.ignored; // a channel we do not handle (spread, ohlc, ...)
     return frame_status::ignored;
   }
