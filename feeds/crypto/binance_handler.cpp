@@ -132,12 +132,8 @@ bool scan_depth_update(const padded_frame& f, event_fields& ev, std::vector<raw_
   json::scanner sc(f.data, f.size);
   ev = event_fields{};
   raw.clear();
-  std::string_view key;
   std::string_view stream;
-  if (!sc.eat('{') || !sc.string(key) || !json::is(key, "stream") || !sc.eat(':') || !sc.string(stream) ||
-      !sc.eat(',') || !sc.string(key) || !json::is(key, "data") || !sc.eat(':') || !sc.eat('{')) {
-    return false;
-  }
+  if (!sc.eat_literal("{\"stream\":") || !sc.string(stream) || !sc.eat_literal(",\"data\":{")) return false;
   do {
     char k = 0;
     if (!sc.short_key(k)) return false;
@@ -387,7 +383,8 @@ frame_status binance_handler::on_frame(const padded_frame& f) {
   ++counters_.frames;
   impl& m = *impl_;
   event_fields ev;
-  if (!(fast_json_ && scan_depth_update(f, ev, m.raw)) &&
+  const bool flat = fast_json_ && scan_depth_update(f, ev, m.raw); // then every string is in f
+  if (!flat &&
       !json::read_frame(m.parser, f, fast_json_, [&](auto root) { return walk_event(root, ev, m.raw); })) {
     return reject_frame();
   }
@@ -446,7 +443,7 @@ frame_status binance_handler::on_frame(const padded_frame& f) {
 
   // depthUpdate
   if (!ev.has_first || !ev.has_last || ev.first_id > ev.last_id) return reject_frame();
-  if (!json::parse_levels(f, m.raw, in.info, m.parsed)) {
+  if (!json::parse_levels(f, m.raw, in.info, m.parsed, flat)) {
     ++counters_.bad_frames;
     // The update is lost: the chain cannot continue from here.
     if (m.sync[index].state != sync_state::awaiting_snapshot) m.resync(*this, index, resync_reason::bad_update);

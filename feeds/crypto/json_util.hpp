@@ -201,6 +201,13 @@ public:
       return true;
     }
 #endif
+    return long_integer(out);
+  }
+
+  // integer() digit by digit (16 digits or more; any run without SSE2). Out of line:
+  // the short path above stays free of its registers.
+  [[gnu::noinline]] bool long_integer(std::uint64_t& out) noexcept {
+    const char* const begin = p_;
     const char* const limit = end_ - begin > 20 ? begin + 20 : end_;
     const char* q = begin;
     std::uint64_t v = 0;
@@ -226,6 +233,25 @@ public:
 #endif
     std::uint64_t v = 0;
     return integer(v);
+  }
+
+  // Consumes the literal `lit` (8 to 16 bytes, e.g. a key with its quotes and colon) if
+  // it is next; false (not a failure) otherwise. Two overlapping word compares each
+  // side, no memcmp call; the frame's padding makes the loads safe, the length test
+  // keeps the match inside the frame.
+  template <std::size_t N>
+  [[gnu::always_inline]] bool eat_literal(const char (&lit)[N]) noexcept {
+    static_assert(N - 1 >= 8 && N - 1 <= 16);
+    constexpr std::size_t n = N - 1;
+    if (static_cast<std::size_t>(end_ - p_) < n) return false;
+    std::uint64_t a0 = 0, a1 = 0, b0 = 0, b1 = 0;
+    std::memcpy(&a0, p_, 8);
+    std::memcpy(&a1, p_ + n - 8, 8);
+    std::memcpy(&b0, lit, 8);
+    std::memcpy(&b1, lit + n - 8, 8);
+    if (((a0 ^ b0) | (a1 ^ b1)) != 0) return false;
+    p_ += n;
+    return true;
   }
 
   bool literal(std::string_view word) noexcept {
@@ -369,6 +395,22 @@ template <std::size_t N>
   return s.size() >= N - 1 && std::memcmp(s.data(), lit, N - 1) == 0;
 }
 
+// a == b; from 8 to 16 bytes by two overlapping word loads in each (a view's operator==
+// calls memcmp).
+[[nodiscard]] inline bool same(std::string_view a, std::string_view b) noexcept {
+  if (a.size() != b.size()) return false;
+  const std::size_t n = a.size();
+  if (n >= 8 && n <= 16) {
+    std::uint64_t a0 = 0, a1 = 0, b0 = 0, b1 = 0;
+    std::memcpy(&a0, a.data(), 8);
+    std::memcpy(&a1, a.data() + n - 8, 8);
+    std::memcpy(&b0, b.data(), 8);
+    std::memcpy(&b1, b.data() + n - 8, 8);
+    return ((a0 ^ b0) | (a1 ^ b1)) == 0;
+  }
+  return a == b;
+}
+
 // A decimal string at `scale`; false on a rejected number.
 [[nodiscard]] inline bool get_decimal(std::string_view s, int scale, std::int64_t& out) noexcept {
   return parse_decimal(s, scale, out) == decimal_status::ok;
@@ -433,15 +475,17 @@ struct parsed_level {
 
 // Binance and Coinbase: every level parsed at the instrument's scales before any is
 // applied; a price <= 0 or a negative size rejects the frame. The strings are views
-// into f or the parser.
+// into f or the parser; `in_frame`: all of them into f (a flat reader's).
 [[nodiscard]] inline bool parse_levels(const padded_frame& f, const std::vector<raw_level>& raw,
-                                       const instrument_info& info, std::vector<parsed_level>& out) {
+                                       const instrument_info& info, std::vector<parsed_level>& out,
+                                       bool in_frame = false) {
   out.clear();
+  const auto readable = [&](std::string_view s) { return in_frame ? f.data : readable_start(f, s); };
   for (const raw_level& r : raw) {
     parsed_level& p = out.emplace_back(); // filled in place: no copy of a temporary
     p.s = r.s;
-    if (parse_decimal_in(readable_start(f, r.price), r.price, info.price_scale, p.price) != decimal_status::ok ||
-        parse_decimal_in(readable_start(f, r.qty), r.qty, info.qty_scale, p.qty) != decimal_status::ok ||
+    if (parse_decimal_in(readable(r.price), r.price, info.price_scale, p.price) != decimal_status::ok ||
+        parse_decimal_in(readable(r.qty), r.qty, info.qty_scale, p.qty) != decimal_status::ok ||
         p.price <= 0 || p.qty < 0) {
       return false;
     }

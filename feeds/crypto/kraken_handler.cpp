@@ -413,10 +413,12 @@ frame_status kraken_handler::on_frame(const padded_frame& f) {
   ++counters_.frames;
   impl& m = *impl_;
   frame_fields ff;
-  if (!(fast_json_ && scan_book_update(f, ff, m.raw)) &&
+  const bool flat = fast_json_ && scan_book_update(f, ff, m.raw); // then every string is in f
+  if (!flat &&
       !json::read_frame(m.parser, f, fast_json_, [&](auto root) { return walk_frame(root, ff, m.raw, m.trades); })) {
     return reject_frame();
   }
+  const auto readable = [&](std::string_view s) { return flat ? f.data : json::readable_start(f, s); };
 
   if (ff.is_event) {
     if (ff.event == "heartbeat") {
@@ -485,7 +487,7 @@ frame_status kraken_handler::on_frame(const padded_frame& f) {
     return frame_status::ignored;
   }
   if (snapshot == update) return reject_frame(); // a book frame with neither or both kinds of data
-  if (channel_name != m.last_channel) {
+  if (!json::same(channel_name, m.last_channel)) {
     m.last_channel.assign(channel_name); // the same "book-N" on every frame: parsed once
     m.last_channel_depth = depth_from_channel(channel_name);
   }
@@ -502,9 +504,9 @@ frame_status kraken_handler::on_frame(const padded_frame& f) {
   for (const raw_level& r : m.raw) {
     parsed_level& p = m.parsed.emplace_back(); // filled in place: no copy of a temporary
     std::uint64_t ts = 0;
-    if (!parse_book_number(json::readable_start(f, r.price), r.price, in.info.price_scale, p.price) ||
-        !parse_book_number(json::readable_start(f, r.qty), r.qty, in.info.qty_scale, p.qty) ||
-        !parse_epoch_seconds_in(json::readable_start(f, r.ts), r.ts, ts)) {
+    if (!parse_book_number(readable(r.price), r.price, in.info.price_scale, p.price) ||
+        !parse_book_number(readable(r.qty), r.qty, in.info.qty_scale, p.qty) ||
+        !parse_epoch_seconds_in(readable(r.ts), r.ts, ts)) {
       ++counters_.bad_frames;
       if (in.quality == data_quality::ok) {
         mark_stale(index, update ? resync_reason::bad_update : resync_reason::snapshot_rejected);
@@ -560,7 +562,7 @@ frame_status kraken_handler::on_frame(const padded_frame& f) {
 
   if (!checksum_text.empty()) {
     std::uint32_t expected = 0;
-    if (!parse_checksum(json::readable_start(f, checksum_text), checksum_text, expected)) {
+    if (!parse_checksum(readable(checksum_text), checksum_text, expected)) {
       ++counters_.bad_frames;
       ++in.version;
       mark_stale(index, resync_reason::bad_update);
