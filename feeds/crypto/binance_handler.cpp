@@ -127,11 +127,11 @@ bool walk_event(Value root, event_fields& ev, std::vector<raw_level>& raw) {
 // and declines anything else (other keys or events, levels with more than two fields),
 // which is then read by walk_event (fast_path_test.cpp compares both with the DOM on
 // every capture frame and thousands of mutilated ones).
+// ev must be as constructed.
 bool scan_depth_update(const padded_frame& f, event_fields& ev, std::vector<raw_level>& raw) {
   if (f.size > json::kMaxFrameBytes) return false;
   json::scanner sc(f.data, f.size);
-  ev = event_fields{};
-  raw.clear();
+  raw.clear(); // ev: as constructed (the only caller's is new)
   std::string_view stream;
   if (!sc.eat_literal("{\"stream\":") || !sc.string(stream) || !sc.eat_literal(",\"data\":{")) return false;
   do {

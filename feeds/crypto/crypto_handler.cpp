@@ -171,8 +171,7 @@ void crypto_handler::report_trade(std::size_t index, trade_print t) {
   sink_->on_trade(index, t);
 }
 
-std::size_t truncate_book(level_book& book, std::size_t depth) {
-  if (book.depth(side::bid) <= depth && book.depth(side::ask) <= depth) return 0; // the usual case
+std::size_t truncate_sides(level_book& book, std::size_t depth) {
   std::size_t dropped = 0;
   for (const side s : {side::bid, side::ask}) {
     while (book.depth(s) > depth) {

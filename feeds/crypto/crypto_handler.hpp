@@ -198,17 +198,20 @@ protected:
   void report_trade(std::size_t index, trade_print t);
   // find() for a symbol read from frame f (a view into f's bytes, or anything else:
   // then it is plain find). Inside the frame its first 16 bytes are loaded as two words,
-  // the padding behind the frame making that safe: no copy. Inline up to the first
-  // probe (a symbol of at most 16 bytes found in its home slot: every frame of a venue
-  // with few instruments); the rest, out of line, is the same lookup from the start.
+  // the padding behind the frame making that safe: no copy. Inline for symbols of at
+  // most 16 bytes (whose key decides equality: the venues' all are); longer ones and
+  // views outside the frame go to the same lookup out of line.
   [[nodiscard]] std::optional<std::size_t> find_in_frame(std::string_view venue_symbol,
                                                          const padded_frame& f) const noexcept {
     const auto at = reinterpret_cast<std::uintptr_t>(venue_symbol.data());
     const auto begin = reinterpret_cast<std::uintptr_t>(f.data);
     if (venue_symbol.size() <= 16 && at >= begin && at + venue_symbol.size() <= begin + f.size) {
       const symbol_key k = padded_key(venue_symbol);
-      const symbol_slot& slot = slots_[slot_of(k)];
-      if (slot.key.lo == k.lo && slot.key.hi == k.hi && slot.key.size == k.size) return slot.index;
+      for (std::size_t i = slot_of(k);; i = (i + 1) & slot_mask_) {
+        const symbol_slot& slot = slots_[i];
+        if (slot.key.lo == k.lo && slot.key.hi == k.hi && slot.key.size == k.size) return slot.index;
+        if (slot.index == kNoSlot) return std::nullopt; // an empty slot: not a symbol of ours
+      }
     }
     return find_in_frame_slow(venue_symbol, f);
   }
@@ -283,9 +286,16 @@ private:
   crypto_sink* sink_;
 };
 
+// truncate_book when a side is deeper than `depth`.
+std::size_t truncate_sides(level_book& book, std::size_t depth);
+
 // Drops every level beyond `depth` on both sides (Kraken: the subscribed depth).
 // Returns how many were dropped. level_book has no truncate, so this deletes the worst
 // level by price; it only runs when an insert pushed a side past the depth (one level).
-std::size_t truncate_book(level_book& book, std::size_t depth);
+// The test of the usual case (nothing to drop) is inline: it runs on every update.
+inline std::size_t truncate_book(level_book& book, std::size_t depth) {
+  if (book.depth(side::bid) <= depth && book.depth(side::ask) <= depth) return 0;
+  return truncate_sides(book, depth);
+}
 
 } // namespace mdgw::crypto

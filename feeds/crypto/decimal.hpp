@@ -439,6 +439,20 @@ inline void store8(char* p, std::uint64_t w) noexcept { std::memcpy(p, &w, 8); }
   return n + 8;
 }
 
+// How many decimal digits v has (1 for 0): what format_digits returns, without writing.
+[[nodiscard]] inline std::size_t digit_count(std::uint64_t v) noexcept {
+  static constexpr std::uint64_t kTen[20] = {1ULL, 10ULL, 100ULL, 1'000ULL, 10'000ULL, 100'000ULL, 1'000'000ULL,
+                                             10'000'000ULL, 100'000'000ULL, 1'000'000'000ULL, 10'000'000'000ULL,
+                                             100'000'000'000ULL, 1'000'000'000'000ULL, 10'000'000'000'000ULL,
+                                             100'000'000'000'000ULL, 1'000'000'000'000'000ULL,
+                                             10'000'000'000'000'000ULL, 100'000'000'000'000'000ULL,
+                                             1'000'000'000'000'000'000ULL, 10'000'000'000'000'000'000ULL};
+  // bits * log10(2) rounded down (1233 / 4096), then one compare for the rest.
+  const auto bits = static_cast<unsigned>(64 - __builtin_clzll(v | 1));
+  const std::size_t n = (bits * 1233U) >> 12;
+  return n + static_cast<std::size_t>((v | 1) >= kTen[n]);
+}
+
 // Writes value at `scale` as a decimal string with exactly `scale` fraction digits
 // ("0.00083560" for 83560 at scale 8) into out, which needs 21 + scale bytes; returns
 // the length. The inverse of parse_decimal for any string with `scale` fraction digits.

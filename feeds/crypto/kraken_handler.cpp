@@ -47,13 +47,6 @@ std::size_t render_level(const price_level& l, char* out) noexcept {
   return static_cast<std::size_t>(p - out);
 }
 
-// The same text with whole-word stores (format_digits, decimal.hpp): out needs
-// kMaxLevelText + 8 bytes. The hot path's; render_level stays the reference.
-std::size_t render_level_fast(const price_level& l, char* out) noexcept {
-  const std::size_t n = format_digits(static_cast<std::uint64_t>(l.price), out);
-  return n + format_digits(static_cast<std::uint64_t>(l.qty), out + n);
-}
-
 // The checksum text of a side's top 10, best first (the reference computation).
 std::size_t render_side(const level_book& b, side s, char* out) noexcept {
   std::size_t n = 0;
@@ -83,6 +76,25 @@ struct checksum_cache {
   std::uint32_t asks_reg = 0; // the CRC register after the asks text
   std::uint32_t full = 0;     // CRC of asks + bids, valid when neither side is dirty
 };
+
+// Piece i of a side: this level's text rendered and hashed. The text is written at the
+// end of a zeroed 64-byte block (its digit counts first), which crc32_raw_block64 hashes
+// in one fixed fold.
+void set_piece(side_pieces& p, std::size_t i, price_t price, qty_t qty) noexcept {
+  static_assert(2 * 20 <= 64, "two int64 in decimal fit the block");
+  alignas(16) unsigned char block[64 + 24] = {}; // format_digits stores whole words past its digits
+  const auto pv = static_cast<std::uint64_t>(price);
+  const auto qv = static_cast<std::uint64_t>(qty);
+  const std::size_t np = digit_count(pv);
+  const std::size_t len = np + digit_count(qv);
+  char* const text = reinterpret_cast<char*>(block) + 64 - len;
+  (void)format_digits(pv, text);
+  (void)format_digits(qv, text + np);
+  p.price[i] = price;
+  p.qty[i] = qty;
+  p.raw[i] = crc32_raw_block64(block, len);
+  p.len[i] = static_cast<std::uint8_t>(len);
+}
 
 // The side's pieces again. The levels above the first change keep theirs untouched;
 // from there on, a merge of the old pieces with the book (both best first) reuses
@@ -117,23 +129,10 @@ void refresh_side(const level_book& b, side_cache& c) noexcept {
       out.len[i] = old.len[j];
       ++j;
     } else {
-      char text[kMaxLevelText + 8];
-      const std::size_t len = render_level_fast(l, text);
-      out.raw[i] = crc32_raw(text, len);
-      out.len[i] = static_cast<std::uint8_t>(len);
+      set_piece(out, i, l.price, l.qty);
     }
   }
   out.n = n;
-}
-
-// Piece i of a side: this level's text rendered and hashed.
-void set_piece(side_pieces& p, std::size_t i, price_t price, qty_t qty) noexcept {
-  char text[kMaxLevelText + 8];
-  const std::size_t len = render_level_fast(price_level{price, qty, 0, 0}, text);
-  p.price[i] = price;
-  p.qty[i] = qty;
-  p.raw[i] = crc32_raw(text, len);
-  p.len[i] = static_cast<std::uint8_t>(len);
 }
 
 void move_piece(side_pieces& p, std::size_t to, std::size_t from) noexcept {
@@ -318,11 +317,11 @@ bool walk_frame(Value root, frame_fields& ff, std::vector<raw_level>& raw, std::
 // level with more than 4 fields) makes it decline, and the frame is read again by
 // walk_frame (fast_path_test.cpp compares both with the DOM on every capture frame and
 // thousands of mutilated ones).
+// ff must be as constructed.
 bool scan_book_update(const padded_frame& f, frame_fields& ff, std::vector<raw_level>& raw) {
   if (f.size > json::kMaxFrameBytes) return false;
   json::scanner sc(f.data, f.size);
-  ff = frame_fields{};
-  raw.clear();
+  raw.clear(); // ff: as constructed (the only caller's is new)
   if (!sc.eat('[') || !sc.skip_integer() || !sc.eat(',') || sc.peek() != '{') return false;
   while (sc.eat('{')) {
     do {

@@ -285,6 +285,7 @@ TEST(Decimal, FormatDigitsEqualsToChars) {
     const auto n = static_cast<std::size_t>(std::to_chars(want, want + sizeof want, v).ptr - want);
     char got[24];
     ASSERT_EQ(format_digits(v, got), n) << v;
+    ASSERT_EQ(digit_count(v), n) << v;
     ASSERT_EQ(std::string_view(got, n), std::string_view(want, n)) << v;
   }
 }
@@ -361,6 +362,17 @@ TEST(Crc32, AcceleratedPathEqualsTables) {
 // Pieces combined by their raw CRCs and lengths give the CRC of the concatenated bytes:
 // random pieces (empty ones too) from random registers, up to the table's whole length,
 // with and without carry-less multiplies.
+// A text at the end of a zeroed 64-byte block: the same raw CRC as the text alone.
+TEST(Crc32, RawBlock64EqualsRawOfTheText) {
+  std::mt19937_64 rng(9);
+  for (int round = 0; round < 20'000; ++round) {
+    const std::size_t n = rng() % 65;
+    unsigned char block[64] = {};
+    for (std::size_t k = 64 - n; k < 64; ++k) block[k] = static_cast<unsigned char>(rng());
+    ASSERT_EQ(crc32_raw_block64(block, n), crc32_raw(block + 64 - n, n)) << n;
+  }
+}
+
 TEST(Crc32, ConcatEqualsCrcOfTheBytes) {
   std::mt19937_64 rng(7);
   for (int round = 0; round < 20'000; ++round) {
