@@ -147,6 +147,23 @@ TEST(Decimal, FastPathEqualsScalar) {
   }
 }
 
+// Digits around a point (sometimes 10 integer digits, up to 10 decimals), and one time
+// in five a near miss: a byte that is not a digit put somewhere in it.
+std::string random_decimal_text(std::mt19937_64& rng) {
+  const auto pick = [&](std::size_t n) { return static_cast<std::size_t>(rng() % n); };
+  std::string s;
+  const std::size_t int_digits = pick(4) == 0 ? 10 : 1 + pick(12);
+  const std::size_t frac_digits = pick(11);
+  for (std::size_t k = 0; k < int_digits; ++k) s += static_cast<char>('0' + pick(10));
+  if (frac_digits != 0) s += '.';
+  for (std::size_t k = 0; k < frac_digits; ++k) s += static_cast<char>('0' + pick(10));
+  if (pick(5) == 0) {
+    const char bad[] = {'-', '.', 'e', 'x', ' ', '/', ':', '+'};
+    s[pick(s.size())] = bad[pick(sizeof bad)];
+  }
+  return s;
+}
+
 // format_digits (whole-word stores) against std::to_chars at every magnitude.
 // The fixed-shape readers against what they stand for: parse_decimal_exact is
 // parse_decimal with frac_digits == scale, parse_epoch_seconds is parse_decimal at scale
@@ -155,16 +172,7 @@ TEST(Decimal, ExactAndEpochEqualReference) {
   std::mt19937_64 rng(11);
   const auto pick = [&](std::size_t n) { return static_cast<std::size_t>(rng() % n); };
   for (int i = 0; i < 200'000; ++i) {
-    std::string s;
-    const std::size_t int_digits = pick(4) == 0 ? 10 : 1 + pick(12);
-    const std::size_t frac_digits = pick(11);
-    for (std::size_t k = 0; k < int_digits; ++k) s += static_cast<char>('0' + pick(10));
-    if (frac_digits != 0) s += '.';
-    for (std::size_t k = 0; k < frac_digits; ++k) s += static_cast<char>('0' + pick(10));
-    if (pick(5) == 0) {
-      const char bad[] = {'-', '.', 'e', 'x', ' ', '/', ':', '+'};
-      s[pick(s.size())] = bad[pick(sizeof bad)];
-    }
+    std::string s = random_decimal_text(rng);
     const int scale = static_cast<int>(pick(11));
     std::int64_t a = 5;
     std::int64_t b = 5;
@@ -214,16 +222,7 @@ TEST(Decimal, WindowEqualsReference) {
   }
   std::size_t window_hits = 0;
   for (int i = 0; i < 200'000; ++i) {
-    std::string s;
-    const std::size_t int_digits = pick(4) == 0 ? 10 : 1 + pick(12);
-    const std::size_t frac_digits = pick(11);
-    for (std::size_t k = 0; k < int_digits; ++k) s += static_cast<char>('0' + pick(10));
-    if (frac_digits != 0) s += '.';
-    for (std::size_t k = 0; k < frac_digits; ++k) s += static_cast<char>('0' + pick(10));
-    if (pick(5) == 0) {
-      const char bad[] = {'-', '.', 'e', 'x', ' ', '/', ':', '+'};
-      s[pick(s.size())] = bad[pick(sizeof bad)];
-    }
+    std::string s = random_decimal_text(rng);
     const int scale = static_cast<int>(pick(17));
     // The string at a random place in a buffer of digits and other bytes.
     std::string buffer;

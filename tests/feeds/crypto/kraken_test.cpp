@@ -324,6 +324,14 @@ protected:
                 std::to_string(ref_.checksum()) + "\"},\"book-10\",\"XBT/USD\"]");
   }
 
+  // A fresh reference book of `depth` and the snapshot; returns the channel name.
+  std::string start_at_depth(std::size_t depth) {
+    ref_ = ref_book{};
+    ref_.depth = depth;
+    snapshot();
+    return "book-" + std::to_string(depth);
+  }
+
   void snapshot() {
     std::string as, bs;
     for (int i = 0; i < 10; ++i) {
@@ -448,10 +456,7 @@ TEST_F(KrakenSynthetic, MalformedFramesAreCounted) {
 TEST_F(KrakenSynthetic, CachedChecksumMatchesPlainCrcOverRandomUpdates) {
   std::mt19937_64 rng(2024);
   for (const std::size_t depth : {std::size_t{10}, std::size_t{25}}) {
-    const std::string channel = "book-" + std::to_string(depth);
-    ref_ = ref_book{};
-    ref_.depth = depth;
-    snapshot();
+    const std::string channel = start_at_depth(depth);
     const std::uint64_t checks_before = h_.counters().checks_ok;
     const auto random_level = [&](bool ask) {
       const int tick = static_cast<int>(rng() % 30);
@@ -493,10 +498,7 @@ TEST_F(KrakenSynthetic, CachedChecksumMatchesPlainCrcOverRandomUpdates) {
 TEST_F(KrakenSynthetic, PiecesFollowTheBookAcrossFramesWithoutChecksum) {
   std::mt19937_64 rng(77);
   for (const std::size_t depth : {std::size_t{10}, std::size_t{25}}) {
-    const std::string channel = "book-" + std::to_string(depth);
-    ref_ = ref_book{};
-    ref_.depth = depth;
-    snapshot();
+    const std::string channel = start_at_depth(depth);
     const std::uint64_t checks_before = h_.counters().checks_ok;
     std::string last_p = "50000.0";
     std::string last_v = "1.00000000";
