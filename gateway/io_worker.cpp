@@ -14,9 +14,8 @@ namespace {
 // Marks every subscription of a channel or topic dirty. 100 subscribers an instrument in
 // ui, mostly out of cache: each one is hinted a few iterations ahead.
 void mark_all(const std::vector<subscription*>& subs, std::uint64_t exch_ts = 0, std::uint64_t recv_ts = 0) {
-  constexpr std::size_t kAhead = 4;
   for (std::size_t i = 0; i < subs.size(); ++i) {
-    if (i + kAhead < subs.size()) prefetch_line(subs[i + kAhead]);
+    if (i + kPrefetchAhead < subs.size()) prefetch_line(subs[i + kPrefetchAhead]);
     subs[i]->owner->mark_dirty(subs[i], exch_ts, recv_ts);
   }
 }

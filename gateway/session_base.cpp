@@ -17,17 +17,12 @@ using perr = protocol::error_code;
 
 // The data buffer a session keeps between messages; a larger one is freed after its write.
 constexpr std::size_t kKeepBuffer = 64 * 1024;
-// How far ahead a pass over the dirty subscriptions hints the cache.
-constexpr std::size_t kPrefetchAhead = 4;
 
 } // namespace
 
 session_base::session_base(io_worker& worker) : worker_(worker) {}
 
-session_base::~session_base() {
-  detach();
-  worker_.unready(this);
-}
+session_base::~session_base() { detach(); }
 
 void session_base::detach() {
   if (!attached_) return;
