@@ -1,9 +1,11 @@
 """Every frame a client receives is whole while the gateway writes data frames straight to
 the socket and Beast writes its own frames (pongs) on the same connection.
 
-A raw client with a small receive buffer alternates between not reading (so the gateway's
-writes to it are partial, or find the socket full) and draining, and sends a ping every
-few milliseconds all along. It parses the byte stream frame by frame: each frame must be a
+A raw client with a small receive buffer alternates between not reading (its receive
+queue fills and the gateway's data queues behind it) and draining, and sends a ping every
+few milliseconds all along. (The server's send buffer grows to megabytes on loopback, so
+this rarely makes a direct write partial; the order of a partial frame and Beast's writes
+is proven with 4 KiB buffers in tests/gateway/direct_socket_test.cpp.) It parses the byte stream frame by frame: each frame must be a
 final, unmasked text frame of valid JSON or a pong; the pongs must echo the pings in order
 and all of them must come; the book updates must chain (each delta from the seq the
 client is at) with checksums that match (mdgw_harness.ClientStream)."""
