@@ -106,11 +106,10 @@ public:
   // No write of Beast's or of ours is in flight: a direct write may start.
   [[nodiscard]] bool can_write_direct() const noexcept { return st_->beast_writes == 0 && !st_->direct_pending; }
 
-  enum class direct_result { done, nothing, partial, failed };
-  // Writes head then body with one non-blocking sendmsg. done: all of it went out.
-  // nothing: the socket took no byte (use Beast's write). failed: ec says why. partial:
-  // the rest is being written; on_rest(ec, n) is called when it is done (never from
-  // this call). head and body must stay valid until then.
+  using direct_result = mdgw::direct_result;
+  // Writes head then body with one non-blocking sendmsg (direct_result in net.hpp). On
+  // partial, on_rest(ec, n) is called when the rest is written (never from this call);
+  // head and body must stay valid until then.
   template <class Handler>
   direct_result write_direct(net::const_buffer head, net::const_buffer body, error_code& ec, Handler&& on_rest) {
     std::array<iovec, 2> iov{{{const_cast<void*>(head.data()), head.size()},

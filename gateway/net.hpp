@@ -23,6 +23,12 @@ using error_code = boost::system::error_code;
 class tls_fd_stream;
 class direct_socket;
 
+// What a direct write of a whole WebSocket frame (direct_socket, tls_fd_stream) did.
+// done: all of it went out. nothing: the stream took no byte (use Beast's write).
+// partial: the rest is being written and the write's handler is called when it is done.
+// failed: the error says why.
+enum class direct_result : unsigned char { done, nothing, partial, failed };
+
 using plain_stream = beast::tcp_stream;
 // The stream a WebSocket session runs on after the upgrade from an HTTP session on Stream.
 // Plain: the socket, which the session may also write data frames to directly

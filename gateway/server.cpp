@@ -20,7 +20,9 @@ constexpr const char* kTls12Ciphers =
     "DHE-RSA-AES128-GCM-SHA256:DHE-RSA-AES256-GCM-SHA384:DHE-RSA-CHACHA20-POLY1305";
 constexpr const char* kTls13Suites = "TLS_AES_128_GCM_SHA256:TLS_AES_256_GCM_SHA384:TLS_CHACHA20_POLY1305_SHA256";
 
-std::unique_ptr<ssl::context> make_tls(const gateway_config& cfg) {
+} // namespace
+
+std::unique_ptr<ssl::context> make_tls_server_context(const gateway_config& cfg) {
   auto ctx = std::make_unique<ssl::context>(ssl::context::tls_server);
   ctx->set_options(ssl::context::default_workarounds | ssl::context::no_sslv2 | ssl::context::no_sslv3 |
                    ssl::context::no_tlsv1 | ssl::context::no_tlsv1_1 | ssl::context::single_dh_use);
@@ -47,8 +49,6 @@ std::unique_ptr<ssl::context> make_tls(const gateway_config& cfg) {
   return ctx;
 }
 
-} // namespace
-
 server::server(const gateway_config& cfg, publication& pub, std::vector<feed*> feeds) : cfg_(cfg), pub_(pub) {
   if (pub.io_threads() != cfg.io_threads) throw std::logic_error("publication and config disagree on io threads");
   http_ctx_ = std::make_unique<http_context>(http_context{pub, std::move(feeds), {}, std::chrono::steady_clock::now()});
@@ -56,7 +56,7 @@ server::server(const gateway_config& cfg, publication& pub, std::vector<feed*> f
     workers_.push_back(std::make_unique<io_worker>(i, pub, cfg));
     http_ctx_->workers.push_back(workers_.back().get());
   }
-  if (!cfg.cert_file.empty()) tls_ = make_tls(cfg);
+  if (!cfg.cert_file.empty()) tls_ = make_tls_server_context(cfg);
 }
 
 server::~server() {

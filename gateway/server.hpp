@@ -12,6 +12,10 @@
 
 namespace mdgw {
 
+// The TLS configuration of wss:// and https:// (TLS 1.2+, AEAD suites, the modes
+// tls_fd_stream needs) with cfg.cert_file and cfg.key_file; throws naming the bad one.
+[[nodiscard]] std::unique_ptr<ssl::context> make_tls_server_context(const gateway_config& cfg);
+
 class server {
 public:
   // Throws std::runtime_error (bad certificate, address in use...) at startup.

@@ -232,6 +232,12 @@ void on_timeout(state& st) {
 tls_fd_stream::tls_fd_stream(tcp::socket&& socket, SSL_CTX* ctx)
     : st_(std::make_shared<tls_detail::state>(std::move(socket), ctx)) {}
 
+tls_fd_stream::~tls_fd_stream() {
+  if (!st_) return; // moved from
+  close();
+  if (st_->gate) st_->gate->cancel();
+}
+
 void tls_fd_stream::expires_after(std::chrono::steady_clock::duration d) {
   tls_detail::state& st = *st_;
   if (!st.timer) st.timer = std::make_unique<net::steady_timer>(st.socket.get_executor());

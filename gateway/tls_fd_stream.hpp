@@ -77,7 +77,15 @@ struct state {
   std::uint64_t timer_gen = 0;
   std::unique_ptr<net::steady_timer> timer;
   slot rd;                      // handshake, read_some
-  slot wr;                      // write_some, shutdown, teardown
+  slot wr;                      // write_some, shutdown, teardown; a direct record's retry
+  // Direct writes (tls_fd_stream::write_direct):
+  unsigned beast_writes = 0;    // Beast's operations in the write direction in flight
+  bool direct_pending = false;  // a direct record OpenSSL refused is being retried
+  // Beast's write-direction operations wait on it while direct_pending; made on the
+  // first refused direct record.
+  std::unique_ptr<net::steady_timer> gate;
+  // The refused record's bytes, which the retry must offer again; freed when it is out.
+  std::unique_ptr<char[]> direct_copy;
 };
 
 // The outcome of one attempt: done (ec, n) or wait for `w`.
@@ -126,14 +134,35 @@ template <class ConstBufferSequence>
   return write(st, out, n);
 }
 
+// The rest of a direct frame: SSL_write until all of it is out. A call OpenSSL refused
+// is made again with the same bytes (off only moves on success).
+struct direct_rest {
+  const char* data;
+  std::size_t size;
+  std::size_t off = 0;
+  step operator()(state& st) {
+    while (off < size) {
+      const step s = write(st, data + off, size - off);
+      if (s.w != want::nothing || s.ec) return s;
+      off += s.n;
+    }
+    return {{}, size, want::nothing};
+  }
+};
+
 // The composed operation shared by every async function: attempts `Step`, waits for the
-// readiness it asks for, attempts again.
-template <class Step, bool WithSize>
+// readiness it asks for, attempts again. A Gated op (Beast's writes, shutdown and
+// teardown) first waits until no direct record is being retried, and is counted in
+// beast_writes until it completes.
+// It shares the state, so that it can finish after the stream is gone (closed: every
+// wait then ends).
+template <class Step, bool WithSize, bool Gated = false>
 struct io_op {
-  state* st;
+  std::shared_ptr<state> st;
   slot* me;
   Step attempt;
-  enum class phase : unsigned char { start, waiting, posted } ph = phase::start;
+  enum class phase : unsigned char { start, gated, waiting, posted } ph = phase::start;
+  bool counted = false;
   step res{};
 
   template <class Self>
@@ -141,6 +170,9 @@ struct io_op {
     switch (ph) {
     case phase::posted:
       return finish(self);
+    case phase::gated: // woken by the gate's cancel, or the stream went away
+      ph = phase::start;
+      return (*this)(self);
     case phase::waiting:
       me->waiting = want::nothing;
       if (ec == net::error::operation_aborted && me->kicked) ec = {};
@@ -151,6 +183,17 @@ struct io_op {
       }
       break;
     case phase::start:
+      if constexpr (Gated) {
+        if (st->direct_pending) {
+          ph = phase::gated;
+          st->gate->async_wait(std::move(self));
+          return;
+        }
+        if (!counted) {
+          counted = true;
+          ++st->beast_writes;
+        }
+      }
       if (st->timed_out) {
         res = {beast::error::timeout, 0, want::nothing};
         ph = phase::posted;
@@ -176,6 +219,7 @@ struct io_op {
 
   template <class Self>
   void finish(Self& self) {
+    if (counted) --st->beast_writes;
     if constexpr (WithSize) {
       self.complete(res.ec, res.n);
     } else {
@@ -194,7 +238,9 @@ public:
   tls_fd_stream(tcp::socket&& socket, SSL_CTX* ctx);
   tls_fd_stream(tls_fd_stream&&) noexcept = default;
   tls_fd_stream& operator=(tls_fd_stream&&) noexcept = default;
-  ~tls_fd_stream() = default;
+  // Closes the socket and opens the gate, so that operations still holding the state
+  // complete (aborted).
+  ~tls_fd_stream();
 
   [[nodiscard]] executor_type get_executor() noexcept { return st_->socket.get_executor(); }
   [[nodiscard]] tcp::socket& socket() noexcept { return st_->socket; }
@@ -219,7 +265,7 @@ public:
   // Sends close_notify; does not wait for the peer's. Completes with (error_code).
   template <class Token>
   auto async_shutdown(Token&& token) {
-    return start<false>(st_->wr, [](tls_detail::state& st) { return tls_detail::shutdown(st); },
+    return start<false, true>(st_->wr, [](tls_detail::state& st) { return tls_detail::shutdown(st); },
                         std::forward<Token>(token));
   }
 
@@ -236,9 +282,53 @@ public:
                        std::forward<Token>(token));
   }
 
+  // No write of Beast's or of ours is in flight: a direct write may start.
+  [[nodiscard]] bool can_write_direct() const noexcept { return st_->beast_writes == 0 && !st_->direct_pending; }
+
+  using direct_result = mdgw::direct_result;
+  // Writes head then body as ONE TLS record (one SSL_write of a copy in the thread's
+  // scratch) when they fit in one, else returns nothing (use Beast's write). A record
+  // OpenSSL could not send at once is committed: it keeps it and wants the same bytes
+  // offered again, so its bytes are copied and retried asynchronously (partial), with
+  // Beast's write-direction operations held at a gate until it is out; on_rest(ec, n) is
+  // then called (never from this call). Must only be called when can_write_direct().
+  template <class Handler>
+  direct_result write_direct(net::const_buffer head, net::const_buffer body, error_code& ec, Handler&& on_rest) {
+    tls_detail::state& st = *st_;
+    const std::size_t n = head.size() + body.size();
+    if (n > tls_detail::kRecord || st.timed_out || st.ssl == nullptr) return direct_result::nothing;
+    char* out = tls_detail::write_scratch();
+    std::memcpy(out, head.data(), head.size());
+    std::memcpy(out + head.size(), body.data(), body.size());
+    tls_detail::direct_rest rest{out, n};
+    const std::uint64_t in = st.bytes_in;
+    const tls_detail::step s = rest(st);
+    if (st.bytes_in != in) tls_detail::kick_other(st, st.wr);
+    if (s.w == tls_detail::want::nothing) {
+      if (!s.ec) return direct_result::done;
+      ec = s.ec;
+      return direct_result::failed;
+    }
+    st.direct_copy = std::make_unique<char[]>(n);
+    std::memcpy(st.direct_copy.get(), out, n);
+    rest.data = st.direct_copy.get();
+    st.direct_pending = true;
+    if (!st.gate) {
+      st.gate = std::make_unique<net::steady_timer>(st.socket.get_executor());
+      st.gate->expires_at(net::steady_timer::time_point::max());
+    }
+    start<true>(st.wr, rest, [s = st_, h = std::forward<Handler>(on_rest)](error_code e, std::size_t k) mutable {
+      s->direct_pending = false;
+      s->direct_copy.reset();
+      s->gate->cancel(); // Beast's operations that waited go now
+      h(e, k);
+    });
+    return direct_result::partial;
+  }
+
   template <class ConstBufferSequence, class Token>
   auto async_write_some(const ConstBufferSequence& buffers, Token&& token) {
-    return start<true>(st_->wr, [buffers](tls_detail::state& st) { return tls_detail::write_some(st, buffers); },
+    return start<true, true>(st_->wr, [buffers](tls_detail::state& st) { return tls_detail::write_some(st, buffers); },
                        std::forward<Token>(token));
   }
 
@@ -257,16 +347,16 @@ public:
         return tls_detail::drain(st, send_shut);
       }
     };
-    s.start<false>(s.st_->wr, teardown_step{}, std::forward<Handler>(handler));
+    s.start<false, true>(s.st_->wr, teardown_step{}, std::forward<Handler>(handler));
   }
   friend void teardown(beast::role_type, tls_fd_stream& s, error_code& ec);
   friend void beast_close_socket(tls_fd_stream& s) { s.close(); }
 
 private:
-  template <bool WithSize, class Step, class Token>
+  template <bool WithSize, bool Gated = false, class Step, class Token>
   auto start(tls_detail::slot& slot, Step attempt, Token&& token) {
     using sig = std::conditional_t<WithSize, void(error_code, std::size_t), void(error_code)>;
-    return net::async_compose<Token, sig>(tls_detail::io_op<Step, WithSize>{st_.get(), &slot, std::move(attempt)},
+    return net::async_compose<Token, sig>(tls_detail::io_op<Step, WithSize, Gated>{st_, &slot, std::move(attempt)},
                                           token, st_->socket);
   }
 

@@ -153,20 +153,21 @@ std::size_t frame_header(unsigned char* out, bool binary, std::size_t size) noex
 template <class NextLayer>
 bool ws_session<NextLayer>::write_message(net::const_buffer message) {
   const bool binary = format_ == protocol::wire_format::capnp;
-  if constexpr (std::is_same_v<NextLayer, direct_socket>) {
-    // One sendmsg of the whole frame when nothing else writes (direct_socket.hpp).
-    direct_socket& sock = ws_.next_layer();
-    if (ws_.is_open() && sock.can_write_direct()) {
+  {
+    // The whole frame in one write when nothing else writes: one sendmsg (plain,
+    // direct_socket.hpp) or one TLS record (tls_fd_stream.hpp).
+    NextLayer& stream = ws_.next_layer();
+    if (ws_.is_open() && stream.can_write_direct()) {
       const std::size_t head = frame_header(frame_head_.data(), binary, message.size());
       error_code ec;
-      switch (sock.write_direct(net::buffer(frame_head_.data(), head), message, ec,
-                                beast::bind_front_handler(&ws_session::on_write, this->shared_from_this()))) {
-      case direct_socket::direct_result::done: return true;
-      case direct_socket::direct_result::partial: return false;
-      case direct_socket::direct_result::failed:
+      switch (stream.write_direct(net::buffer(frame_head_.data(), head), message, ec,
+                                  beast::bind_front_handler(&ws_session::on_write, this->shared_from_this()))) {
+      case direct_result::done: return true;
+      case direct_result::partial: return false;
+      case direct_result::failed:
         on_write(ec, 0);
         return false;
-      case direct_socket::direct_result::nothing: break; // Beast's write waits for the socket
+      case direct_result::nothing: break; // Beast's write waits for the socket
       }
     }
   }

@@ -3,7 +3,8 @@ the socket and Beast writes its own frames (pongs) on the same connection.
 
 A raw client with a small receive buffer alternates between not reading (its receive
 queue fills and the gateway's data queues behind it) and draining, and sends a ping every
-few milliseconds all along. (The server's send buffer grows to megabytes on loopback, so
+few milliseconds all along, over ws:// and over wss:// (where a direct frame is one TLS
+record and a record the socket refused is retried before any write of Beast's). (The server's send buffer grows to megabytes on loopback, so
 this rarely makes a direct write partial; the order of a partial frame and Beast's writes
 is proven with 4 KiB buffers in tests/gateway/direct_socket_test.cpp.) It parses the byte stream frame by frame: each frame must be a
 final, unmasked text frame of valid JSON or a pong; the pongs must echo the pings in order
@@ -15,6 +16,7 @@ sys.dont_write_bytecode = True
 
 import fcntl
 import json
+import ssl
 import struct
 import termios
 import time
@@ -59,12 +61,18 @@ class FrameReader:
 
 class Frames(unittest.TestCase):
     def test_direct_data_frames_and_pongs_stay_whole(self):
-        with h.Mdgw("--sim-rate", "20000", "--io-threads", "1") as gw:
+        self.run_client(tls=False)
+
+    def test_direct_tls_records_and_pongs_stay_whole(self):
+        self.run_client(tls=True)
+
+    def run_client(self, tls: bool):
+        with h.Mdgw("--sim-rate", "20000", "--io-threads", "1", tls=tls) as gw:
             inst = gw.instruments()
             self.assertGreaterEqual(len(inst), 20)
             channels = [f"book.{i['symbol']}.50" for i in inst[:20]]
             stream = h.BookStreams(inst).client("raw", light=True)
-            sock = h.raw_ws_connect(gw.port, RCVBUF)
+            sock = h.raw_ws_connect(gw.port, RCVBUF, tls=tls)
             reader = FrameReader()
             sent, ponged, max_inq, subscribed = [], 0, 0, False
 
@@ -94,7 +102,7 @@ class Frames(unittest.TestCase):
                 while time.monotonic() < until:
                     try:
                         data = sock.recv(65536)
-                    except BlockingIOError:
+                    except (BlockingIOError, ssl.SSLWantReadError):
                         time.sleep(0.001)
                         continue
                     self.assertTrue(data, "the gateway closed the connection")

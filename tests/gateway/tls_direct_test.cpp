@@ -1,0 +1,190 @@
+// tls_fd_stream's direct writes: a frame written as one TLS record never has another
+// write's bytes inside it, a record OpenSSL could not send at once is finished before any
+// write of Beast's, and a direct write never starts while Beast's write is under way. The
+// server end is configured as the gateway configures it (make_tls_server_context, with a
+// key and certificate made here); loopback sockets with small buffers make the socket
+// refuse records, so the orders are deterministic.
+#include "server.hpp"
+#include "tls_fd_stream.hpp"
+
+#include <gtest/gtest.h>
+
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <openssl/x509.h>
+
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <filesystem>
+#include <string>
+#include <thread>
+
+namespace mdgw {
+namespace {
+
+constexpr int kSmallBuffer = 4096;
+
+// A self-signed P-256 certificate and its key, written as PEM files for the gateway's
+// own loader; removed when done.
+struct cert_files {
+  std::filesystem::path dir;
+  gateway_config cfg;
+
+  cert_files() {
+    dir = std::filesystem::temp_directory_path() / ("mdgw-tls-direct-" + std::to_string(::getpid()));
+    std::filesystem::create_directories(dir);
+    cfg.cert_file = (dir / "cert.pem").string();
+    cfg.key_file = (dir / "key.pem").string();
+    EVP_PKEY* key = EVP_EC_gen("P-256");
+    X509* x = X509_new();
+    ASN1_INTEGER_set(X509_get_serialNumber(x), 1);
+    X509_gmtime_adj(X509_getm_notBefore(x), 0);
+    X509_gmtime_adj(X509_getm_notAfter(x), 3600);
+    X509_set_pubkey(x, key);
+    X509_NAME* name = X509_get_subject_name(x);
+    X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC, reinterpret_cast<const unsigned char*>("localhost"), -1, -1,
+                               0);
+    X509_set_issuer_name(x, name);
+    EXPECT_GT(X509_sign(x, key, EVP_sha256()), 0);
+    FILE* f = std::fopen(cfg.cert_file.c_str(), "w");
+    PEM_write_X509(f, x);
+    std::fclose(f);
+    f = std::fopen(cfg.key_file.c_str(), "w");
+    PEM_write_PrivateKey(f, key, nullptr, nullptr, 0, nullptr, nullptr);
+    std::fclose(f);
+    X509_free(x);
+    EVP_PKEY_free(key);
+  }
+  ~cert_files() {
+    std::error_code ignored;
+    std::filesystem::remove_all(dir, ignored);
+  }
+};
+
+struct tls_pair {
+  cert_files certs;
+  std::unique_ptr<ssl::context> server_ctx = make_tls_server_context(certs.cfg);
+  ssl::context client_ctx{ssl::context::tls_client};
+  net::io_context ioc;
+  ssl::stream<tcp::socket> client{ioc, client_ctx};
+  std::unique_ptr<tls_fd_stream> server;
+
+  tls_pair() {
+    tcp::acceptor acc(ioc, tcp::endpoint(net::ip::address_v4::loopback(), 0));
+    // Small buffers on both ends, set before the connection so the window stays small.
+    tcp::socket& c = client.next_layer();
+    c.open(tcp::v4());
+    const int small = kSmallBuffer;
+    setsockopt(c.native_handle(), SOL_SOCKET, SO_RCVBUF, &small, sizeof small);
+    c.connect(acc.local_endpoint());
+    tcp::socket s = acc.accept();
+    setsockopt(s.native_handle(), SOL_SOCKET, SO_SNDBUF, &small, sizeof small);
+    server = std::make_unique<tls_fd_stream>(std::move(s), server_ctx->native_handle());
+    client.set_verify_mode(ssl::verify_none);
+    bool shaken = false;
+    server->async_handshake(ssl::stream_base::server, net::const_buffer{}, [&](error_code e, std::size_t) {
+      EXPECT_FALSE(e) << e.message();
+      shaken = true;
+    });
+    std::thread t([&] {
+      error_code e;
+      client.handshake(ssl::stream_base::client, e);
+      EXPECT_FALSE(e) << e.message();
+    });
+    ioc.run();
+    t.join();
+    ioc.restart();
+    EXPECT_TRUE(shaken);
+  }
+
+  // Reads `n` decrypted bytes on a thread of its own (blocking), while the io_context runs.
+  std::string read_all(std::size_t n) {
+    std::string got(n, '\0');
+    std::thread reader([&] {
+      error_code ec;
+      net::read(client, net::buffer(got), ec);
+      EXPECT_FALSE(ec) << ec.message();
+    });
+    ioc.run();
+    reader.join();
+    ioc.restart();
+    return got;
+  }
+};
+
+TEST(TlsDirect, BeastWriteWaitsForARefusedDirectRecord) {
+  tls_pair p;
+  // Frames of a record each until the socket, which nobody reads yet, refuses one.
+  std::string expected;
+  std::vector<std::string> frames; // stay valid: the refused one is copied, but be strict
+  frames.reserve(64);
+  bool rest_done = false;
+  auto r = direct_result::done;
+  while (r == direct_result::done && frames.size() < 64) {
+    frames.push_back(std::string(tls_detail::kRecord - 2, static_cast<char>('a' + frames.size() % 26)));
+    error_code ec;
+    r = p.server->write_direct(net::buffer("H:", 2), net::buffer(frames.back()), ec, [&](error_code e, std::size_t) {
+      EXPECT_FALSE(e) << e.message();
+      rest_done = true;
+    });
+    ASSERT_FALSE(ec) << ec.message();
+    expected.append("H:").append(frames.back());
+  }
+  ASSERT_EQ(r, direct_result::partial) << frames.size() << " full records into 4 KiB buffers all went out at once";
+  EXPECT_FALSE(p.server->can_write_direct()) << "a second direct record may not start inside the first";
+  // What Beast does for a pong or a close frame: a composed write over this layer.
+  bool pong_done = false;
+  net::async_write(*p.server, net::buffer("PONG", 4), [&](error_code e, std::size_t n) {
+    EXPECT_FALSE(e) << e.message();
+    EXPECT_EQ(n, 4u);
+    EXPECT_TRUE(rest_done) << "Beast's write completed before the refused record was out";
+    pong_done = true;
+  });
+  const std::string got = p.read_all(expected.size() + 4);
+  EXPECT_TRUE(rest_done);
+  EXPECT_TRUE(pong_done);
+  EXPECT_TRUE(got == expected.append("PONG")) << "the two writes' bytes interleaved or were lost";
+  EXPECT_TRUE(p.server->can_write_direct());
+}
+
+TEST(TlsDirect, NoDirectWriteWhileBeastWrites) {
+  tls_pair p;
+  const std::string big(1 << 20, 'b');
+  bool done = false;
+  net::async_write(*p.server, net::buffer(big), [&](error_code e, std::size_t) {
+    EXPECT_FALSE(e) << e.message();
+    done = true;
+  });
+  // The write is in flight (the socket took at most a few records of it).
+  p.ioc.poll();
+  EXPECT_FALSE(done);
+  EXPECT_FALSE(p.server->can_write_direct()) << "a direct record would land inside Beast's write";
+  const std::string got = p.read_all(big.size());
+  EXPECT_TRUE(done);
+  EXPECT_TRUE(got == big);
+  EXPECT_TRUE(p.server->can_write_direct());
+}
+
+TEST(TlsDirect, AFrameLongerThanARecordIsLeftToBeast) {
+  tls_pair p;
+  const std::string body(tls_detail::kRecord, 'x'); // with its head, one byte too many
+  error_code ec;
+  int rest_calls = 0;
+  EXPECT_EQ(p.server->write_direct(net::buffer("H", 1), net::buffer(body), ec,
+                                   [&](error_code, std::size_t) { ++rest_calls; }),
+            direct_result::nothing);
+  EXPECT_FALSE(ec);
+  EXPECT_TRUE(p.server->can_write_direct()) << "nothing was written: nothing is pending";
+  // A small frame is one record and goes out whole.
+  EXPECT_EQ(p.server->write_direct(net::buffer("H", 1), net::buffer(body.data(), 999), ec,
+                                   [&](error_code, std::size_t) { ++rest_calls; }),
+            direct_result::done);
+  const std::string got = p.read_all(1000);
+  EXPECT_TRUE(got == std::string("H").append(body, 0, 999));
+  EXPECT_EQ(rest_calls, 0);
+}
+
+} // namespace
+} // namespace mdgw
