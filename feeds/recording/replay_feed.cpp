@@ -1,5 +1,7 @@
 #include "replay_feed.hpp"
 
+#include <sys/prctl.h>
+
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -152,13 +154,14 @@ bool replay_feed::pass(const std::stop_token& stop, owed_rate* schedule) {
       due = t0 + std::chrono::nanoseconds(since);
       sleep_until_or_stop(*due, stop);
     } else if (schedule != nullptr && batch_.updates() > 0) {
-      // Publish when the schedule owes at least one update; the batch may run ahead of
-      // it by its size, and the next waits until time catches up. Nothing owed is
-      // forgiven: a late feed thread catches up, and its updates carry their due time.
-      while (schedule->due(steady::now()) == 0 && !stop.stop_requested()) {
-        std::this_thread::sleep_until(schedule->next_tick(steady::now()));
-      }
+      // Publish a batch when its first update is due, stamped with that time; the rest
+      // of the batch runs ahead, and the next batch waits until time catches up. The wait
+      // ends at the due time itself, not at the schedule's next 1 ms tick: a batch held
+      // to a tick carried up to 1 ms of the replay's own waiting into every client's
+      // freshness. Nothing owed is forgiven: a late feed thread catches up, and its
+      // updates carry their due time.
       due = schedule->due_time();
+      sleep_until_or_stop(*due, stop);
       schedule->done(batch_.updates());
     }
     first = false;
@@ -172,6 +175,9 @@ bool replay_feed::pass(const std::stop_token& stop, owed_rate* schedule) {
 
 void replay_feed::run(std::stop_token stop) {
   runner_.running();
+  // A paced replay's waits end when a batch is due: 1 us of timer slack instead of the
+  // default 50 us, which every update's stamp (its due time) would otherwise carry.
+  if (config_.rate != 0) ::prctl(PR_SET_TIMERSLACK, 1000UL, 0UL, 0UL, 0UL);
   std::optional<owed_rate> schedule;
   if (config_.rate > 0) schedule.emplace(config_.rate, steady::now(), /*forgive=*/false);
   for (;;) {
