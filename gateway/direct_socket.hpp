@@ -46,11 +46,13 @@ struct state {
   std::unique_ptr<net::steady_timer> gate;
 };
 
-// Beast's async_write_some: after any direct frame in progress, then on the socket.
+// Beast's async_write_some: after any direct frame in progress, then on the socket. It
+// counts as in flight from its start, so no new direct frame overtakes it while it waits.
 template <class ConstBufferSequence>
 struct gated_write_op {
   std::shared_ptr<state> st;
   ConstBufferSequence buffers;
+  bool started = false;
   bool writing = false;
 
   template <class Self>
@@ -60,13 +62,16 @@ struct gated_write_op {
       self.complete(ec, n);
       return;
     }
+    if (!started) {
+      started = true;
+      ++st->beast_writes;
+    }
     if (st->direct_pending) {
       // Woken by the gate's cancel when the direct frame is done.
       st->gate->async_wait(std::move(self));
       return;
     }
     writing = true;
-    ++st->beast_writes;
     st->socket.async_write_some(buffers, std::move(self));
   }
 };

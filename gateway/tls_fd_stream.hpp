@@ -152,8 +152,8 @@ struct direct_rest {
 
 // The composed operation shared by every async function: attempts `Step`, waits for the
 // readiness it asks for, attempts again. A Gated op (Beast's writes, shutdown and
-// teardown) first waits until no direct record is being retried, and is counted in
-// beast_writes until it completes.
+// teardown) is counted in beast_writes from its start until it completes, and first
+// waits until no direct record is being retried.
 // It shares the state, so that it can finish after the stream is gone (closed: every
 // wait then ends).
 template <class Step, bool WithSize, bool Gated = false>
@@ -184,14 +184,14 @@ struct io_op {
       break;
     case phase::start:
       if constexpr (Gated) {
+        if (!counted) { // in flight from its start: no new direct record overtakes it
+          counted = true;
+          ++st->beast_writes;
+        }
         if (st->direct_pending) {
           ph = phase::gated;
           st->gate->async_wait(std::move(self));
           return;
-        }
-        if (!counted) {
-          counted = true;
-          ++st->beast_writes;
         }
       }
       if (st->timed_out) {

@@ -56,6 +56,7 @@ TEST(DirectSocket, BeastWriteWaitsForTheRestOfAPartialDirectFrame) {
   const auto r = p.server->write_direct(net::buffer(head), net::buffer(body), ec, [&](error_code e, std::size_t) {
     EXPECT_FALSE(e) << e.message();
     rest_done = true;
+    EXPECT_FALSE(p.server->can_write_direct()) << "Beast's write waits: a new direct frame would overtake it";
   });
   ASSERT_EQ(r, direct_socket::direct_result::partial) << "1 MiB into a 4 KiB buffer went out at once";
   EXPECT_FALSE(p.server->can_write_direct()) << "a second direct frame may not start inside the first";

@@ -128,6 +128,7 @@ TEST(TlsDirect, BeastWriteWaitsForARefusedDirectRecord) {
     r = p.server->write_direct(net::buffer("H:", 2), net::buffer(frames.back()), ec, [&](error_code e, std::size_t) {
       EXPECT_FALSE(e) << e.message();
       rest_done = true;
+      EXPECT_FALSE(p.server->can_write_direct()) << "Beast's write waits: a new direct frame would overtake it";
     });
     ASSERT_FALSE(ec) << ec.message();
     expected.append("H:").append(frames.back());
