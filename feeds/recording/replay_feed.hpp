@@ -6,8 +6,9 @@
 // - Deterministic load for benchmarks: the same updates every run, at the recorded pace
 //   (each batch when its recorded receive time, relative to the first batch's, comes
 //   round) or at a fixed rate of source updates (book changes + trades) per second with
-//   the owed-rate schedule of pacing.hpp (each batch when its first update is owed;
-//   whole batches, so the rate is met on average, one batch at a time), or flat out.
+//   the owed-rate schedule of pacing.hpp (each batch when its first update is owed,
+//   waking at most every 0.5 ms; whole batches, so the rate is met on average,
+//   one batch at a time), or flat out.
 // - Loop: the file again and again until stopped. Versions (books and states) keep
 //   increasing across passes (each pass adds the previous pass's last version) and
 //   trades keep their dense numbering, so a client sees a plausible endless stream.
