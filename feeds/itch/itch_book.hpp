@@ -13,17 +13,18 @@
 //   with book_config::expected_orders sized for the day) a message never allocates.
 //   A slot is free when its shares are 0: a live order always has shares > 0 (an order
 //   executed or cancelled down to 0 is removed), so no key value is reserved.
-// - The window, the spill map and every locate's level arrays are in transparent huge
+// - The window, the spill map and the levels (itch_levels.hpp) are in transparent huge
 //   pages (huge_pages.hpp): a day's book touches a few MiB at random, and with 4 KiB
 //   pages the TLB misses (two-level page walks under a hypervisor) cost more than the
-//   cache misses. The per-message work is one order slot and one locate's best levels.
+//   cache misses. The per-message work is one order slot and one level.
 // - The order keeps its locate, side and price: E/C/X/D/U carry only the reference, and
 //   the order's own locate is the truth when a message's header disagrees (counted).
-//   It also keeps its level's position from the best (level_book::add's hint), so a
-//   removal usually updates its level with no search (level_book::reduce_at).
-// - Level books sit in their own dense array by locate (touched by every order
-//   message); directory, status and imbalance (locate_state) in another, so the hot
-//   array stays small with thousands of stocks.
+//   It also keeps its level's slot in itch_levels, where levels never move while they
+//   live: a removal updates its level with no search; an add scans its side's few
+//   unsorted levels. book() sorts a locate's levels into a level_book when a reader
+//   (publication, `mdgw book`, tests) asks for them.
+// - Directory, status and imbalance (locate_state) sit in their own array by locate,
+//   apart from the levels, which every order message touches.
 // - Each order message updates the locate's level_book and emits the normalized events
 //   (book/events.hpp) through an event_sink: add, reduce (orders = 1 when the order
 //   left the level), and trade for executions (E always, C when printable), P and Q.
@@ -45,6 +46,7 @@
 #include "events.hpp"
 #include "huge_pages.hpp"
 #include "itch_decoder.hpp"
+#include "itch_levels.hpp"
 #include "itch_messages.hpp"
 #include "level_book.hpp"
 #include "types.hpp"
@@ -72,8 +74,7 @@ struct order_entry {
   locate_t locate = 0;
   side s = side::bid;
   std::uint8_t reserved_ = 0;
-  // Where its level was in its side's array when last seen (level_book::add's `at`): a
-  // removal looks there first and searches only when the level has moved.
+  // Its level's slot in its locate and side's itch_levels array (stable while it lives).
   std::uint32_t level = 0;
 };
 static_assert(sizeof(order_entry) == 24);
@@ -378,36 +379,29 @@ public:
   [[nodiscard]] decode_status apply(const std::uint8_t* msg, std::size_t len, event_sink& sink);
 
   // Cache hints for a message that apply() will see soon, in two stages: prefetch() when
-  // it is kFar messages ahead (its order slot and its locate's book header, whose
-  // addresses need no load), then prefetch_levels() when it is kNear ahead (the best
-  // levels of the side it touches: finding them reads that header and, for E/C/X/D/U,
-  // the order slot, which the first stage brought in). One stage that read the header
-  // itself would stall on it. Read nothing past len; any bytes are fine.
+  // it is kFar messages ahead (its order slot and its locate's level headers, whose
+  // addresses need no load), then prefetch_levels() when it is kNear ahead (the levels
+  // it touches: an add's side, a removal's own level; finding them reads the headers
+  // and, for E/C/X/D/U, the order slot, which the first stage brought in). One stage that
+  // read them itself would stall. Read nothing past len; any bytes are fine.
   static constexpr std::size_t kFar = 16;
   static constexpr std::size_t kNear = 6;
   void prefetch(const std::uint8_t* msg, std::size_t len) const noexcept {
     if (!is_order_message(msg, len)) return;
     orders_.prefetch(ref_at(msg, 11));
-    const locate_t locate = static_cast<locate_t>((msg[1] << 8) | msg[2]);
-    if (locate < books_.size()) prefetch_line(&books_[locate]);
+    levels_.prefetch_sides(locate_at(msg));
   }
   void prefetch_levels(const std::uint8_t* msg, std::size_t len) const noexcept {
     if (!is_order_message(msg, len)) return;
-    locate_t locate = static_cast<locate_t>((msg[1] << 8) | msg[2]);
-    side s = side::bid;
     if (msg[0] == 'A' || msg[0] == 'F') {
-      if (len < 20) return;
-      s = msg[19] == kSell ? side::ask : side::bid;
-    } else {
-      // The order's level, where its position hint says: the line a removal reads.
-      const order_entry* o = orders_.peek(ref_at(msg, 11));
-      if (o == nullptr) return;
-      if (o->locate >= books_.size()) return;
-      books_[o->locate].prefetch_at(o->s, o->level);
-      if (msg[0] == 'U') books_[o->locate].prefetch(o->s); // the new order's side
+      levels_.prefetch_slots(locate_at(msg), msg[19] == kSell ? side::ask : side::bid);
       return;
     }
-    if (locate < books_.size()) books_[locate].prefetch(s);
+    // The order's level: the line a removal reads.
+    const order_entry* o = orders_.peek(ref_at(msg, 11));
+    if (o == nullptr) return;
+    levels_.prefetch_slot(o->locate, o->s, o->level);
+    if (msg[0] == 'U') levels_.prefetch_slots(o->locate, o->s); // the new order's side
   }
   // Applies msgs[0..n) in order, as apply() each, with the cache hints above issued `far`
   // and `near` messages ahead within the batch (far 0: no hints). A feed that gets its
@@ -427,10 +421,11 @@ public:
       (void)apply(msgs[i].data(), msgs[i].size(), sink);
     }
   }
-  // The level book of `locate`, or nullptr when nothing named that locate yet.
-  [[nodiscard]] const level_book* book(locate_t locate) const noexcept {
-    return locate < books_.size() ? &books_[locate] : nullptr;
-  }
+  // The levels of `locate` as a level_book, or nullptr when nothing named that locate
+  // yet. Built from the level store at each call (a sort of the locate's levels): valid
+  // until the next call for the same locate or the next apply; not thread-safe.
+  [[nodiscard]] const level_book* book(locate_t locate) const;
+  [[nodiscard]] const itch_levels& levels() const noexcept { return levels_; }
   [[nodiscard]] const locate_state* state(locate_t locate) const noexcept {
     return locate < locates_.size() ? &locates_[locate] : nullptr;
   }
@@ -455,10 +450,6 @@ private:
     if (locate >= locates_.size()) [[unlikely]] grow(locate);
     return locates_[locate];
   }
-  [[nodiscard]] level_book& levels(locate_t locate) {
-    if (locate >= books_.size()) [[unlikely]] grow(locate);
-    return books_[locate];
-  }
   [[gnu::noinline]] void grow(locate_t locate);
   [[nodiscard]] static bool is_order_message(const std::uint8_t* msg, std::size_t len) noexcept {
     if (len < 19) return false;
@@ -471,6 +462,9 @@ private:
     be64 ref;
     std::memcpy(&ref, msg + at, sizeof ref);
     return ref.get();
+  }
+  [[nodiscard]] static locate_t locate_at(const std::uint8_t* msg) noexcept {
+    return static_cast<locate_t>((msg[1] << 8) | msg[2]);
   }
   [[nodiscard]] std::uint64_t ts(const header& h) const noexcept { return config_.midnight_ns + h.timestamp.get(); }
 
@@ -500,12 +494,13 @@ private:
   book_config config_;
   itch_decoder decoder_;
   order_store orders_;
-  // Level arrays of every locate, in huge pages: a pool (freed arrays are reused) over
-  // an arena. Declared before books_, which returns its arrays to the pool.
+  // The locates' level lists, in huge pages: a pool (freed arrays are reused) over an
+  // arena. Declared before levels_, which returns its arrays to the pool.
   huge_page_arena level_arena_;
   std::pmr::unsynchronized_pool_resource level_memory_{&level_arena_};
-  std::vector<level_book> books_;      // by locate: hot (every order message)
-  std::vector<locate_state> locates_; // by locate: cold; same size as books_
+  itch_levels levels_;                 // every locate's levels (hot: every order message)
+  std::vector<locate_state> locates_; // by locate: cold
+  mutable std::vector<level_book> views_; // book()'s, by locate; same size as locates_
   market_status market_;
   book_counters counters_;
   event_sink* sink_ = nullptr; // during apply()

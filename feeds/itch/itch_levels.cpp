@@ -1,0 +1,69 @@
+#include "itch_levels.hpp"
+
+#include <algorithm>
+
+namespace mdgw::itch {
+
+namespace {
+// Slot arrays start on a cache line: a side's first 8 levels are two lines.
+constexpr std::size_t kAlign = 64;
+} // namespace
+
+itch_levels::~itch_levels() {
+  for (const side_levels& h : sides_) {
+    if (h.v != nullptr) memory_->deallocate(h.v, std::size_t{h.cap} * sizeof(slot_level), kAlign);
+  }
+}
+
+void itch_levels::ensure_locates(std::size_t limit) {
+  while (sides_.size() < limit * 2) {
+    side_levels h;
+    h.v = static_cast<slot_level*>(memory_->allocate(kInitialSlots * sizeof(slot_level), kAlign));
+    h.cap = kInitialSlots;
+    sides_.push_back(h);
+  }
+}
+
+std::uint32_t itch_levels::create(side_levels& h, std::uint32_t price, std::uint32_t qty) {
+  std::uint32_t i = 0;
+  while (i < h.used && h.v[i].price != 0) ++i;
+  if (i == h.used) {
+    if (h.used == h.cap) {
+      const std::uint32_t cap = h.cap * 2;
+      auto* v = static_cast<slot_level*>(memory_->allocate(std::size_t{cap} * sizeof(slot_level), kAlign));
+      std::copy_n(h.v, h.used, v);
+      memory_->deallocate(h.v, std::size_t{h.cap} * sizeof(slot_level), kAlign);
+      h.v = v;
+      h.cap = cap;
+    }
+    ++h.used;
+  }
+  h.v[i] = slot_level{price, 1, qty};
+  return i;
+}
+
+void itch_levels::clear() noexcept {
+  for (side_levels& h : sides_) h.used = 0;
+}
+
+void itch_levels::sorted_view(std::uint16_t locate, level_book& out) const {
+  out.clear();
+  for (const side s : {side::bid, side::ask}) {
+    scratch_.clear();
+    const side_levels& h = sides_[index(locate, s)];
+    for (std::uint32_t i = 0; i < h.used; ++i) {
+      const slot_level& l = h.v[i];
+      if (l.price != 0) scratch_.push_back(price_level{l.price, l.qty, l.orders, 0});
+    }
+    // Worst first: each set() then lands at the best end, where level_book inserts
+    // without moving anything.
+    if (s == side::bid) {
+      std::sort(scratch_.begin(), scratch_.end(), [](const price_level& a, const price_level& b) { return a.price < b.price; });
+    } else {
+      std::sort(scratch_.begin(), scratch_.end(), [](const price_level& a, const price_level& b) { return a.price > b.price; });
+    }
+    for (const price_level& l : scratch_) (void)out.set(s, l.price, l.qty, l.orders);
+  }
+}
+
+} // namespace mdgw::itch
