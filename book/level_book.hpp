@@ -82,6 +82,14 @@ public:
   }
   // Sets a level to an absolute state (JSON feeds send levels, not orders); qty 0 erases.
   [[nodiscard]] apply_status set(side s, price_t price, qty_t qty, std::uint32_t orders);
+  // Replaces one side with levels[0..n), which must be sorted worst first (bids ascending,
+  // asks descending), with distinct valid prices and qty > 0: a book kept in another
+  // form (the ITCH level store) copied in at once, with no search per level.
+  void assign_worst_first(side s, const price_level* levels, std::size_t n) {
+    auto& v = this->levels(s);
+    v.resize(kGuard);
+    v.insert(v.end(), levels, levels + n);
+  }
   void clear() noexcept;
 
   [[nodiscard]] std::size_t depth(side s) const noexcept { return levels(s).size() - kGuard; }

@@ -6,11 +6,6 @@
 
 namespace mdgw::itch {
 
-namespace {
-// Levels reserved per side of a locate's view (book()): a generated day averages 5.
-constexpr std::size_t kLevelReserve = 8;
-} // namespace
-
 // ----------------------------------------------------------------------- order_map
 
 order_map::order_map(std::size_t expected_orders) {
@@ -257,13 +252,12 @@ void itch_book::grow(locate_t locate) {
   const std::size_t n = std::size_t{locate} + 1;
   locates_.resize(n);
   levels_.ensure_locates(n);
-  while (views_.size() < n) views_.emplace_back(kLevelReserve);
 }
 
 const level_book* itch_book::book(locate_t locate) const {
   if (locate >= locates_.size()) return nullptr;
-  levels_.sorted_view(locate, views_[locate]);
-  return &views_[locate];
+  levels_.sorted_view(locate, view_);
+  return &view_;
 }
 
 void itch_book::report(std::string_view line) {

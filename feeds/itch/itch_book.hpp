@@ -422,8 +422,8 @@ public:
     }
   }
   // The levels of `locate` as a level_book, or nullptr when nothing named that locate
-  // yet. Built from the level store at each call (a sort of the locate's levels): valid
-  // until the next call for the same locate or the next apply; not thread-safe.
+  // yet. Built from the level store at each call (a sort of the locate's levels) into one
+  // view: valid until the next book() call or the next apply; not thread-safe.
   [[nodiscard]] const level_book* book(locate_t locate) const;
   [[nodiscard]] const itch_levels& levels() const noexcept { return levels_; }
   [[nodiscard]] const locate_state* state(locate_t locate) const noexcept {
@@ -451,6 +451,7 @@ private:
     return locates_[locate];
   }
   [[gnu::noinline]] void grow(locate_t locate);
+  static constexpr std::size_t kViewReserve = 64; // levels per side before the view grows
   [[nodiscard]] static bool is_order_message(const std::uint8_t* msg, std::size_t len) noexcept {
     if (len < 19) return false;
     switch (msg[0]) {
@@ -500,7 +501,10 @@ private:
   std::pmr::unsynchronized_pool_resource level_memory_{&level_arena_};
   itch_levels levels_;                 // every locate's levels (hot: every order message)
   std::vector<locate_state> locates_; // by locate: cold
-  mutable std::vector<level_book> views_; // book()'s, by locate; same size as locates_
+  // book()'s: one for every locate, so it stays in cache (the gateway asks for one
+  // locate's view after another; a view per locate was a cold copy of the whole book
+  // and cost the feed thread more than the book saved).
+  mutable level_book view_{kViewReserve};
   market_status market_;
   book_counters counters_;
   event_sink* sink_ = nullptr; // during apply()

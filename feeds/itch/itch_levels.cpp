@@ -47,7 +47,6 @@ void itch_levels::clear() noexcept {
 }
 
 void itch_levels::sorted_view(std::uint16_t locate, level_book& out) const {
-  out.clear();
   for (const side s : {side::bid, side::ask}) {
     scratch_.clear();
     const side_levels& h = sides_[index(locate, s)];
@@ -55,14 +54,13 @@ void itch_levels::sorted_view(std::uint16_t locate, level_book& out) const {
       const slot_level& l = h.v[i];
       if (l.price != 0) scratch_.push_back(price_level{l.price, l.qty, l.orders, 0});
     }
-    // Worst first: each set() then lands at the best end, where level_book inserts
-    // without moving anything.
+    // Worst first, as a level_book keeps a side.
     if (s == side::bid) {
       std::sort(scratch_.begin(), scratch_.end(), [](const price_level& a, const price_level& b) { return a.price < b.price; });
     } else {
       std::sort(scratch_.begin(), scratch_.end(), [](const price_level& a, const price_level& b) { return a.price > b.price; });
     }
-    for (const price_level& l : scratch_) (void)out.set(s, l.price, l.qty, l.orders);
+    out.assign_worst_first(s, scratch_.data(), scratch_.size());
   }
 }
 
