@@ -425,6 +425,14 @@ public:
   // yet. Built from the level store at each call (a sort of the locate's levels) into one
   // view: valid until the next book() call or the next apply; not thread-safe.
   [[nodiscard]] const level_book* book(locate_t locate) const;
+  // Cache hints for a reader that will ask for book(locate) soon (publication walks its
+  // touched locates; by then their levels are out of cache): the locate's level headers
+  // first, then, a few locates later, its levels (finding them reads the headers).
+  void prefetch_book(locate_t locate) const noexcept { levels_.prefetch_sides(locate); }
+  void prefetch_book_levels(locate_t locate) const noexcept {
+    levels_.prefetch_slots(locate, side::bid);
+    levels_.prefetch_slots(locate, side::ask);
+  }
   [[nodiscard]] const itch_levels& levels() const noexcept { return levels_; }
   [[nodiscard]] const locate_state* state(locate_t locate) const noexcept {
     return locate < locates_.size() ? &locates_[locate] : nullptr;

@@ -217,7 +217,17 @@ void itch_feed::publish_touched() {
   const std::uint64_t recv_ts = realtime_ns();
   const std::uint64_t recv_mono = monotonic_ns();
   const data_quality q = quality();
-  for (const locate_t l : touched_list_) {
+  // The levels of the locates a batch touched are out of cache again by now (a batch
+  // touches hundreds): start loading them a few locates ahead, in two stages.
+  constexpr std::size_t kFar = 8;
+  constexpr std::size_t kNear = 4;
+  const std::size_t n = touched_list_.size();
+  for (std::size_t k = 0; k < n && k < kFar; ++k) book_.prefetch_book(touched_list_[k]);
+  for (std::size_t k = 0; k < n && k < kNear; ++k) book_.prefetch_book_levels(touched_list_[k]);
+  for (std::size_t k = 0; k < n; ++k) {
+    if (k + kFar < n) book_.prefetch_book(touched_list_[k + kFar]);
+    if (k + kNear < n) book_.prefetch_book_levels(touched_list_[k + kNear]);
+    const locate_t l = touched_list_[k];
     const std::uint8_t what = touched_[l];
     touched_[l] = 0;
     const instrument_id id = pub_ids_[l];
