@@ -317,7 +317,7 @@ void itch_book::place(locate_t locate, side s, std::uint64_t ref, std::uint32_t 
     note(counters_.duplicate_ref, reported_duplicate_, "order reference already live; the old order was removed");
     const order_entry old = *o;
     if (!levels_.reduce(old.locate, old.s, old.level, old.shares, 1)) [[unlikely]] {
-      note(counters_.level_errors, reported_level_, "level book refused a reduce");
+      note(counters_.level_errors, reported_level_, "a reduce took more than its level held");
     }
     market_event r;
     r.what = market_event::type::reduce;
@@ -365,7 +365,7 @@ void itch_book::reduce_order(order_entry* o, std::uint32_t qty, std::uint64_t ex
   }
   const std::uint32_t orders = gone ? 1 : 0;
   if (!levels_.reduce(cur.locate, cur.s, cur.level, qty, orders)) [[unlikely]] {
-    note(counters_.level_errors, reported_level_, "level book refused a reduce");
+    note(counters_.level_errors, reported_level_, "a reduce took more than its level held");
   }
   market_event e;
   e.what = market_event::type::reduce;

@@ -1,5 +1,6 @@
-// Order-by-order ITCH 5.0 books: every live order by reference number, aggregated into a
-// level_book per stock locate, plus the per-locate directory, status and imbalance state.
+// Order-by-order ITCH 5.0 books: every live order by reference number, aggregated into
+// price levels per stock locate (itch_levels.hpp, read sorted through book()), plus the
+// per-locate directory, status and imbalance state.
 //
 // Rationale:
 // - The orders are the hot structure (every A/F/E/C/X/D/U touches one or two). They live
@@ -25,7 +26,7 @@
 //   (publication, `mdgw book`, tests) asks for them.
 // - Directory, status and imbalance (locate_state) sit in their own array by locate,
 //   apart from the levels, which every order message touches.
-// - Each order message updates the locate's level_book and emits the normalized events
+// - Each order message updates the locate's levels and emits the normalized events
 //   (book/events.hpp) through an event_sink: add, reduce (orders = 1 when the order
 //   left the level), and trade for executions (E always, C when printable), P and Q.
 //   A trade comes before the reduce its fill caused. instrument = stock locate; the
@@ -329,7 +330,7 @@ struct book_counters {
   std::uint64_t invalid_order = 0;   // adds with 0 shares/price or a bad side; E/C/X of 0
   std::uint64_t over_execution = 0;  // E/C/X for more than the order had
   std::uint64_t locate_mismatch = 0; // header locate != the order's locate
-  std::uint64_t level_errors = 0;    // level_book refused an update (a bug if nonzero)
+  std::uint64_t level_errors = 0;    // a reduce took more than its level held (a bug if nonzero)
   std::uint64_t trades = 0;          // trade events (E, printable C, P, Q with shares)
   std::uint64_t non_printable = 0;   // C executions marked non-printable
   std::uint64_t cross_trades = 0;    // Q messages
