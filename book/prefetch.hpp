@@ -6,6 +6,8 @@
 // enough overlaps the miss with the work on earlier messages.
 #pragma once
 
+#include <cstddef>
+
 namespace mdgw {
 
 // Starts loading the cache line at p (which must point into a live object). An asm
@@ -19,5 +21,9 @@ inline void prefetch_line(const void* p) noexcept {
   __builtin_prefetch(p);
 #endif
 }
+
+// How many elements ahead a loop over pointers to scattered objects (the gateway's
+// subscriptions) hints the next one: enough to cover a miss, few enough to stay useful.
+inline constexpr std::size_t kPrefetchAhead = 4;
 
 } // namespace mdgw

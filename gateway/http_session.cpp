@@ -73,7 +73,13 @@ void http_session<Stream>::on_read(error_code ec, std::size_t) {
   if (websocket::is_upgrade(parser_->get())) {
     worker_.remove(this, false);
     registered_ = false;
-    auto ws = std::make_shared<ws_session<Stream>>(worker_, std::move(stream_));
+    std::shared_ptr<ws_session<typename ws_layer<Stream>::type>> ws;
+    if constexpr (std::is_same_v<Stream, plain_stream>) {
+      beast::get_lowest_layer(stream_).expires_never();
+      ws = std::make_shared<ws_session<direct_socket>>(worker_, direct_socket(stream_.release_socket()));
+    } else {
+      ws = std::make_shared<ws_session<Stream>>(worker_, std::move(stream_));
+    }
     ws->run(parser_->release());
     return;
   }

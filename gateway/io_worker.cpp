@@ -1,12 +1,26 @@
 #include "io_worker.hpp"
 
 #include "capnp_codec.hpp"
+#include "prefetch.hpp"
 #include "session_base.hpp"
 
 #include <algorithm>
 #include <array>
 
 namespace mdgw {
+
+namespace {
+
+// Marks every subscription of a channel or topic dirty. 100 subscribers an instrument in
+// ui, mostly out of cache: each one is hinted a few iterations ahead.
+void mark_all(const std::vector<subscription*>& subs, std::uint64_t exch_ts = 0, std::uint64_t recv_ts = 0) {
+  for (std::size_t i = 0; i < subs.size(); ++i) {
+    if (i + kPrefetchAhead < subs.size()) prefetch_line(subs[i + kPrefetchAhead]);
+    subs[i]->owner->mark_dirty(subs[i], exch_ts, recv_ts);
+  }
+}
+
+} // namespace
 
 io_worker::io_worker(std::size_t index, publication& pub, const gateway_config& cfg)
     : index_(index), pub_(pub), cfg_(cfg) {
@@ -321,7 +335,7 @@ void io_worker::update_book_topics(instrument_view& is, instrument_id id, const 
     t.ticker.version = t.view.seq();
     t.ticker.exch_ts = top.exch_ts;
     t.ticker.recv_ts = top.recv_ts;
-    for (subscription* s : t.ticker.subs) s->owner->mark_dirty(s, n.exch_ts, n.recv_ts);
+    mark_all(t.ticker.subs, n.exch_ts, n.recv_ts);
   } else {
     t.view.book_version = top.version; // deeper changes: the ticker shows nothing new
   }
@@ -331,13 +345,13 @@ void io_worker::update_book_topics(instrument_view& is, instrument_id id, const 
     ++t.status.version;
     t.status.exch_ts = top.exch_ts;
     t.status.recv_ts = top.recv_ts;
-    for (subscription* s : t.status.subs) s->owner->mark_dirty(s, n.exch_ts, n.recv_ts);
+    mark_all(t.status.subs, n.exch_ts, n.recv_ts);
   }
 }
 
 void io_worker::update_trade_topics(instrument_view& is, instrument_id id, const notice& n) {
   topics_state& t = *is.topics;
-  for (subscription* s : t.trades.subs) s->owner->mark_dirty(s, n.exch_ts, n.recv_ts);
+  mark_all(t.trades.subs, n.exch_ts, n.recv_ts);
   if (t.ticker.subs.empty()) return;
   const std::uint64_t before = t.view.last.seq;
   read_last_trade(t, id);
@@ -345,7 +359,7 @@ void io_worker::update_trade_topics(instrument_view& is, instrument_id id, const
   t.ticker.version = t.view.seq();
   t.ticker.exch_ts = t.view.last.exch_ts;
   t.ticker.recv_ts = t.view.last.recv_ts;
-  for (subscription* s : t.ticker.subs) s->owner->mark_dirty(s, n.exch_ts, n.recv_ts);
+  mark_all(t.ticker.subs, n.exch_ts, n.recv_ts);
 }
 
 void io_worker::update_state_topics(instrument_view& is, instrument_id id, const notice& n) {
@@ -356,13 +370,13 @@ void io_worker::update_state_topics(instrument_view& is, instrument_id id, const
     ++t.status.version;
     t.status.exch_ts = st.exch_ts;
     t.status.recv_ts = st.recv_ts;
-    for (subscription* s : t.status.subs) s->owner->mark_dirty(s, n.exch_ts, n.recv_ts);
+    mark_all(t.status.subs, n.exch_ts, n.recv_ts);
   }
   if (imbalance_differs(st, t.state)) {
     ++t.imbalance.version;
     t.imbalance.exch_ts = st.exch_ts;
     t.imbalance.recv_ts = st.recv_ts;
-    for (subscription* s : t.imbalance.subs) s->owner->mark_dirty(s, n.exch_ts, n.recv_ts);
+    mark_all(t.imbalance.subs, n.exch_ts, n.recv_ts);
   }
   t.state = st;
 }
@@ -465,6 +479,22 @@ void io_worker::mark_ready(session_base* s) {
   ready_.push_back(s);
 }
 
+void io_worker::defer_flush(session_base* s) {
+  mark_ready(s);
+  if (flushing_ || flush_posted_) return;
+  flush_posted_ = true;
+  net::post(ioc_, [this] {
+    flush_posted_ = false;
+    flush_ready();
+  });
+}
+
+void io_worker::unready(session_base* s) {
+  if (!s->in_ready_list) return;
+  s->in_ready_list = false;
+  std::replace(ready_.begin(), ready_.end(), s, static_cast<session_base*>(nullptr));
+}
+
 void io_worker::on_notice(const notice& n) {
   if (n.instrument >= instruments_.size()) return;
   auto& is = instruments_[n.instrument];
@@ -476,9 +506,7 @@ void io_worker::on_notice(const notice& n) {
       is.first_recv_ts = n.recv_ts;
     }
     is.changed = true;
-    for (book_channel* ch : is.channels) {
-      for (subscription* s : ch->subs) s->owner->mark_dirty(s);
-    }
+    for (book_channel* ch : is.channels) mark_all(ch->subs);
     if (is.topics) update_book_topics(is, n.instrument, n);
     break;
   case notice::kind::trade:
@@ -490,16 +518,24 @@ void io_worker::on_notice(const notice& n) {
   }
 }
 
-void io_worker::on_wake() {
-  if (!wildcards_.empty()) grow_wildcards();
-  pub_.drain(index_, [this](const notice& n) { on_notice(n); });
-  // Sessions are flushed after the whole drain: one message carries every change.
+void io_worker::flush_ready() {
+  flushing_ = true;
+  // By index: a session flushed here may list itself again (defer_flush) at the end.
   for (std::size_t i = 0; i < ready_.size(); ++i) {
     session_base* s = ready_[i];
+    if (s == nullptr) continue;
     s->in_ready_list = false;
     s->flush();
   }
   ready_.clear();
+  flushing_ = false;
+}
+
+void io_worker::on_wake() {
+  if (!wildcards_.empty()) grow_wildcards();
+  pub_.drain(index_, [this](const notice& n) { on_notice(n); });
+  // Sessions are flushed after the whole drain: one message carries every change.
+  flush_ready();
   // Notices that arrived meanwhile are drained by a fresh handler rather than a loop
   // here: under a flat-out feed a loop would never yield to write completions.
   if (pub_.rearm(index_)) net::post(ioc_, [this] { on_wake(); });

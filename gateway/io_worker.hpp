@@ -137,6 +137,11 @@ public:
   [[nodiscard]] encoded book_fragment(book_channel& ch, std::uint64_t from_rec,
                                       protocol::wire_format fmt = protocol::wire_format::json);
   void mark_ready(session_base* s); // a session with dirty subscriptions to flush
+  // A session with more to send after a message it wrote at once: flushed again in this
+  // round after the other ready sessions (one message each a round), or in a posted one.
+  void defer_flush(session_base* s);
+  // A session that is going away leaves the ready list.
+  void unready(session_base* s);
 
   // Topics (ticker, status, imbalance) and trades: sessions add their subscription to
   // the returned channel's subs and remove it with release_topic.
@@ -210,6 +215,7 @@ private:
   void grow_wildcards();
 
   void on_wake();
+  void flush_ready();
   void on_notice(const notice& n);
   void check_drained();
 
@@ -221,7 +227,9 @@ private:
   std::vector<subscription*> wildcards_;
   std::size_t wildcard_known_ = 0; // instruments the wildcards were told about
   std::vector<std::unique_ptr<book_channel>> channel_store_;
-  std::vector<session_base*> ready_;
+  std::vector<session_base*> ready_; // null: a session that left while listed
+  bool flushing_ = false;            // flush_ready() is running
+  bool flush_posted_ = false;
   std::string scratch_;     // checksum text
   book_record candidate_;   // the next state, before it is known to differ
   std::unordered_set<connection*> connections_;

@@ -21,8 +21,22 @@ using tcp = boost::asio::ip::tcp;
 using error_code = boost::system::error_code;
 
 class tls_fd_stream;
+class direct_socket;
 
 using plain_stream = beast::tcp_stream;
+// The stream a WebSocket session runs on after the upgrade from an HTTP session on Stream.
+// Plain: the socket, which the session may also write data frames to directly
+// (direct_socket.hpp). beast::tcp_stream's per-operation timeout and rate-policy
+// bookkeeping (executor copies, timer checks) was about 5% of the io thread under load,
+// and a websocket stream keeps its own timeouts.
+template <class Stream>
+struct ws_layer {
+  using type = Stream;
+};
+template <>
+struct ws_layer<plain_stream> {
+  using type = direct_socket;
+};
 // The gateway's server side of wss:// and https:// (tls_fd_stream.hpp: no buffers of its
 // own); the upstream clients (crypto_live.cpp) keep Beast's SSL stream.
 using tls_server_stream = tls_fd_stream;

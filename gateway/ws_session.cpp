@@ -60,8 +60,8 @@ std::string_view chosen_subprotocol(std::string_view offered) {
 template <class NextLayer>
 void ws_session<NextLayer>::run(http::request<http::string_body> req) {
   // The websocket stream has its own timeouts: the TCP stream's must be off (Beast
-  // requires this before the upgrade).
-  beast::get_lowest_layer(ws_).expires_never();
+  // requires this before the upgrade). A direct_socket has none.
+  if constexpr (!std::is_same_v<NextLayer, direct_socket>) beast::get_lowest_layer(ws_).expires_never();
   const auto& cfg = worker_.config();
   // Checked here, answered after the upgrade: a browser sees a close code, never the
   // status of a refused handshake.
@@ -128,10 +128,51 @@ void ws_session<NextLayer>::on_read(error_code ec, std::size_t) {
   if (!closing_) do_read();
 }
 
+namespace {
+
+// The header of an unmasked, final server frame of `size` bytes (RFC 6455 5.2).
+std::size_t frame_header(unsigned char* out, bool binary, std::size_t size) noexcept {
+  out[0] = binary ? 0x82 : 0x81;
+  if (size < 126) {
+    out[1] = static_cast<unsigned char>(size);
+    return 2;
+  }
+  if (size <= 0xffff) {
+    out[1] = 126;
+    out[2] = static_cast<unsigned char>(size >> 8);
+    out[3] = static_cast<unsigned char>(size);
+    return 4;
+  }
+  out[1] = 127;
+  for (int i = 0; i < 8; ++i) out[2 + i] = static_cast<unsigned char>(static_cast<std::uint64_t>(size) >> (56 - 8 * i));
+  return 10;
+}
+
+} // namespace
+
 template <class NextLayer>
-void ws_session<NextLayer>::write_message(std::span<const net::const_buffer> buffers) {
-  ws_.binary(format_ == protocol::wire_format::capnp);
-  ws_.async_write(buffers, beast::bind_front_handler(&ws_session::on_write, this->shared_from_this()));
+bool ws_session<NextLayer>::write_message(net::const_buffer message) {
+  const bool binary = format_ == protocol::wire_format::capnp;
+  if constexpr (std::is_same_v<NextLayer, direct_socket>) {
+    // One sendmsg of the whole frame when nothing else writes (direct_socket.hpp).
+    direct_socket& sock = ws_.next_layer();
+    if (ws_.is_open() && sock.can_write_direct()) {
+      const std::size_t head = frame_header(frame_head_.data(), binary, message.size());
+      error_code ec;
+      switch (sock.write_direct(net::buffer(frame_head_.data(), head), message, ec,
+                                beast::bind_front_handler(&ws_session::on_write, this->shared_from_this()))) {
+      case direct_socket::direct_result::done: return true;
+      case direct_socket::direct_result::partial: return false;
+      case direct_socket::direct_result::failed:
+        on_write(ec, 0);
+        return false;
+      case direct_socket::direct_result::nothing: break; // Beast's write waits for the socket
+      }
+    }
+  }
+  ws_.binary(binary);
+  ws_.async_write(message, beast::bind_front_handler(&ws_session::on_write, this->shared_from_this()));
+  return false;
 }
 
 template <class NextLayer>
@@ -165,7 +206,7 @@ void ws_session<NextLayer>::shutdown_going_away() {
   close_with(websocket::close_code::going_away, "server shutting down");
 }
 
-template class ws_session<plain_stream>;
+template class ws_session<direct_socket>;
 template class ws_session<tls_server_stream>;
 
 } // namespace mdgw

@@ -1,12 +1,15 @@
 // A WebSocket session on a plain or TLS stream. Everything of a session runs on its io
-// thread, so it needs no strand. Instantiated in ws_session.cpp for plain_stream and
-// tls_server_stream only: Beast's websocket templates are compiled in that one file.
+// thread, so it needs no strand. Instantiated in ws_session.cpp for direct_socket (plain,
+// ws_layer in net.hpp) and tls_server_stream only: Beast's websocket templates are
+// compiled in that one file.
 #pragma once
 
+#include "direct_socket.hpp"
 #include "net.hpp"
 #include "session_base.hpp"
 #include "tls_fd_stream.hpp"
 
+#include <array>
 #include <memory>
 
 namespace mdgw {
@@ -24,7 +27,7 @@ private:
   void on_accept(error_code ec);
   void do_read();
   void on_read(error_code ec, std::size_t n);
-  void write_message(std::span<const net::const_buffer> buffers) override;
+  bool write_message(net::const_buffer message) override;
   void on_write(error_code ec, std::size_t n);
   void close_with(std::uint16_t code, std::string_view reason) override;
   std::shared_ptr<void> keep_alive() override { return this->shared_from_this(); }
@@ -33,11 +36,12 @@ private:
   websocket::stream<NextLayer> ws_;
   static constexpr std::size_t kReadChunk = 256; // bytes a pending read prepares (do_read)
   beast::flat_buffer buffer_;
+  std::array<unsigned char, 10> frame_head_{}; // of a direct frame in flight
   bool close_started_ = false;
   bool unauthorized_ = false;
 };
 
-extern template class ws_session<plain_stream>;
+extern template class ws_session<direct_socket>;
 extern template class ws_session<tls_server_stream>;
 
 } // namespace mdgw

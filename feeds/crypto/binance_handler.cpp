@@ -127,17 +127,13 @@ bool walk_event(Value root, event_fields& ev, std::vector<raw_level>& raw) {
 // and declines anything else (other keys or events, levels with more than two fields),
 // which is then read by walk_event (fast_path_test.cpp compares both with the DOM on
 // every capture frame and thousands of mutilated ones).
+// ev must be as constructed.
 bool scan_depth_update(const padded_frame& f, event_fields& ev, std::vector<raw_level>& raw) {
   if (f.size > json::kMaxFrameBytes) return false;
   json::scanner sc(f.data, f.size);
-  ev = event_fields{};
-  raw.clear();
-  std::string_view key;
+  raw.clear(); // ev: as constructed (the only caller's is new)
   std::string_view stream;
-  if (!sc.eat('{') || !sc.string(key) || key != "stream" || !sc.eat(':') || !sc.string(stream) || !sc.eat(',') ||
-      !sc.string(key) || key != "data" || !sc.eat(':') || !sc.eat('{')) {
-    return false;
-  }
+  if (!sc.eat_literal("{\"stream\":") || !sc.string(stream) || !sc.eat_literal(",\"data\":{")) return false;
   do {
     char k = 0;
     if (!sc.short_key(k)) return false;
@@ -351,7 +347,7 @@ frame_status binance_handler::on_depth_snapshot(std::size_t index, const padded_
     ++counters_.ignored; // older than (or as old as) the book we maintain
     return frame_status::ignored;
   }
-  if (!json::parse_levels(m.raw, in.info, m.parsed)) return rejected();
+  if (!json::parse_levels(body, m.raw, in.info, m.parsed)) return rejected();
   in.book.clear();
   // Snapshots list each side best first; a level_book side keeps its best at the back,
   // so inserting worst first appends instead of shifting the whole side every time.
@@ -387,14 +383,15 @@ frame_status binance_handler::on_frame(const padded_frame& f) {
   ++counters_.frames;
   impl& m = *impl_;
   event_fields ev;
-  if (!(fast_json_ && scan_depth_update(f, ev, m.raw)) &&
+  const bool flat = fast_json_ && scan_depth_update(f, ev, m.raw); // then every string is in f
+  if (!flat &&
       !json::read_frame(m.parser, f, fast_json_, [&](auto root) { return walk_event(root, ev, m.raw); })) {
     return reject_frame();
   }
 
-  const bool depth = ev.e == "depthUpdate";
-  const bool book_ticker = ev.e.empty() && ev.has_last && !ev.b.empty() && !ev.a.empty();
-  const bool trade = ev.e == "aggTrade" || ev.e == "trade";
+  const bool depth = json::is(ev.e, "depthUpdate");
+  const bool book_ticker = !depth && ev.e.empty() && ev.has_last && !ev.b.empty() && !ev.a.empty();
+  const bool trade = !depth && (json::is(ev.e, "aggTrade") || json::is(ev.e, "trade"));
   if (!depth && !book_ticker && !trade) {
     ++counters_.ignored; // kline, request replies ({"result":null,"id":1}), ...
     return frame_status::ignored;
@@ -446,7 +443,7 @@ frame_status binance_handler::on_frame(const padded_frame& f) {
 
   // depthUpdate
   if (!ev.has_first || !ev.has_last || ev.first_id > ev.last_id) return reject_frame();
-  if (!json::parse_levels(m.raw, in.info, m.parsed)) {
+  if (!json::parse_levels(f, m.raw, in.info, m.parsed, flat)) {
     ++counters_.bad_frames;
     // The update is lost: the chain cannot continue from here.
     if (m.sync[index].state != sync_state::awaiting_snapshot) m.resync(*this, index, resync_reason::bad_update);

@@ -215,7 +215,7 @@ frame_status coinbase_handler::on_frame(const padded_frame& f) {
     ++counters_.out_of_sync;
     return frame_status::out_of_sync;
   }
-  if (!json::parse_levels(m.raw, in.info, m.parsed)) {
+  if (!json::parse_levels(f, m.raw, in.info, m.parsed)) {
     ++counters_.bad_frames;
     if (in.quality == data_quality::ok) {
       mark_stale(index, snapshot ? resync_reason::snapshot_rejected : resync_reason::bad_update);

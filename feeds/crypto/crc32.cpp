@@ -206,6 +206,13 @@ std::uint32_t crc32_raw(const void* data, std::size_t n) noexcept {
   return crc_tables(0, static_cast<const unsigned char*>(data), n);
 }
 
+std::uint32_t crc32_raw_block64(const unsigned char* p, std::size_t n) noexcept {
+#if defined(__x86_64__)
+  if (kHavePclmul) return crc_pclmul(0, p, 64);
+#endif
+  return crc_tables(0, p + 64 - n, n);
+}
+
 std::uint32_t crc32_concat_portable(std::uint32_t reg, const std::uint32_t* raw, const std::uint8_t* len,
                                     std::size_t n) noexcept {
   std::uint64_t acc = 0;

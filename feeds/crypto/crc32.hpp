@@ -28,6 +28,12 @@ namespace mdgw::crypto {
 // The register after `data` started from zero, no inversions: a piece for crc32_concat.
 [[nodiscard]] std::uint32_t crc32_raw(const void* data, std::size_t n) noexcept;
 
+// crc32_raw of a short text placed at the end of a 64-byte block whose bytes before it
+// are zero (zero bytes in front leave a register of zero unchanged): the text is the
+// last n (0..64) bytes at p, p[0, 64 - n) must be zero. With PCLMULQDQ one fixed fold of
+// the 64 bytes (no loop, no tables), else the tables over the n bytes.
+[[nodiscard]] std::uint32_t crc32_raw_block64(const unsigned char* p, std::size_t n) noexcept;
+
 // The longest run crc32_concat takes (its table of x^(8k) has this many + 1 entries).
 inline constexpr std::size_t kCrc32MaxConcat = 1024;
 

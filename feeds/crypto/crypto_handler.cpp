@@ -115,22 +115,7 @@ crypto_handler::symbol_key crypto_handler::key_of(std::string_view s, bool padde
     if (s.size() > 8) std::memcpy(&k.hi, s.data() + 8, std::min<std::size_t>(s.size() - 8, 8));
     return k;
   }
-  std::memcpy(&k.lo, s.data(), 8);
-  std::memcpy(&k.hi, s.data() + 8, 8);
-  // Keep the first n bytes of a word (n in 0..8): two shifts of at most 32 bits each, so
-  // n = 0 needs no special case (a single shift by 64 would be undefined).
-  const auto keep = [](std::uint64_t w, std::size_t n) {
-    const auto drop = static_cast<unsigned>(8 - n) * 4U;
-    return w & ((~std::uint64_t{0} >> drop) >> drop);
-  };
-  k.lo = keep(k.lo, std::min<std::size_t>(s.size(), 8));
-  k.hi = keep(k.hi, std::min<std::size_t>(s.size(), 16) - std::min<std::size_t>(s.size(), 8));
-  return k;
-}
-
-std::size_t crypto_handler::slot_of(const symbol_key& k) const noexcept {
-  const std::uint64_t h = (k.lo ^ (k.hi * 0x9E3779B97F4A7C15ULL) ^ k.size) * 0xBF58476D1CE4E5B9ULL;
-  return static_cast<std::size_t>(h >> slot_shift_);
+  return padded_key(s);
 }
 
 std::optional<std::size_t> crypto_handler::lookup(const symbol_key& k, std::string_view s) const noexcept {
@@ -153,8 +138,8 @@ std::optional<std::size_t> crypto_handler::find(std::string_view venue_symbol) c
   return lookup(key_of(venue_symbol, false), venue_symbol);
 }
 
-std::optional<std::size_t> crypto_handler::find_in_frame(std::string_view venue_symbol,
-                                                         const padded_frame& f) const noexcept {
+std::optional<std::size_t> crypto_handler::find_in_frame_slow(std::string_view venue_symbol,
+                                                              const padded_frame& f) const noexcept {
   // Inside the frame, the kFramePadding (>= 16) readable bytes after it cover the words.
   static_assert(kFramePadding >= 16);
   const auto at = reinterpret_cast<std::uintptr_t>(venue_symbol.data());
@@ -186,16 +171,7 @@ void crypto_handler::report_trade(std::size_t index, trade_print t) {
   sink_->on_trade(index, t);
 }
 
-bool crypto_handler::set_level(std::size_t index, side s, price_t price, qty_t qty) {
-  switch (instruments_[index].book.set(s, price, qty, 0)) {
-  case apply_status::ok: ++counters_.levels; return true;
-  case apply_status::unknown_level: ++counters_.unknown_deletes; return true; // delete of an absent level
-  default: return false;
-  }
-}
-
-std::size_t truncate_book(level_book& book, std::size_t depth) {
-  if (book.depth(side::bid) <= depth && book.depth(side::ask) <= depth) return 0; // the usual case
+std::size_t truncate_sides(level_book& book, std::size_t depth) {
   std::size_t dropped = 0;
   for (const side s : {side::bid, side::ask}) {
     while (book.depth(s) > depth) {

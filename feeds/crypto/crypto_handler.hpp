@@ -25,8 +25,10 @@
 #include "level_book.hpp"
 #include "types.hpp"
 
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 #include <memory>
 #include <optional>
 #include <string>
@@ -196,11 +198,32 @@ protected:
   void report_trade(std::size_t index, trade_print t);
   // find() for a symbol read from frame f (a view into f's bytes, or anything else:
   // then it is plain find). Inside the frame its first 16 bytes are loaded as two words,
-  // the padding behind the frame making that safe: no copy, no call.
+  // the padding behind the frame making that safe: no copy. Inline for symbols of at
+  // most 16 bytes (whose key decides equality: the venues' all are); longer ones and
+  // views outside the frame go to the same lookup out of line.
   [[nodiscard]] std::optional<std::size_t> find_in_frame(std::string_view venue_symbol,
-                                                         const padded_frame& f) const noexcept;
+                                                         const padded_frame& f) const noexcept {
+    const auto at = reinterpret_cast<std::uintptr_t>(venue_symbol.data());
+    const auto begin = reinterpret_cast<std::uintptr_t>(f.data);
+    if (venue_symbol.size() <= 16 && at >= begin && at + venue_symbol.size() <= begin + f.size) {
+      const symbol_key k = padded_key(venue_symbol);
+      for (std::size_t i = slot_of(k);; i = (i + 1) & slot_mask_) {
+        const symbol_slot& slot = slots_[i];
+        if (slot.key.lo == k.lo && slot.key.hi == k.hi && slot.key.size == k.size) return slot.index;
+        if (slot.index == kNoSlot) return std::nullopt; // an empty slot: not a symbol of ours
+      }
+    }
+    return find_in_frame_slow(venue_symbol, f);
+  }
   // Applies one absolute level (qty 0 deletes); false when the book rejected it.
-  [[nodiscard]] bool set_level(std::size_t index, side s, price_t price, qty_t qty);
+  // Inline: once per level of every update.
+  [[nodiscard]] bool set_level(std::size_t index, side s, price_t price, qty_t qty) {
+    switch (instruments_[index].book.set(s, price, qty, 0)) {
+    case apply_status::ok: ++counters_.levels; return true;
+    case apply_status::unknown_level: ++counters_.unknown_deletes; return true; // delete of an absent level
+    default: return false;
+    }
+  }
   // A malformed or unreadable frame: counted.
   [[nodiscard]] frame_status reject_frame() noexcept {
     ++counters_.bad_frames;
@@ -230,7 +253,28 @@ private:
   };
   // The key of s; `padded`: 16 bytes from s.data() may be read.
   [[nodiscard]] static symbol_key key_of(std::string_view s, bool padded) noexcept;
-  [[nodiscard]] std::size_t slot_of(const symbol_key& k) const noexcept;
+  // key_of(s, true).
+  [[nodiscard]] static symbol_key padded_key(std::string_view s) noexcept {
+    symbol_key k;
+    k.size = s.size();
+    std::memcpy(&k.lo, s.data(), 8);
+    std::memcpy(&k.hi, s.data() + 8, 8);
+    // Keep the first n bytes of a word (n in 0..8): two shifts of at most 32 bits each, so
+    // n = 0 needs no special case (a single shift by 64 would be undefined).
+    const auto keep = [](std::uint64_t w, std::size_t n) {
+      const auto drop = static_cast<unsigned>(8 - n) * 4U;
+      return w & ((~std::uint64_t{0} >> drop) >> drop);
+    };
+    k.lo = keep(k.lo, std::min<std::size_t>(s.size(), 8));
+    k.hi = keep(k.hi, std::min<std::size_t>(s.size(), 16) - std::min<std::size_t>(s.size(), 8));
+    return k;
+  }
+  [[nodiscard]] std::size_t slot_of(const symbol_key& k) const noexcept {
+    const std::uint64_t h = (k.lo ^ (k.hi * 0x9E3779B97F4A7C15ULL) ^ k.size) * 0xBF58476D1CE4E5B9ULL;
+    return static_cast<std::size_t>(h >> slot_shift_);
+  }
+  [[nodiscard]] std::optional<std::size_t> find_in_frame_slow(std::string_view venue_symbol,
+                                                              const padded_frame& f) const noexcept;
   [[nodiscard]] std::optional<std::size_t> lookup(const symbol_key& k, std::string_view s) const noexcept;
   // Symbols over 16 bytes (none of the venues' so far): the rest compared out of line.
   [[nodiscard, gnu::noinline, gnu::cold]] bool long_symbol_is(std::size_t index, std::string_view s) const noexcept;
@@ -242,9 +286,16 @@ private:
   crypto_sink* sink_;
 };
 
+// truncate_book when a side is deeper than `depth`.
+std::size_t truncate_sides(level_book& book, std::size_t depth);
+
 // Drops every level beyond `depth` on both sides (Kraken: the subscribed depth).
 // Returns how many were dropped. level_book has no truncate, so this deletes the worst
 // level by price; it only runs when an insert pushed a side past the depth (one level).
-std::size_t truncate_book(level_book& book, std::size_t depth);
+// The test of the usual case (nothing to drop) is inline: it runs on every update.
+inline std::size_t truncate_book(level_book& book, std::size_t depth) {
+  if (book.depth(side::bid) <= depth && book.depth(side::ask) <= depth) return 0;
+  return truncate_sides(book, depth);
+}
 
 } // namespace mdgw::crypto

@@ -111,7 +111,7 @@ private:
 // The bytes of one frame; every failure is sticky (finish() then says no).
 class scanner {
 public:
-  scanner(const char* p, std::size_t n) noexcept : p_(p), end_(p + n) {}
+  scanner(const char* p, std::size_t n) noexcept : begin_(p), p_(p), end_(p + n) {}
 
   // Everything read, nothing failed; blanks are accepted only at the end.
   [[nodiscard]] bool finish() noexcept {
@@ -132,7 +132,7 @@ public:
   }
   bool expect(char c) noexcept { return eat(c) || fail(); }
 
-  bool string(std::string_view& out) noexcept {
+  [[gnu::always_inline]] bool string(std::string_view& out) noexcept {
     if (!eat('"')) return fail();
     const char* const begin = p_;
     const char* q = begin;
@@ -181,26 +181,33 @@ public:
   // types it INT64 or UINT64). Anything else fails: "-1", "01", "1.5", "1e3".
   // Up to 15 digits (ids and millisecond times; 17 digits would be year 5138), their
   // count comes from one 16-byte compare (the padding makes the over-read safe) and
-  // their value from at most two 8-digit words: no loop with a data-dependent exit.
-  // Longer runs take the loop below, which is the reference.
+  // their value from one 16-byte load ending with them when the frame has 16 bytes
+  // there (decimal_detail::tail_digits), else at most two 8-digit words: no loop with a
+  // data-dependent exit. Longer runs take the loop below, which is the reference.
   bool integer(std::uint64_t& out) noexcept {
     const char* const begin = p_;
 #if defined(__SSE2__)
-    const __m128i x = _mm_loadu_si128(reinterpret_cast<const __m128i*>(begin));
-    const __m128i non_digit = _mm_or_si128(_mm_cmplt_epi8(x, _mm_set1_epi8('0')), _mm_cmpgt_epi8(x, _mm_set1_epi8('9')));
-    const auto run = static_cast<std::size_t>(__builtin_ctz(static_cast<unsigned>(_mm_movemask_epi8(non_digit)) | 0x10000U));
-    const std::size_t count = std::min(run, static_cast<std::size_t>(end_ - begin));
-    if (count < 16) {
+    if (const std::size_t count = short_run(); count < 16) {
       std::uint64_t v = 0;
-      // begin + 16 is readable: digits() then loads its words at begin, never before.
-      if (count == 0 || (*begin == '0' && count > 1) || !decimal_detail::digits(begin + 16, begin, count, v)) return fail();
+      if (!short_integer(count)) return false;
       const char* const q = begin + count;
-      if (q != end_ && (*q == '.' || *q == 'e' || *q == 'E')) return fail();
+      // begin + 16 is readable: digits() then loads its words at begin, never before.
+      if (!(q - begin_ >= 16 ? decimal_detail::tail_digits(q - 16, count, v)
+                             : decimal_detail::digits(begin + 16, begin, count, v))) {
+        return fail();
+      }
       out = v;
       p_ = q;
       return true;
     }
 #endif
+    return long_integer(out);
+  }
+
+  // integer() digit by digit (16 digits or more; any run without SSE2). Out of line:
+  // the short path above stays free of its registers.
+  [[gnu::noinline]] bool long_integer(std::uint64_t& out) noexcept {
+    const char* const begin = p_;
     const char* const limit = end_ - begin > 20 ? begin + 20 : end_;
     const char* q = begin;
     std::uint64_t v = 0;
@@ -211,6 +218,39 @@ public:
     if (q != end_ && (*q == '.' || *q == 'e' || *q == 'E')) return fail();
     out = v;
     p_ = q;
+    return true;
+  }
+
+  // integer() where the value is not wanted (Kraken's channel id): the same checks,
+  // without computing it.
+  bool skip_integer() noexcept {
+#if defined(__SSE2__)
+    if (const std::size_t count = short_run(); count < 16) {
+      if (!short_integer(count)) return false;
+      p_ += count;
+      return true;
+    }
+#endif
+    std::uint64_t v = 0;
+    return integer(v);
+  }
+
+  // Consumes the literal `lit` (8 to 16 bytes, e.g. a key with its quotes and colon) if
+  // it is next; false (not a failure) otherwise. Two overlapping word compares each
+  // side, no memcmp call; the frame's padding makes the loads safe, the length test
+  // keeps the match inside the frame.
+  template <std::size_t N>
+  [[gnu::always_inline]] bool eat_literal(const char (&lit)[N]) noexcept {
+    static_assert(N - 1 >= 8 && N - 1 <= 16);
+    constexpr std::size_t n = N - 1;
+    if (static_cast<std::size_t>(end_ - p_) < n) return false;
+    std::uint64_t a0 = 0, a1 = 0, b0 = 0, b1 = 0;
+    std::memcpy(&a0, p_, 8);
+    std::memcpy(&a1, p_ + n - 8, 8);
+    std::memcpy(&b0, lit, 8);
+    std::memcpy(&b1, lit + n - 8, 8);
+    if (((a0 ^ b0) | (a1 ^ b1)) != 0) return false;
+    p_ += n;
     return true;
   }
 
@@ -248,6 +288,25 @@ public:
 private:
   static constexpr int kMaxSkipDepth = 8;
 
+#if defined(__SSE2__)
+  // How many digits start at the position (16 when 16 or more, or past the end).
+  [[nodiscard]] std::size_t short_run() const noexcept {
+    const __m128i x = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p_));
+    const __m128i non_digit = _mm_or_si128(_mm_cmplt_epi8(x, _mm_set1_epi8('0')), _mm_cmpgt_epi8(x, _mm_set1_epi8('9')));
+    const auto run = static_cast<std::size_t>(__builtin_ctz(static_cast<unsigned>(_mm_movemask_epi8(non_digit)) | 0x10000U));
+    return std::min(run, static_cast<std::size_t>(end_ - p_));
+  }
+  // The grammar of a run of count (< 16) digits at the position: not empty, no leading
+  // zero, no fraction or exponent after it. Fails the scan if broken.
+  bool short_integer(std::size_t count) noexcept {
+    if (count == 0 || (*p_ == '0' && count > 1)) return fail();
+    const char* const q = p_ + count;
+    if (q != end_ && (*q == '.' || *q == 'e' || *q == 'E')) return fail();
+    return true;
+  }
+#endif
+
+  const char* begin_;
   const char* p_;
   const char* end_;
   bool failed_ = false;
@@ -324,6 +383,34 @@ template <class Walk>
   return walk(dom_value(root));
 }
 
+// s == lit and s starting with lit, for a literal: a size test and a compare of a size
+// known when compiling, which the compiler does inline (a view's operator== calls
+// memcmp with the size it finds at run time).
+template <std::size_t N>
+[[nodiscard]] inline bool is(std::string_view s, const char (&lit)[N]) noexcept {
+  return s.size() == N - 1 && std::memcmp(s.data(), lit, N - 1) == 0;
+}
+template <std::size_t N>
+[[nodiscard]] inline bool starts(std::string_view s, const char (&lit)[N]) noexcept {
+  return s.size() >= N - 1 && std::memcmp(s.data(), lit, N - 1) == 0;
+}
+
+// a == b; from 8 to 16 bytes by two overlapping word loads in each (a view's operator==
+// calls memcmp).
+[[nodiscard]] inline bool same(std::string_view a, std::string_view b) noexcept {
+  if (a.size() != b.size()) return false;
+  const std::size_t n = a.size();
+  if (n >= 8 && n <= 16) {
+    std::uint64_t a0 = 0, a1 = 0, b0 = 0, b1 = 0;
+    std::memcpy(&a0, a.data(), 8);
+    std::memcpy(&a1, a.data() + n - 8, 8);
+    std::memcpy(&b0, b.data(), 8);
+    std::memcpy(&b1, b.data() + n - 8, 8);
+    return ((a0 ^ b0) | (a1 ^ b1)) == 0;
+  }
+  return a == b;
+}
+
 // A decimal string at `scale`; false on a rejected number.
 [[nodiscard]] inline bool get_decimal(std::string_view s, int scale, std::int64_t& out) noexcept {
   return parse_decimal(s, scale, out) == decimal_status::ok;
@@ -377,15 +464,28 @@ struct parsed_level {
   side s = side::bid;
 };
 
+// Where the memory a string read from frame f starts, for the *_in readers
+// (decimal.hpp): the frame when the string is a view into it (the scanner's), else the
+// string itself (the DOM's, in the parser's buffer).
+[[nodiscard]] inline const char* readable_start(const padded_frame& f, std::string_view s) noexcept {
+  const auto at = reinterpret_cast<std::uintptr_t>(s.data());
+  const auto begin = reinterpret_cast<std::uintptr_t>(f.data);
+  return at >= begin && at + s.size() <= begin + f.size ? f.data : s.data();
+}
+
 // Binance and Coinbase: every level parsed at the instrument's scales before any is
-// applied; a price <= 0 or a negative size rejects the frame.
-[[nodiscard]] inline bool parse_levels(const std::vector<raw_level>& raw, const instrument_info& info,
-                                       std::vector<parsed_level>& out) {
+// applied; a price <= 0 or a negative size rejects the frame. The strings are views
+// into f or the parser; `in_frame`: all of them into f (a flat reader's).
+[[nodiscard]] inline bool parse_levels(const padded_frame& f, const std::vector<raw_level>& raw,
+                                       const instrument_info& info, std::vector<parsed_level>& out,
+                                       bool in_frame = false) {
   out.clear();
+  const auto readable = [&](std::string_view s) { return in_frame ? f.data : readable_start(f, s); };
   for (const raw_level& r : raw) {
     parsed_level& p = out.emplace_back(); // filled in place: no copy of a temporary
     p.s = r.s;
-    if (!get_decimal(r.price, info.price_scale, p.price) || !get_decimal(r.qty, info.qty_scale, p.qty) ||
+    if (parse_decimal_in(readable(r.price), r.price, info.price_scale, p.price) != decimal_status::ok ||
+        parse_decimal_in(readable(r.qty), r.qty, info.qty_scale, p.qty) != decimal_status::ok ||
         p.price <= 0 || p.qty < 0) {
       return false;
     }

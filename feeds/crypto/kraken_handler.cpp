@@ -47,13 +47,6 @@ std::size_t render_level(const price_level& l, char* out) noexcept {
   return static_cast<std::size_t>(p - out);
 }
 
-// The same text with whole-word stores (format_digits, decimal.hpp): out needs
-// kMaxLevelText + 8 bytes. The hot path's; render_level stays the reference.
-std::size_t render_level_fast(const price_level& l, char* out) noexcept {
-  const std::size_t n = format_digits(static_cast<std::uint64_t>(l.price), out);
-  return n + format_digits(static_cast<std::uint64_t>(l.qty), out + n);
-}
-
 // The checksum text of a side's top 10, best first (the reference computation).
 std::size_t render_side(const level_book& b, side s, char* out) noexcept {
   std::size_t n = 0;
@@ -73,7 +66,8 @@ struct side_pieces {
 
 struct side_cache {
   side_pieces pieces;
-  bool dirty = true;
+  bool dirty = true;    // the pieces are not the book's: rebuild them (refresh_side)
+  bool changed = false; // the pieces changed since the register was last combined
 };
 
 struct checksum_cache {
@@ -82,6 +76,25 @@ struct checksum_cache {
   std::uint32_t asks_reg = 0; // the CRC register after the asks text
   std::uint32_t full = 0;     // CRC of asks + bids, valid when neither side is dirty
 };
+
+// Piece i of a side: this level's text rendered and hashed. The text is written at the
+// end of a zeroed 64-byte block (its digit counts first), which crc32_raw_block64 hashes
+// in one fixed fold.
+void set_piece(side_pieces& p, std::size_t i, price_t price, qty_t qty) noexcept {
+  static_assert(2 * 20 <= 64, "two int64 in decimal fit the block");
+  alignas(16) unsigned char block[64 + 24] = {}; // format_digits stores whole words past its digits
+  const auto pv = static_cast<std::uint64_t>(price);
+  const auto qv = static_cast<std::uint64_t>(qty);
+  const std::size_t np = digit_count(pv);
+  const std::size_t len = np + digit_count(qv);
+  char* const text = reinterpret_cast<char*>(block) + 64 - len;
+  (void)format_digits(pv, text);
+  (void)format_digits(qv, text + np);
+  p.price[i] = price;
+  p.qty[i] = qty;
+  p.raw[i] = crc32_raw_block64(block, len);
+  p.len[i] = static_cast<std::uint8_t>(len);
+}
 
 // The side's pieces again. The levels above the first change keep theirs untouched;
 // from there on, a merge of the old pieces with the book (both best first) reuses
@@ -92,6 +105,7 @@ template <side S>
 void refresh_side(const level_book& b, side_cache& c) noexcept {
   side_pieces& out = c.pieces;
   c.dirty = false;
+  c.changed = true;
   const std::size_t n = std::min(b.depth(S), kTop);
   const price_level* const best = n != 0 ? &b.level(S, 0) : nullptr;
   std::size_t k = 0;
@@ -115,27 +129,66 @@ void refresh_side(const level_book& b, side_cache& c) noexcept {
       out.len[i] = old.len[j];
       ++j;
     } else {
-      char text[kMaxLevelText + 8];
-      const std::size_t len = render_level_fast(l, text);
-      out.raw[i] = crc32_raw(text, len);
-      out.len[i] = static_cast<std::uint8_t>(len);
+      set_piece(out, i, l.price, l.qty);
     }
   }
   out.n = n;
 }
 
-// Whether setting `price` on side s can change that side's top 10 (before applying).
-bool touches_top(const level_book& b, side s, price_t price) noexcept {
-  if (b.depth(s) <= kraken_handler::kChecksumLevels) return true;
-  const price_t tenth = b.level(s, kraken_handler::kChecksumLevels - 1).price;
-  return s == side::bid ? price >= tenth : price <= tenth;
+void move_piece(side_pieces& p, std::size_t to, std::size_t from) noexcept {
+  p.price[to] = p.price[from];
+  p.qty[to] = p.qty[from];
+  p.raw[to] = p.raw[from];
+  p.len[to] = p.len[from];
+}
+
+// The pieces kept equal to the side's top 10 after one level of it was set (qty 0:
+// deleted) in the book, without looking at the rest of the book: an update changes one
+// level in place, inserts one (the pieces below it move down, the tenth drops out) or
+// deletes one (the pieces below move up, the book's new tenth level comes in). One
+// level is rendered and hashed, never the others. Pieces marked dirty are left to
+// refresh_side. KrakenSynthetic tests compare the checksum with the plain one.
+template <side S>
+void update_pieces(const level_book& b, side_cache& c, price_t price, qty_t qty) noexcept {
+  if (c.dirty) return;
+  side_pieces& p = c.pieces;
+  std::size_t i = 0;
+  while (i < p.n && (S == side::bid ? p.price[i] > price : p.price[i] < price)) ++i;
+  const bool found = i < p.n && p.price[i] == price;
+  if (qty == 0) {
+    if (!found) return; // not in the top 10 (or not in the book at all)
+    for (std::size_t k = i + 1; k < p.n; ++k) move_piece(p, k - 1, k);
+    --p.n;
+    if (b.depth(S) >= kTop) {
+      const price_level& tenth = b.level(S, kTop - 1);
+      set_piece(p, p.n, tenth.price, tenth.qty);
+      ++p.n;
+    }
+  } else if (found) {
+    if (p.qty[i] == qty) return;
+    set_piece(p, i, price, qty);
+  } else if (i < kTop) {
+    const std::size_t n = std::min(p.n + 1, kTop);
+    for (std::size_t k = n - 1; k > i; --k) move_piece(p, k, k - 1);
+    set_piece(p, i, price, qty);
+    p.n = n;
+  } else {
+    return; // below the top 10
+  }
+  c.changed = true;
 }
 
 // The "c" text: digits only (leading zeros allowed), at most 2^32 - 1; what
 // std::from_chars into a uint32 accepts when it must consume the whole text.
 // 8 to 10 digits (nearly every checksum) are read as two words (decimal.hpp), the same
 // answer as the loop: no digit loop with a data-dependent exit.
-bool parse_checksum(std::string_view text, std::uint32_t& out) noexcept {
+bool parse_checksum(const char* readable, std::string_view text, std::uint32_t& out) noexcept {
+  if (!text.empty() && text.size() <= 16 && decimal_detail::window_before(readable, text.data() + text.size(), 16)) {
+    std::uint64_t v = 0;
+    if (!decimal_detail::tail_digits(text.data() + text.size() - 16, text.size(), v) || v > 0xFFFFFFFFULL) return false;
+    out = static_cast<std::uint32_t>(v);
+    return true;
+  }
   if (text.size() >= 8 && text.size() <= 10) {
     std::uint64_t v = 0;
     const char* const b = text.data();
@@ -155,8 +208,8 @@ bool parse_checksum(std::string_view text, std::uint32_t& out) noexcept {
 }
 
 // Exactly `scale` fraction digits: Kraken's fixed per-pair formatting (see header).
-bool parse_book_number(std::string_view s, int scale, std::int64_t& out) noexcept {
-  return parse_decimal_exact(s, scale, out);
+bool parse_book_number(const char* readable, std::string_view s, int scale, std::int64_t& out) noexcept {
+  return parse_decimal_exact_in(readable, s, scale, out);
 }
 
 // Each level: [price, volume, timestamp] or, republished, [price, volume, timestamp, "r"].
@@ -264,13 +317,12 @@ bool walk_frame(Value root, frame_fields& ff, std::vector<raw_level>& raw, std::
 // level with more than 4 fields) makes it decline, and the frame is read again by
 // walk_frame (fast_path_test.cpp compares both with the DOM on every capture frame and
 // thousands of mutilated ones).
+// ff must be as constructed.
 bool scan_book_update(const padded_frame& f, frame_fields& ff, std::vector<raw_level>& raw) {
   if (f.size > json::kMaxFrameBytes) return false;
   json::scanner sc(f.data, f.size);
-  ff = frame_fields{};
-  raw.clear();
-  std::uint64_t id = 0;
-  if (!sc.eat('[') || !sc.integer(id) || !sc.eat(',') || sc.peek() != '{') return false;
+  raw.clear(); // ff: as constructed (the only caller's is new)
+  if (!sc.eat('[') || !sc.skip_integer() || !sc.eat(',') || sc.peek() != '{') return false;
   while (sc.eat('{')) {
     do {
       char key = 0;
@@ -360,10 +412,12 @@ frame_status kraken_handler::on_frame(const padded_frame& f) {
   ++counters_.frames;
   impl& m = *impl_;
   frame_fields ff;
-  if (!(fast_json_ && scan_book_update(f, ff, m.raw)) &&
+  const bool flat = fast_json_ && scan_book_update(f, ff, m.raw); // then every string is in f
+  if (!flat &&
       !json::read_frame(m.parser, f, fast_json_, [&](auto root) { return walk_frame(root, ff, m.raw, m.trades); })) {
     return reject_frame();
   }
+  const auto readable = [&](std::string_view s) { return flat ? f.data : json::readable_start(f, s); };
 
   if (ff.is_event) {
     if (ff.event == "heartbeat") {
@@ -409,7 +463,7 @@ frame_status kraken_handler::on_frame(const padded_frame& f) {
   const std::size_t index = *found;
   crypto_instrument& in = instruments_[index];
 
-  if (channel_name == "trade" && ff.has_trades) {
+  if (json::is(channel_name, "trade") && ff.has_trades) {
     // Validate every trade before reporting any.
     m.prints.clear();
     for (const raw_trade& t : m.trades) {
@@ -427,12 +481,12 @@ frame_status kraken_handler::on_frame(const padded_frame& f) {
     for (const trade_print& p : m.prints) report_trade(index, p);
     return frame_status::ok;
   }
-  if (channel_name.substr(0, 4) != "book") {
+  if (!json::starts(channel_name, "book")) {
     ++counters_.ignored; // a channel we do not handle (spread, ohlc, ...)
     return frame_status::ignored;
   }
   if (snapshot == update) return reject_frame(); // a book frame with neither or both kinds of data
-  if (channel_name != m.last_channel) {
+  if (!json::same(channel_name, m.last_channel)) {
     m.last_channel.assign(channel_name); // the same "book-N" on every frame: parsed once
     m.last_channel_depth = depth_from_channel(channel_name);
   }
@@ -449,8 +503,9 @@ frame_status kraken_handler::on_frame(const padded_frame& f) {
   for (const raw_level& r : m.raw) {
     parsed_level& p = m.parsed.emplace_back(); // filled in place: no copy of a temporary
     std::uint64_t ts = 0;
-    if (!parse_book_number(r.price, in.info.price_scale, p.price) ||
-        !parse_book_number(r.qty, in.info.qty_scale, p.qty) || !parse_epoch_seconds(r.ts, ts)) {
+    if (!parse_book_number(readable(r.price), r.price, in.info.price_scale, p.price) ||
+        !parse_book_number(readable(r.qty), r.qty, in.info.qty_scale, p.qty) ||
+        !parse_epoch_seconds_in(readable(r.ts), r.ts, ts)) {
       ++counters_.bad_frames;
       if (in.quality == data_quality::ok) {
         mark_stale(index, update ? resync_reason::bad_update : resync_reason::snapshot_rejected);
@@ -485,12 +540,16 @@ frame_status kraken_handler::on_frame(const padded_frame& f) {
   }
 
   for (const parsed_level& p : m.parsed) {
-    if (touches_top(in.book, p.s, p.price)) (p.s == side::ask ? cc.asks : cc.bids).dirty = true;
     if (!set_level(index, p.s, p.price, p.qty)) {
       ++counters_.bad_frames;
       ++in.version;
       mark_stale(index, resync_reason::bad_update);
       return frame_status::bad_frame;
+    }
+    if (p.s == side::ask) {
+      update_pieces<side::ask>(in.book, cc.asks, p.price, p.qty);
+    } else {
+      update_pieces<side::bid>(in.book, cc.bids, p.price, p.qty);
     }
     counters_.republished += p.republish ? 1 : 0;
   }
@@ -502,23 +561,23 @@ frame_status kraken_handler::on_frame(const padded_frame& f) {
 
   if (!checksum_text.empty()) {
     std::uint32_t expected = 0;
-    if (!parse_checksum(checksum_text, expected)) {
+    if (!parse_checksum(readable(checksum_text), checksum_text, expected)) {
       ++counters_.bad_frames;
       ++in.version;
       mark_stale(index, resync_reason::bad_update);
       return frame_status::bad_frame;
     }
-    const bool any_dirty = cc.asks.dirty || cc.bids.dirty;
-    if (cc.asks.dirty) {
-      refresh_side<side::ask>(in.book, cc.asks);
+    if (cc.asks.dirty) refresh_side<side::ask>(in.book, cc.asks);
+    if (cc.bids.dirty) refresh_side<side::bid>(in.book, cc.bids);
+    if (cc.asks.changed) {
       const side_pieces& a = cc.asks.pieces;
       cc.asks_reg = crc32_concat(~0U, a.raw.data(), a.len.data(), a.n);
     }
-    if (cc.bids.dirty) refresh_side<side::bid>(in.book, cc.bids);
-    if (any_dirty) {
+    if (cc.asks.changed || cc.bids.changed) {
       const side_pieces& b = cc.bids.pieces;
       cc.full = ~crc32_concat(cc.asks_reg, b.raw.data(), b.len.data(), b.n);
     }
+    cc.asks.changed = cc.bids.changed = false;
     if (cc.full != expected) {
       ++counters_.checksum_mismatches;
       ++in.version;

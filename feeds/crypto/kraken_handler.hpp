@@ -17,11 +17,13 @@
 //   is re-sent (flagged "r"), which is applied like any other absolute level.
 // - Cost (the checksum was a third of an update's work): no checksum text is kept.
 //   Each of a side's top 10 levels is cached as a piece: its raw CRC and text length
-//   (crc32.hpp). A side is refreshed only when an update touched its top 10 (78% of
-//   the capture's updates do), and a refresh renders and hashes only the levels whose
-//   price or volume changed (usually 1 of 10); the CRC is then combined from the 10
-//   pieces with one carry-less multiply each. The register after the asks is cached,
-//   so a bids-only change combines only the bids.
+//   (crc32.hpp). The pieces follow the book level by level: a level set inside a
+//   side's top 10 changes one piece in place, or inserts one (the tenth drops out), or
+//   deletes one (the book's new tenth comes in); only that level is rendered and hashed
+//   (one PCLMUL fold of a zeroed block), the others are not looked at. After a
+//   snapshot (or a truncation below 10 levels) a side is rebuilt from the book. The CRC
+//   is then combined from the 10 pieces with one carry-less multiply each. The register
+//   after the asks is cached, so a bids-only change combines only the bids.
 // - An update frame may carry "a" and "b" in two objects; "c" is in the last one. Both
 //   are collected, validated, then applied, then the checksum is verified.
 #pragma once

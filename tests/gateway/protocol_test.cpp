@@ -3,6 +3,9 @@
 #include <boost/json.hpp>
 #include <gtest/gtest.h>
 
+#include <cstdint>
+#include <vector>
+
 namespace mdgw::protocol {
 namespace {
 
@@ -128,6 +131,33 @@ TEST(Channel, Parse) {
   EXPECT_EQ(parse_channel("book.SIM:AAPL.x").code, error_code::bad_depth);
   EXPECT_EQ(parse_channel("book.SIM:AAPL.5x").code, error_code::bad_depth);
   EXPECT_FALSE(parse_channel("book.SIM:AAPL.0").channel);
+}
+
+TEST(Encode, StampsAreTheirValuesWhateverTheRenderedTableHolds) {
+  // Nanosecond stamps go through a per-thread table of rendered values: many values
+  // that share slots, each seen more than once, must still come out as themselves.
+  std::uint64_t x = 0x2545F4914F6CDD1Dull;
+  std::vector<std::uint64_t> values;
+  for (int i = 0; i < 5000; ++i) {
+    x ^= x << 13;
+    x ^= x >> 7;
+    x ^= x << 17;
+    values.push_back(i % 7 == 0 ? x % 1'000'000 : 1'700'000'000'000'000'000ull + x % 200'000'000'000'000'000ull);
+  }
+  for (int round = 0; round < 3; ++round) {
+    for (std::size_t i = 0; i + 4 < values.size(); ++i) {
+      std::string out = "{\"a\":1";
+      append_stamps(out, values[i], values[i + 1], values[i + 2], values[i + 3], values[i + 4]);
+      out += '}';
+      const auto o = json::parse(out).as_object();
+      ASSERT_EQ(o.at("ts_exch_oldest").to_number<std::uint64_t>(), values[i]) << out;
+      ASSERT_EQ(o.at("ts_recv_oldest").to_number<std::uint64_t>(), values[i + 1]) << out;
+      ASSERT_EQ(o.at("ts_exch").to_number<std::uint64_t>(), values[i + 2]) << out;
+      ASSERT_EQ(o.at("ts_recv").to_number<std::uint64_t>(), values[i + 3]) << out;
+      ASSERT_EQ(o.at("merged").to_number<std::uint64_t>(), values[i + 4]) << out;
+      ASSERT_EQ(o.size(), 6U) << out;
+    }
+  }
 }
 
 TEST(Encode, BatchPrefixCarriesTheMergedStamps) {

@@ -147,6 +147,23 @@ TEST(Decimal, FastPathEqualsScalar) {
   }
 }
 
+// Digits around a point (sometimes 10 integer digits, up to 10 decimals), and one time
+// in five a near miss: a byte that is not a digit put somewhere in it.
+std::string random_decimal_text(std::mt19937_64& rng) {
+  const auto pick = [&](std::size_t n) { return static_cast<std::size_t>(rng() % n); };
+  std::string s;
+  const std::size_t int_digits = pick(4) == 0 ? 10 : 1 + pick(12);
+  const std::size_t frac_digits = pick(11);
+  for (std::size_t k = 0; k < int_digits; ++k) s += static_cast<char>('0' + pick(10));
+  if (frac_digits != 0) s += '.';
+  for (std::size_t k = 0; k < frac_digits; ++k) s += static_cast<char>('0' + pick(10));
+  if (pick(5) == 0) {
+    const char bad[] = {'-', '.', 'e', 'x', ' ', '/', ':', '+'};
+    s[pick(s.size())] = bad[pick(sizeof bad)];
+  }
+  return s;
+}
+
 // format_digits (whole-word stores) against std::to_chars at every magnitude.
 // The fixed-shape readers against what they stand for: parse_decimal_exact is
 // parse_decimal with frac_digits == scale, parse_epoch_seconds is parse_decimal at scale
@@ -155,16 +172,7 @@ TEST(Decimal, ExactAndEpochEqualReference) {
   std::mt19937_64 rng(11);
   const auto pick = [&](std::size_t n) { return static_cast<std::size_t>(rng() % n); };
   for (int i = 0; i < 200'000; ++i) {
-    std::string s;
-    const std::size_t int_digits = pick(4) == 0 ? 10 : 1 + pick(12);
-    const std::size_t frac_digits = pick(11);
-    for (std::size_t k = 0; k < int_digits; ++k) s += static_cast<char>('0' + pick(10));
-    if (frac_digits != 0) s += '.';
-    for (std::size_t k = 0; k < frac_digits; ++k) s += static_cast<char>('0' + pick(10));
-    if (pick(5) == 0) {
-      const char bad[] = {'-', '.', 'e', 'x', ' ', '/', ':', '+'};
-      s[pick(s.size())] = bad[pick(sizeof bad)];
-    }
+    std::string s = random_decimal_text(rng);
     const int scale = static_cast<int>(pick(11));
     std::int64_t a = 5;
     std::int64_t b = 5;
@@ -188,6 +196,84 @@ TEST(Decimal, ExactAndEpochEqualReference) {
   EXPECT_EQ(ns, 9'223'372'036'854'775'000ULL);
 }
 
+// The 16-byte window readers against the references: tail_digits against from_chars
+// (garbage before the digits, a non-digit among them); parse_decimal_window only ever
+// answers with parse_decimal's value at frac_digits == scale, and the *_in readers give
+// exactly what parse_decimal, parse_decimal_exact and parse_epoch_seconds give, whether
+// the window may reach before the string (`readable` = the buffer) or not (the string).
+TEST(Decimal, WindowEqualsReference) {
+  std::mt19937_64 rng(17);
+  const auto pick = [&](std::size_t n) { return static_cast<std::size_t>(rng() % n); };
+  for (int i = 0; i < 100'000; ++i) {
+    const std::size_t n = 1 + pick(16);
+    char w[16];
+    for (char& c : w) c = static_cast<char>(pick(2) == 0 ? '0' + pick(10) : 1 + pick(254));
+    for (std::size_t k = 16 - n; k < 16; ++k) w[k] = static_cast<char>('0' + pick(10));
+    const bool spoil = pick(4) == 0;
+    if (spoil) w[16 - n + pick(n)] = "-./:x\x7F\x80 "[pick(8)];
+    std::uint64_t want = 0;
+    const auto r = std::from_chars(w + 16 - n, w + 16, want);
+    const bool ok = r.ec == std::errc() && r.ptr == w + 16;
+    std::uint64_t got = 0;
+    ASSERT_EQ(decimal_detail::tail_digits(w, n, got), ok) << std::string(w + 16 - n, n);
+    if (ok) {
+      ASSERT_EQ(got, want) << std::string(w + 16 - n, n);
+    }
+  }
+  std::size_t window_hits = 0;
+  for (int i = 0; i < 200'000; ++i) {
+    std::string s = random_decimal_text(rng);
+    const int scale = static_cast<int>(pick(17));
+    // The string at a random place in a buffer of digits and other bytes.
+    std::string buffer;
+    const std::size_t before = pick(20);
+    for (std::size_t k = 0; k < before; ++k) buffer += static_cast<char>(pick(2) == 0 ? '0' + pick(10) : '"');
+    buffer += s;
+    buffer += std::string(16, '"');
+    const std::string_view in(buffer.data() + before, s.size());
+    for (const char* readable : {static_cast<const char*>(buffer.data()), in.data()}) {
+      std::int64_t a = 7;
+      std::int64_t b = 7;
+      int frac = -1;
+      const decimal_status want = parse_decimal(s, scale, b, &frac);
+      if (parse_decimal_window(readable, in.data(), in.data() + in.size(), scale, a)) {
+        ASSERT_EQ(want, decimal_status::ok) << s << " scale " << scale;
+        ASSERT_EQ(frac, scale) << s;
+        ASSERT_EQ(a, b) << s;
+        ++window_hits;
+      }
+      std::int64_t c = 7;
+      ASSERT_EQ(parse_decimal_in(readable, in, scale, c), want) << s << " scale " << scale;
+      if (want == decimal_status::ok) {
+        ASSERT_EQ(c, b) << s;
+      }
+      std::int64_t e1 = 7;
+      std::int64_t e2 = 7;
+      const bool exact = parse_decimal_exact(s, scale, e1);
+      ASSERT_EQ(parse_decimal_exact_in(readable, in, scale, e2), exact) << s << " scale " << scale;
+      if (exact) {
+        ASSERT_EQ(e1, e2) << s;
+      }
+      std::uint64_t t1 = 1;
+      std::uint64_t t2 = 1;
+      const bool ts = parse_epoch_seconds(s, t1);
+      ASSERT_EQ(parse_epoch_seconds_in(readable, in, t2), ts) << s;
+      if (ts) {
+        ASSERT_EQ(t1, t2) << s;
+      }
+    }
+  }
+  EXPECT_GT(window_hits, 2'000U);
+  // The venues' shapes take the window inside a frame.
+  const std::string frame = R"([992,{"b":[["354.15000000","5.00000000","1618678133.365913"]]}])";
+  for (const auto& [text, scale] : {std::pair<std::string_view, int>{"354.15000000", 8}, {"5.00000000", 8},
+                                    {"1618678133.365913", 6}}) {
+    const char* const b = frame.data() + frame.find(text);
+    std::int64_t v = 0;
+    EXPECT_TRUE(parse_decimal_window(frame.data(), b, b + text.size(), scale, v)) << text;
+  }
+}
+
 TEST(Decimal, FormatDigitsEqualsToChars) {
   std::mt19937_64 rng(3);
   std::vector<std::uint64_t> values = {0, 1, 9, 10, 99, 100, 99'999'999, 100'000'000, 10'000'000'000'000'000ULL - 1,
@@ -198,6 +284,7 @@ TEST(Decimal, FormatDigitsEqualsToChars) {
     const auto n = static_cast<std::size_t>(std::to_chars(want, want + sizeof want, v).ptr - want);
     char got[24];
     ASSERT_EQ(format_digits(v, got), n) << v;
+    ASSERT_EQ(digit_count(v), n) << v;
     ASSERT_EQ(std::string_view(got, n), std::string_view(want, n)) << v;
   }
 }
@@ -274,6 +361,17 @@ TEST(Crc32, AcceleratedPathEqualsTables) {
 // Pieces combined by their raw CRCs and lengths give the CRC of the concatenated bytes:
 // random pieces (empty ones too) from random registers, up to the table's whole length,
 // with and without carry-less multiplies.
+// A text at the end of a zeroed 64-byte block: the same raw CRC as the text alone.
+TEST(Crc32, RawBlock64EqualsRawOfTheText) {
+  std::mt19937_64 rng(9);
+  for (int round = 0; round < 20'000; ++round) {
+    const std::size_t n = rng() % 65;
+    unsigned char block[64] = {};
+    for (std::size_t k = 64 - n; k < 64; ++k) block[k] = static_cast<unsigned char>(rng());
+    ASSERT_EQ(crc32_raw_block64(block, n), crc32_raw(block + 64 - n, n)) << n;
+  }
+}
+
 TEST(Crc32, ConcatEqualsCrcOfTheBytes) {
   std::mt19937_64 rng(7);
   for (int round = 0; round < 20'000; ++round) {

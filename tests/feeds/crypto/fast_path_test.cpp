@@ -230,10 +230,18 @@ TEST(fast_path, scanner_integer_equals_grammar) {
     }
     text += followers[rng() % followers.size()];
     const std::size_t size = rng() % 3 == 0 ? 1 + rng() % text.size() : text.size(); // the frame may end early
-    std::string buffer = text.substr(0, size) + std::string(kFramePadding, static_cast<char>('0' + rng() % 10));
-    json::scanner sc(buffer.data(), size);
+    // After 0 to 19 '[' (from 16 bytes into the frame on, the value is read with one
+    // load ending at the digits), then the integer.
+    const std::size_t before = rng() % 20;
+    std::string buffer = std::string(before, '[') + text.substr(0, size) +
+                         std::string(kFramePadding, static_cast<char>('0' + rng() % 10));
+    json::scanner sc(buffer.data(), before + size);
+    for (std::size_t k = 0; k < before; ++k) ASSERT_TRUE(sc.eat('['));
+    json::scanner skipping = sc;
     std::uint64_t got = 7;
     const bool ok = sc.integer(got);
+    ASSERT_EQ(skipping.skip_integer(), ok) << text.substr(0, size);
+    ASSERT_EQ(skipping.pos(), sc.pos()) << text.substr(0, size);
     // The reference: the run of digits inside the frame.
     std::size_t n = 0;
     while (n < size && text[n] >= '0' && text[n] <= '9') ++n;
@@ -244,7 +252,7 @@ TEST(fast_path, scanner_integer_equals_grammar) {
       std::uint64_t v = 0;
       std::from_chars(text.data(), text.data() + n, v);
       ASSERT_EQ(got, v) << text.substr(0, size);
-      ASSERT_EQ(sc.pos(), buffer.data() + n);
+      ASSERT_EQ(sc.pos(), buffer.data() + before + n);
     }
   }
 }

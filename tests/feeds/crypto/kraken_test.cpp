@@ -324,6 +324,14 @@ protected:
                 std::to_string(ref_.checksum()) + "\"},\"book-10\",\"XBT/USD\"]");
   }
 
+  // A fresh reference book of `depth` and the snapshot; returns the channel name.
+  std::string start_at_depth(std::size_t depth) {
+    ref_ = ref_book{};
+    ref_.depth = depth;
+    snapshot();
+    return "book-" + std::to_string(depth);
+  }
+
   void snapshot() {
     std::string as, bs;
     for (int i = 0; i < 10; ++i) {
@@ -448,10 +456,7 @@ TEST_F(KrakenSynthetic, MalformedFramesAreCounted) {
 TEST_F(KrakenSynthetic, CachedChecksumMatchesPlainCrcOverRandomUpdates) {
   std::mt19937_64 rng(2024);
   for (const std::size_t depth : {std::size_t{10}, std::size_t{25}}) {
-    const std::string channel = "book-" + std::to_string(depth);
-    ref_ = ref_book{};
-    ref_.depth = depth;
-    snapshot();
+    const std::string channel = start_at_depth(depth);
     const std::uint64_t checks_before = h_.counters().checks_ok;
     const auto random_level = [&](bool ask) {
       const int tick = static_cast<int>(rng() % 30);
@@ -478,6 +483,54 @@ TEST_F(KrakenSynthetic, CachedChecksumMatchesPlainCrcOverRandomUpdates) {
           << "update " << i << " depth " << depth;
     }
     EXPECT_EQ(h_.counters().checks_ok - checks_before, 3000U);
+    EXPECT_EQ(h_.checksum(0), ref_.checksum());
+    expect_same_book(h_.instrument(0), ref_);
+  }
+  EXPECT_TRUE(sink_.resyncs.empty());
+}
+
+// The checksum pieces are kept in step with the book level by level (an update, an
+// insert, a delete that pulls the next level into the top 10), also across frames that
+// carry no "c" and frames that set a level to the volume it already has: each "c" sent
+// equals the plain CRC of the reference book, at depths 10 and 25 over a 30-tick range
+// (so the top 10 changes by inserts, deletes and in place, and levels come in from
+// below it).
+TEST_F(KrakenSynthetic, PiecesFollowTheBookAcrossFramesWithoutChecksum) {
+  std::mt19937_64 rng(77);
+  for (const std::size_t depth : {std::size_t{10}, std::size_t{25}}) {
+    const std::string channel = start_at_depth(depth);
+    const std::uint64_t checks_before = h_.counters().checks_ok;
+    std::string last_p = "50000.0";
+    std::string last_v = "1.00000000";
+    bool last_ask = false;
+    std::uint64_t sent_checks = 0;
+    for (int i = 0; i < 4000; ++i) {
+      bool ask = rng() % 2 == 0;
+      std::string p;
+      std::string v;
+      if (rng() % 8 == 0) { // the last level again, same volume (a republish)
+        ask = last_ask;
+        p = last_p;
+        v = last_v;
+      } else {
+        const int tick = static_cast<int>(rng() % 30);
+        p = std::to_string(ask ? 50010 + tick : 50000 - tick) + "." + std::to_string(rng() % 3);
+        v = rng() % 3 != 0 ? std::to_string(1 + rng() % 5000) + ".00000000" : "0.00000000";
+      }
+      ref_.set(ask, p, v);
+      ref_.truncate();
+      last_ask = ask;
+      last_p = p;
+      last_v = v;
+      const bool with_c = rng() % 3 != 0;
+      sent_checks += with_c ? 1 : 0;
+      const std::string c = with_c ? ",\"c\":\"" + std::to_string(ref_.checksum()) + "\"" : "";
+      ASSERT_EQ(send("[42,{\"" + std::string(ask ? "a" : "b") + "\":[" + level_json(p, v, rng() % 5 == 0) + "]" + c +
+                     "}," + "\"" + channel + "\",\"XBT/USD\"]"),
+                frame_status::ok)
+          << "update " << i << " depth " << depth;
+    }
+    EXPECT_EQ(h_.counters().checks_ok - checks_before, sent_checks);
     EXPECT_EQ(h_.checksum(0), ref_.checksum());
     expect_same_book(h_.instrument(0), ref_);
   }

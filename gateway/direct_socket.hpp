@@ -1,0 +1,167 @@
+// The stream of a plain WebSocket session: a tcp::socket that Beast's websocket stream
+// reads and writes as usual, and that the session may also write a whole data frame to
+// directly, with one non-blocking sendmsg, when no Beast write is under way.
+//
+// Rationale: in the ui scenario (1,000 clients on one core) a data message went through
+// Beast's write op, Asio's composed write, the reactor's speculative send and a posted
+// completion before the session could build its next message. A frame whose bytes all
+// fit in the socket buffer (nearly every one: a client that reads keeps its buffer
+// empty) now costs one sendmsg and nothing else.
+//
+// Byte order on the wire is the invariant: a WebSocket stream must never carry one
+// frame's bytes inside another's. Beast writes control frames on its own (the pong to a
+// client's ping, its keep-alive pings, close), so:
+// - a direct write starts only when no Beast write is in flight on this socket
+//   (can_write_direct); else the session uses Beast's write, which queues behind Beast's
+//   own frame;
+// - a direct frame the socket took only part of is finished with an async write of the
+//   rest, and Beast's writes (async_write_some of this layer) wait at a gate until it is
+//   done; a frame the socket took nothing of simply goes the Beast way.
+// Direct writes stop once the websocket is no longer open (ws_session checks is_open()), so
+// no data frame follows a close frame.
+#pragma once
+
+#include "net.hpp"
+
+#include <sys/socket.h>
+#include <sys/uio.h>
+
+#include <array>
+#include <cerrno>
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <utility>
+
+namespace mdgw {
+
+namespace direct_detail {
+
+struct state {
+  explicit state(tcp::socket&& s) : socket(std::move(s)) {}
+  tcp::socket socket;
+  unsigned beast_writes = 0;   // Beast's async_write_some calls in flight
+  bool direct_pending = false; // the rest of a direct frame is being written
+  // Beast's writes wait on it while direct_pending; made on the first partial write.
+  std::unique_ptr<net::steady_timer> gate;
+};
+
+// Beast's async_write_some: after any direct frame in progress, then on the socket.
+template <class ConstBufferSequence>
+struct gated_write_op {
+  std::shared_ptr<state> st;
+  ConstBufferSequence buffers;
+  bool writing = false;
+
+  template <class Self>
+  void operator()(Self& self, error_code ec = {}, std::size_t n = 0) {
+    if (writing) {
+      --st->beast_writes;
+      self.complete(ec, n);
+      return;
+    }
+    if (st->direct_pending) {
+      // Woken by the gate's cancel when the direct frame is done.
+      st->gate->async_wait(std::move(self));
+      return;
+    }
+    writing = true;
+    ++st->beast_writes;
+    st->socket.async_write_some(buffers, std::move(self));
+  }
+};
+
+} // namespace direct_detail
+
+class direct_socket {
+public:
+  using executor_type = tcp::socket::executor_type;
+
+  explicit direct_socket(tcp::socket&& socket)
+      : st_(std::make_shared<direct_detail::state>(std::move(socket))) {}
+  direct_socket(direct_socket&&) noexcept = default;
+  direct_socket& operator=(direct_socket&&) noexcept = default;
+  // Closes the socket, so that operations still holding the state complete (aborted).
+  ~direct_socket() {
+    if (!st_) return;
+    error_code ignored;
+    st_->socket.close(ignored);
+    if (st_->gate) st_->gate->cancel();
+  }
+
+  [[nodiscard]] executor_type get_executor() noexcept { return st_->socket.get_executor(); }
+  [[nodiscard]] tcp::socket& socket() noexcept { return st_->socket; }
+
+  template <class MutableBufferSequence, class Token>
+  auto async_read_some(const MutableBufferSequence& buffers, Token&& token) {
+    return st_->socket.async_read_some(buffers, std::forward<Token>(token));
+  }
+
+  template <class ConstBufferSequence, class Token>
+  auto async_write_some(const ConstBufferSequence& buffers, Token&& token) {
+    return net::async_compose<Token, void(error_code, std::size_t)>(
+        direct_detail::gated_write_op<ConstBufferSequence>{st_, buffers}, token, st_->socket);
+  }
+
+  // No write of Beast's or of ours is in flight: a direct write may start.
+  [[nodiscard]] bool can_write_direct() const noexcept { return st_->beast_writes == 0 && !st_->direct_pending; }
+
+  enum class direct_result { done, nothing, partial, failed };
+  // Writes head then body with one non-blocking sendmsg. done: all of it went out.
+  // nothing: the socket took no byte (use Beast's write). failed: ec says why. partial:
+  // the rest is being written; on_rest(ec, n) is called when it is done (never from
+  // this call). head and body must stay valid until then.
+  template <class Handler>
+  direct_result write_direct(net::const_buffer head, net::const_buffer body, error_code& ec, Handler&& on_rest) {
+    std::array<iovec, 2> iov{{{const_cast<void*>(head.data()), head.size()},
+                              {const_cast<void*>(body.data()), body.size()}}};
+    msghdr msg{};
+    msg.msg_iov = iov.data();
+    msg.msg_iovlen = iov.size();
+    ssize_t n;
+    do {
+      n = ::sendmsg(st_->socket.native_handle(), &msg, MSG_DONTWAIT | MSG_NOSIGNAL);
+    } while (n < 0 && errno == EINTR);
+    if (n < 0) {
+      if (errno == EAGAIN || errno == EWOULDBLOCK) return direct_result::nothing;
+      ec = error_code(errno, boost::system::system_category());
+      return direct_result::failed;
+    }
+    const auto sent = static_cast<std::size_t>(n);
+    if (sent == head.size() + body.size()) return direct_result::done;
+    if (sent == 0) return direct_result::nothing;
+    const std::array<net::const_buffer, 2> rest{head + std::min(sent, head.size()),
+                                                body + (sent > head.size() ? sent - head.size() : 0)};
+    st_->direct_pending = true;
+    if (!st_->gate) {
+      st_->gate = std::make_unique<net::steady_timer>(st_->socket.get_executor());
+      st_->gate->expires_at(net::steady_timer::time_point::max());
+    }
+    net::async_write(st_->socket, rest,
+                     [st = st_, h = std::forward<Handler>(on_rest)](error_code e, std::size_t k) mutable {
+                       st->direct_pending = false;
+                       st->gate->cancel(); // Beast's writes that waited go now
+                       h(e, k);
+                     });
+    return direct_result::partial;
+  }
+
+  // Websocket teardown and close, as Beast does them for a socket.
+  friend void teardown(beast::role_type role, direct_socket& s, error_code& ec) {
+    websocket::teardown(role, s.st_->socket, ec);
+  }
+  template <class Handler>
+  friend void async_teardown(beast::role_type role, direct_socket& s, Handler&& handler) {
+    websocket::async_teardown(role, s.st_->socket, std::forward<Handler>(handler));
+  }
+  friend void beast_close_socket(direct_socket& s) {
+    error_code ignored;
+    s.st_->socket.close(ignored);
+  }
+
+private:
+  // Shared with the operations in flight, which may complete after the stream is gone.
+  std::shared_ptr<direct_detail::state> st_;
+};
+
+} // namespace mdgw

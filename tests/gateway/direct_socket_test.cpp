@@ -1,0 +1,128 @@
+// direct_socket: a frame written directly never has another write's bytes inside it, and
+// a direct write never starts while Beast's write is under way. Loopback sockets with
+// small buffers make every large write partial, so the orders are deterministic.
+#include "direct_socket.hpp"
+
+#include <gtest/gtest.h>
+
+#include <sys/socket.h>
+
+#include <string>
+#include <thread>
+
+namespace mdgw {
+namespace {
+
+constexpr int kSmallBuffer = 4096;
+
+struct pair {
+  net::io_context ioc;
+  tcp::socket client{ioc};
+  std::unique_ptr<direct_socket> server;
+
+  pair() {
+    tcp::acceptor acc(ioc, tcp::endpoint(net::ip::address_v4::loopback(), 0));
+    // Small buffers on both ends, set before the connection so the window stays small.
+    client.open(tcp::v4());
+    const int small = kSmallBuffer;
+    setsockopt(client.native_handle(), SOL_SOCKET, SO_RCVBUF, &small, sizeof small);
+    client.connect(acc.local_endpoint());
+    tcp::socket s = acc.accept();
+    setsockopt(s.native_handle(), SOL_SOCKET, SO_SNDBUF, &small, sizeof small);
+    s.non_blocking(true);
+    server = std::make_unique<direct_socket>(std::move(s));
+  }
+
+  // Reads `n` bytes on a thread of its own (blocking), while the io_context runs.
+  std::string read_all(std::size_t n) {
+    std::string got(n, '\0');
+    std::thread reader([&] {
+      error_code ec;
+      net::read(client, net::buffer(got), ec);
+      EXPECT_FALSE(ec) << ec.message();
+    });
+    ioc.run();
+    reader.join();
+    return got;
+  }
+};
+
+TEST(DirectSocket, BeastWriteWaitsForTheRestOfAPartialDirectFrame) {
+  pair p;
+  const std::string head = "HH";
+  const std::string body(1 << 20, 'a');
+  error_code ec;
+  bool rest_done = false;
+  const auto r = p.server->write_direct(net::buffer(head), net::buffer(body), ec, [&](error_code e, std::size_t) {
+    EXPECT_FALSE(e) << e.message();
+    rest_done = true;
+  });
+  ASSERT_EQ(r, direct_socket::direct_result::partial) << "1 MiB into a 4 KiB buffer went out at once";
+  EXPECT_FALSE(p.server->can_write_direct()) << "a second direct frame may not start inside the first";
+  // What Beast does for a pong or a close frame: a composed write over this layer.
+  bool pong_done = false;
+  net::async_write(*p.server, net::buffer("PONG", 4), [&](error_code e, std::size_t n) {
+    EXPECT_FALSE(e) << e.message();
+    EXPECT_EQ(n, 4u);
+    EXPECT_TRUE(rest_done) << "Beast's write completed before the direct frame";
+    pong_done = true;
+  });
+  const std::string got = p.read_all(head.size() + body.size() + 4);
+  EXPECT_TRUE(rest_done);
+  EXPECT_TRUE(pong_done);
+  EXPECT_EQ(got, head + body + "PONG") << "bytes of the two writes interleaved";
+  EXPECT_TRUE(p.server->can_write_direct());
+}
+
+TEST(DirectSocket, NoDirectWriteWhileBeastWrites) {
+  pair p;
+  const std::string big(1 << 20, 'b');
+  bool done = false;
+  net::async_write(*p.server, net::buffer(big), [&](error_code e, std::size_t) {
+    EXPECT_FALSE(e) << e.message();
+    done = true;
+  });
+  // The write is in flight (the socket took at most a few KiB of it).
+  p.ioc.poll();
+  EXPECT_FALSE(done);
+  EXPECT_FALSE(p.server->can_write_direct()) << "a direct frame would land inside Beast's";
+  const std::string got = p.read_all(big.size());
+  EXPECT_TRUE(done);
+  EXPECT_EQ(got, big);
+  EXPECT_TRUE(p.server->can_write_direct());
+}
+
+TEST(DirectSocket, AFullSocketTakesNothingAndSaysSo) {
+  pair p;
+  // Fill the socket behind the layer's back, as far as it takes.
+  const std::string chunk(kSmallBuffer, 'c');
+  std::size_t filled = 0;
+  for (;;) {
+    const ssize_t n = ::send(p.server->socket().native_handle(), chunk.data(), chunk.size(), MSG_DONTWAIT);
+    if (n <= 0) break;
+    filled += static_cast<std::size_t>(n);
+  }
+  ASSERT_GT(filled, 0u);
+  error_code ec;
+  int rest_calls = 0;
+  const std::string frame = "xyz";
+  EXPECT_EQ(p.server->write_direct(net::buffer("\x81\x03", 2), net::buffer(frame), ec,
+                                   [&](error_code, std::size_t) { ++rest_calls; }),
+            direct_socket::direct_result::nothing)
+      << "a full socket took part of a frame";
+  EXPECT_FALSE(ec);
+  EXPECT_TRUE(p.server->can_write_direct()) << "nothing was written: nothing is pending";
+  const std::string got = p.read_all(filled);
+  EXPECT_EQ(got, std::string(filled, 'c'));
+  // With room again, a small frame goes out whole.
+  EXPECT_EQ(p.server->write_direct(net::buffer("\x81\x03", 2), net::buffer(frame), ec,
+                                   [&](error_code, std::size_t) { ++rest_calls; }),
+            direct_socket::direct_result::done);
+  std::string tail(5, '\0');
+  net::read(p.client, net::buffer(tail));
+  EXPECT_EQ(tail, std::string("\x81\x03xyz", 5));
+  EXPECT_EQ(rest_calls, 0);
+}
+
+} // namespace
+} // namespace mdgw
