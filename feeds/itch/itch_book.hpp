@@ -22,8 +22,9 @@
 //   the order's own locate is the truth when a message's header disagrees (counted).
 //   It also keeps its level's slot in itch_levels, where levels never move while they
 //   live: a removal updates its level with no search; an add scans its side's few
-//   unsorted levels. book() sorts a locate's levels into a level_book when a reader
-//   (publication, `mdgw book`, tests) asks for them.
+//   unsorted levels. Each side keeps its levels' price order as well, changed only when a
+//   level comes or goes: publication reads a locate's best levels in place (levels()),
+//   and book() copies them into a level_book for `mdgw book` and the tests.
 // - Directory, status and imbalance (locate_state) sit in their own array by locate,
 //   apart from the levels, which every order message touches.
 // - Each order message updates the locate's levels and emits the normalized events
@@ -422,19 +423,19 @@ public:
       (void)apply(msgs[i].data(), msgs[i].size(), sink);
     }
   }
-  // The levels of `locate` as a level_book, or nullptr when nothing named that locate
-  // yet. Built from the level store at each call (a sort of the locate's levels) into one
-  // view: valid until the next book() call or the next apply; not thread-safe.
+  // The levels of `locate`, read in place and in price order (depth, copy_top: what
+  // producer::publish_book takes). Precondition: locate < locate_limit(). Valid until the
+  // next apply.
+  [[nodiscard]] itch_levels::view levels(locate_t locate) const noexcept { return levels_.levels_of(locate); }
+  // The levels of `locate` copied into a level_book, or nullptr when nothing named that
+  // locate yet: for readers that want one (`mdgw book`, tests). One copy for every locate:
+  // valid until the next book() call or the next apply; not thread-safe.
   [[nodiscard]] const level_book* book(locate_t locate) const;
-  // Cache hints for a reader that will ask for book(locate) soon (publication walks its
+  // Cache hints for a reader that will ask for levels(locate) soon (publication walks its
   // touched locates; by then their levels are out of cache): the locate's level headers
-  // first, then, a few locates later, its levels (finding them reads the headers).
+  // first, then, a few locates later, its best levels (finding them reads the headers).
   void prefetch_book(locate_t locate) const noexcept { levels_.prefetch_sides(locate); }
-  void prefetch_book_levels(locate_t locate) const noexcept {
-    levels_.prefetch_slots(locate, side::bid);
-    levels_.prefetch_slots(locate, side::ask);
-  }
-  [[nodiscard]] const itch_levels& levels() const noexcept { return levels_; }
+  void prefetch_book_levels(locate_t locate) const noexcept { levels_.prefetch_view(locate); }
   [[nodiscard]] const locate_state* state(locate_t locate) const noexcept {
     return locate < locates_.size() ? &locates_[locate] : nullptr;
   }
@@ -510,9 +511,8 @@ private:
   std::pmr::unsynchronized_pool_resource level_memory_{&level_arena_};
   itch_levels levels_;                 // every locate's levels (hot: every order message)
   std::vector<locate_state> locates_; // by locate: cold
-  // book()'s: one for every locate, so it stays in cache (the gateway asks for one
-  // locate's view after another; a view per locate was a cold copy of the whole book
-  // and cost the feed thread more than the book saved).
+  // book()'s copy: one for every locate (a level_book per locate would double the
+  // book's memory for readers that look at one locate at a time).
   mutable level_book view_{kViewReserve};
   market_status market_;
   book_counters counters_;

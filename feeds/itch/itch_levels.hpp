@@ -20,8 +20,17 @@
 //   first (prefetch_sides), before the levels (prefetch_slots / prefetch_slot).
 // - Arrays come from a memory resource (huge pages in itch_book) and double when full;
 //   clear() keeps them, so after a warm-up day a message never allocates.
-// - sorted_view() builds the sorted level_book that publication, `mdgw book` and the tests
-//   read, from one locate's arrays.
+// - Each side also keeps its levels' order: an array of 8-byte keys (the price, or its
+//   complement for asks, above the slot), sorted worst first so the best is at the back.
+//   It changes only when a level is created (an insertion from the back: new levels
+//   come near the inside) or removed, never when a level's quantity does, so an add to an
+//   existing level or a partial removal does not touch it. A reader takes the best levels
+//   in order from it with no sort (view(): depth and copy_top, which book_top::fill_from
+//   and so producer::publish_book read in place). An earlier version sorted a locate's
+//   levels into a level_book for each publication, and the gateway's feed thread, which
+//   publishes about one locate per message, spent more than the book saved.
+// - sorted_view() builds a level_book from one locate's levels in that order, for the
+//   readers that want one (`mdgw book`, the tests).
 // - A level is removed when its quantity reaches 0 (ITCH orders always have shares > 0, so
 //   its order count is 0 too); a reduce of more than the level holds (a caller's bug,
 //   never seen) empties the level and returns false.
@@ -47,6 +56,17 @@ struct slot_level {
 static_assert(sizeof(slot_level) == 16);
 
 class itch_levels {
+  // One side of a locate.
+  struct side_levels {
+    slot_level* v = nullptr;        // cap slots, then cap keys, in one block
+    std::uint64_t* keys = nullptr;  // [0, live): the live levels' keys, ascending (best last)
+    std::uint32_t used = 0;         // slots [0, used) may be live; the last one is
+    std::uint32_t live = 0;         // live levels
+    std::uint32_t cap = 0;
+    std::uint32_t reserved_ = 0;
+  };
+  static_assert(sizeof(side_levels) == 32);
+
 public:
   explicit itch_levels(std::pmr::memory_resource* memory) : memory_(memory) {}
   ~itch_levels();
@@ -69,7 +89,7 @@ public:
         return i;
       }
     }
-    return create(h, price, qty);
+    return create(h, s, price, qty);
   }
   // Takes qty and `orders` orders from the level in `slot` of (locate, s) (a slot add
   // returned, still live); frees it when its quantity reaches 0. False when qty was more
@@ -81,9 +101,33 @@ public:
     const bool ok = qty <= l.qty;
     l.qty -= qty;
     l.orders -= orders;
-    if (l.qty <= 0) free_slot(h, slot);
+    if (l.qty <= 0) free_slot(h, s, slot);
     return ok;
   }
+
+  // The levels of one locate in price order, read in place (the caller keeps the store
+  // alive and unchanged while it reads): what book_top::fill_from takes.
+  class view {
+  public:
+    [[nodiscard]] std::size_t depth(side s) const noexcept { return sides_[s == side::ask ? 1 : 0].live; }
+    // Copies up to n best levels into out (best first); returns how many.
+    std::size_t copy_top(side s, std::size_t n, price_level* out) const noexcept {
+      const side_levels& h = sides_[s == side::ask ? 1 : 0];
+      const std::size_t m = n < h.live ? n : h.live;
+      for (std::size_t k = 0; k < m; ++k) {
+        const slot_level& l = h.v[static_cast<std::uint32_t>(h.keys[h.live - 1 - k])];
+        out[k] = price_level{l.price, l.qty, l.orders, 0};
+      }
+      return m;
+    }
+
+  private:
+    friend class itch_levels;
+    explicit view(const side_levels* sides) noexcept : sides_(sides) {}
+    const side_levels* sides_; // bid, ask
+  };
+  // Precondition: locate < locate_limit().
+  [[nodiscard]] view levels_of(std::uint16_t locate) const noexcept { return view(&sides_[index(locate, side::bid)]); }
 
   // Cache hints (any arguments are safe): the side headers of a locate; the first slots
   // of one side (what an add scans); one level (what a removal updates).
@@ -101,32 +145,57 @@ public:
     const side_levels& h = sides_[index(locate, s)];
     if (slot < h.cap) prefetch_line(&h.v[slot]);
   }
+  // What a reader of view() loads first: the best keys of both sides and the first slots.
+  void prefetch_view(std::uint16_t locate) const noexcept {
+    if (std::size_t{locate} * 2 >= sides_.size()) return;
+    for (const side s : {side::bid, side::ask}) {
+      const side_levels& h = sides_[index(locate, s)];
+      const auto* p = reinterpret_cast<const char*>(h.v);
+      prefetch_line(p);
+      prefetch_line(p + 64);
+      if (h.live != 0) prefetch_line(&h.keys[h.live - 1]);
+    }
+  }
 
-  // Rebuilds `out` (both sides) with the levels of `locate`, sorted as a level_book keeps
-  // them. Costs a sort of the locate's levels: for readers, not for every message.
+  // Rebuilds `out` (both sides) with the levels of `locate`, in order (a copy: for readers
+  // that want a level_book, not for every message).
   void sorted_view(std::uint16_t locate, level_book& out) const;
   // Forgets every level; keeps the memory.
   void clear() noexcept;
 
 private:
-  struct side_levels {
-    slot_level* v = nullptr;
-    std::uint32_t used = 0; // slots [0, used) may be live; the last one is
-    std::uint32_t cap = 0;
-  };
-  static_assert(sizeof(side_levels) == 16);
   static constexpr std::uint32_t kInitialSlots = 8;
 
   [[nodiscard]] static std::size_t index(std::uint16_t locate, side s) noexcept {
     return std::size_t{locate} * 2 + (s == side::ask ? 1 : 0);
   }
-  // A new level in the first free slot (growing the array when none is).
-  [[gnu::noinline]] std::uint32_t create(side_levels& h, std::uint32_t price, std::uint32_t qty);
-  static void free_slot(side_levels& h, std::uint32_t slot) noexcept {
+  // Orders a side's levels: ascending keys put the worst first (bids ascending prices,
+  // asks descending); the slot in the low half makes a level's key unique.
+  [[nodiscard]] static std::uint64_t key(side s, std::uint32_t price, std::uint32_t slot) noexcept {
+    return (std::uint64_t{s == side::bid ? price : ~price} << 32) | slot;
+  }
+  // A new level in the first free slot (growing the arrays when none is), its key
+  // inserted in order.
+  [[gnu::noinline]] std::uint32_t create(side_levels& h, side s, std::uint32_t price, std::uint32_t qty);
+  // Frees a level's slot and removes its key.
+  static void free_slot(side_levels& h, side s, std::uint32_t slot) noexcept {
+    const std::uint64_t k = key(s, h.v[slot].price, slot);
+    std::uint64_t* keys = h.keys;
+    std::uint32_t j = h.live;
+    while (j != 0 && keys[j - 1] != k) --j; // from the best end: it is there
+    if (j != 0) {
+      for (; j < h.live; ++j) keys[j - 1] = keys[j];
+      --h.live;
+    }
     h.v[slot].price = 0;
     // The used range ends at a live level: drop the free slots at its end.
     while (h.used != 0 && h.v[h.used - 1].price == 0) --h.used;
   }
+  // One side's block: cap slots, then cap keys.
+  [[nodiscard]] static std::size_t block_bytes(std::uint32_t cap) noexcept {
+    return std::size_t{cap} * (sizeof(slot_level) + sizeof(std::uint64_t));
+  }
+  void allocate(side_levels& h, std::uint32_t cap);
 
   std::pmr::memory_resource* memory_;
   std::vector<side_levels> sides_;           // by locate * 2 + side (ask 1)
