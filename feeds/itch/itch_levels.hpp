@@ -134,16 +134,21 @@ public:
   void prefetch_sides(std::uint16_t locate) const noexcept {
     if (std::size_t{locate} * 2 < sides_.size()) prefetch_line(&sides_[index(locate, side::bid)]);
   }
+  // Both also load the best keys, which a level created or removed moves (they are
+  // touched far less often than the slots, so they are rarely still in cache).
   void prefetch_slots(std::uint16_t locate, side s) const noexcept {
     if (std::size_t{locate} * 2 >= sides_.size()) return;
-    const auto* p = reinterpret_cast<const char*>(sides_[index(locate, s)].v);
+    const side_levels& h = sides_[index(locate, s)];
+    const auto* p = reinterpret_cast<const char*>(h.v);
     prefetch_line(p);
     prefetch_line(p + 64);
+    prefetch_best_keys(h);
   }
   void prefetch_slot(std::uint16_t locate, side s, std::uint32_t slot) const noexcept {
     if (std::size_t{locate} * 2 >= sides_.size()) return;
     const side_levels& h = sides_[index(locate, s)];
     if (slot < h.cap) prefetch_line(&h.v[slot]);
+    prefetch_best_keys(h);
   }
   // What a reader of view() loads first: the best keys of both sides and the first slots.
   void prefetch_view(std::uint16_t locate) const noexcept {
@@ -153,7 +158,7 @@ public:
       const auto* p = reinterpret_cast<const char*>(h.v);
       prefetch_line(p);
       prefetch_line(p + 64);
-      if (h.live != 0) prefetch_line(&h.keys[h.live - 1]);
+      prefetch_best_keys(h);
     }
   }
 
@@ -190,6 +195,9 @@ private:
     h.v[slot].price = 0;
     // The used range ends at a live level: drop the free slots at its end.
     while (h.used != 0 && h.v[h.used - 1].price == 0) --h.used;
+  }
+  static void prefetch_best_keys(const side_levels& h) noexcept {
+    if (h.live != 0) prefetch_line(&h.keys[h.live - 1]);
   }
   // One side's block: cap slots, then cap keys.
   [[nodiscard]] static std::size_t block_bytes(std::uint32_t cap) noexcept {
