@@ -15,9 +15,9 @@
 //   side: each level created or removed then touched three unrelated lines (index entry,
 //   list, the moved level) and the whole book was 14% slower than the sorted level_book
 //   with position hints. Keeping each side's levels together keeps those lines the same.
-// - Side headers (array, used slots, capacity) are dense by locate, 16 bytes each, the
-//   two sides of a locate in one line: the line a caller looking ahead in a batch loads
-//   first (prefetch_sides), before the levels (prefetch_slots / prefetch_slot).
+// - Side headers (arrays, used slots, live levels, capacity) are dense by locate, 32 bytes
+//   each, the two sides of a locate in one line: the line a caller looking ahead in a
+//   batch loads first (prefetch_sides), before the levels (prefetch_slots / prefetch_slot).
 // - Arrays come from a memory resource (huge pages in itch_book) and double when full;
 //   clear() keeps them, so after a warm-up day a message never allocates.
 // - Each side also keeps its levels' order: an array of 8-byte keys (the price, or its
@@ -25,10 +25,12 @@
 //   It changes only when a level is created (an insertion from the back: new levels
 //   come near the inside) or removed, never when a level's quantity does, so an add to an
 //   existing level or a partial removal does not touch it. A reader takes the best levels
-//   in order from it with no sort (view(): depth and copy_top, which book_top::fill_from
-//   and so producer::publish_book read in place). An earlier version sorted a locate's
-//   levels into a level_book for each publication, and the gateway's feed thread, which
-//   publishes about one locate per message, spent more than the book saved.
+//   in order from it with no sort (levels_of(): depth and copy_top, which
+//   book_top::fill_from and so producer::publish_book read in place). An earlier version
+//   sorted a locate's levels into a level_book for each publication, and the gateway's
+//   feed thread, which publishes about one locate per message, spent more than the book
+//   saved. The keys are touched far less often than the slots, so they are rarely in
+//   cache: the add and removal cache hints load their best line too.
 // - sorted_view() builds a level_book from one locate's levels in that order, for the
 //   readers that want one (`mdgw book`, the tests).
 // - A level is removed when its quantity reaches 0 (ITCH orders always have shares > 0, so
