@@ -22,9 +22,9 @@
 //   the order's own locate is the truth when a message's header disagrees (counted).
 //   It also keeps its level's slot in itch_levels, where levels never move while they
 //   live: a removal updates its level with no search; an add scans its side's few
-//   unsorted levels. Each side keeps its levels' price order as well, changed only when a
-//   level comes or goes: publication reads a locate's best levels in place (levels()),
-//   and book() copies them into a level_book for `mdgw book` and the tests.
+//   unsorted levels. Each side caches its levels' price order as well, rebuilt on read
+//   after a level came or went: publication reads a locate's best levels in place
+//   (levels()), and book() copies them into a level_book for `mdgw book` and the tests.
 // - Directory, status and imbalance (locate_state) sit in their own array by locate,
 //   apart from the levels, which every order message touches.
 // - Each order message updates the locate's levels and emits the normalized events
@@ -425,7 +425,7 @@ public:
   }
   // The levels of `locate`, read in place and in price order (depth, copy_top: what
   // producer::publish_book takes). Precondition: locate < locate_limit(). Valid until the
-  // next apply.
+  // next apply. Sorts a side's few levels when one came or went since the last read.
   [[nodiscard]] itch_levels::view levels(locate_t locate) const noexcept { return levels_.levels_of(locate); }
   // The levels of `locate` copied into a level_book, or nullptr when nothing named that
   // locate yet: for readers that want one (`mdgw book`, tests). One copy for every locate:

@@ -20,7 +20,7 @@ void itch_levels::allocate(side_levels& h, std::uint32_t cap) {
   auto* keys = reinterpret_cast<std::uint64_t*>(v + cap);
   if (h.v != nullptr) {
     std::copy_n(h.v, h.used, v);
-    std::copy_n(h.keys, h.live, keys);
+    std::copy_n(h.keys, h.ordered != 0 ? h.live : 0, keys);
     memory_->deallocate(h.v, block_bytes(h.cap), kAlign);
   }
   h.v = v;
@@ -36,7 +36,7 @@ void itch_levels::ensure_locates(std::size_t limit) {
   }
 }
 
-std::uint32_t itch_levels::create(side_levels& h, side s, std::uint32_t price, std::uint32_t qty) {
+std::uint32_t itch_levels::create(side_levels& h, std::uint32_t price, std::uint32_t qty) {
   std::uint32_t i = 0;
   while (i < h.used && h.v[i].price != 0) ++i;
   if (i == h.used) {
@@ -44,22 +44,42 @@ std::uint32_t itch_levels::create(side_levels& h, side s, std::uint32_t price, s
     ++h.used;
   }
   h.v[i] = slot_level{price, 1, qty};
-  // In order, from the best end: new levels are nearly always near the inside.
-  const std::uint64_t k = key(s, price, i);
-  std::uint64_t* keys = h.keys;
-  std::uint32_t j = h.live++;
-  for (; j > 0 && keys[j - 1] > k; --j) keys[j] = keys[j - 1];
-  keys[j] = k;
+  h.ordered = 0;
   return i;
 }
 
+void itch_levels::order(side_levels& h, side s) noexcept {
+  std::uint64_t* keys = h.keys;
+  std::uint32_t n = 0;
+  // A side's few levels (nearly always) by insertion as they are read; a deep one by
+  // std::sort, so a side of thousands of levels costs n log n, not n^2.
+  constexpr std::uint32_t kInsertion = 32;
+  const bool few = h.used <= kInsertion;
+  for (std::uint32_t i = 0; i < h.used; ++i) {
+    if (h.v[i].price == 0) continue;
+    const std::uint64_t k = key(s, h.v[i].price, i);
+    std::uint32_t j = n++;
+    if (few) {
+      for (; j > 0 && keys[j - 1] > k; --j) keys[j] = keys[j - 1];
+    }
+    keys[j] = k;
+  }
+  if (!few) std::sort(keys, keys + n);
+  h.live = n;
+  h.ordered = 1;
+}
+
 void itch_levels::clear() noexcept {
-  for (side_levels& h : sides_) h.used = h.live = 0;
+  for (side_levels& h : sides_) {
+    h.used = h.live = 0;
+    h.ordered = 1;
+  }
 }
 
 void itch_levels::sorted_view(std::uint16_t locate, level_book& out) const {
   for (const side s : {side::bid, side::ask}) {
-    const side_levels& h = sides_[index(locate, s)];
+    side_levels& h = sides_[index(locate, s)];
+    if (h.ordered == 0) order(h, s);
     scratch_.clear();
     for (std::uint32_t j = 0; j < h.live; ++j) { // worst first, as a level_book keeps a side
       const slot_level& l = h.v[static_cast<std::uint32_t>(h.keys[j])];

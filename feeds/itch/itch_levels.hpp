@@ -20,17 +20,19 @@
 //   batch loads first (prefetch_sides), before the levels (prefetch_slots / prefetch_slot).
 // - Arrays come from a memory resource (huge pages in itch_book) and double when full;
 //   clear() keeps them, so after a warm-up day a message never allocates.
-// - Each side also keeps its levels' order: an array of 8-byte keys (the price, or its
+// - Each side also caches its levels' order: an array of 8-byte keys (the price, or its
 //   complement for asks, above the slot), sorted worst first so the best is at the back.
-//   It changes only when a level is created (an insertion from the back: new levels
-//   come near the inside) or removed, never when a level's quantity does, so an add to an
-//   existing level or a partial removal does not touch it. A reader takes the best levels
-//   in order from it with no sort (levels_of(): depth and copy_top, which
-//   book_top::fill_from and so producer::publish_book read in place). An earlier version
-//   sorted a locate's levels into a level_book for each publication, and the gateway's
-//   feed thread, which publishes about one locate per message, spent more than the book
-//   saved. The keys are touched far less often than the slots, so they are rarely in
-//   cache: the add and removal cache hints load their best line too.
+//   A level created or removed only marks it stale (a flag in the side header, which the
+//   message reads anyway); the reader rebuilds it (an insertion sort of the side's few
+//   levels) and then takes the best levels in order with no copy (levels_of(): depth and
+//   copy_top, which book_top::fill_from and so producer::publish_book read in place).
+//   Measured both ways (docs/performance.md): keeping the keys sorted on every level
+//   created or removed cost the book a cache line each time (the keys are touched far
+//   less often than the slots), and the replay kept only half of its gain over the
+//   sorted level_book; rebuilding on read costs the gateway's feed thread a sort per
+//   publication of a changed side, and it still spends less than with the level_book.
+//   The first version sorted into a level_book and copied it out again for each
+//   publication, and the feed thread spent more than the book saved.
 // - sorted_view() builds a level_book from one locate's levels in that order, for the
 //   readers that want one (`mdgw book`, the tests).
 // - A level is removed when its quantity reaches 0 (ITCH orders always have shares > 0, so
@@ -63,9 +65,9 @@ class itch_levels {
     slot_level* v = nullptr;        // cap slots, then cap keys, in one block
     std::uint64_t* keys = nullptr;  // [0, live): the live levels' keys, ascending (best last)
     std::uint32_t used = 0;         // slots [0, used) may be live; the last one is
-    std::uint32_t live = 0;         // live levels
+    std::uint32_t live = 0;         // live levels (keys and live: valid while ordered)
     std::uint32_t cap = 0;
-    std::uint32_t reserved_ = 0;
+    std::uint32_t ordered = 1;      // 0: a level came or went since the keys were built
   };
   static_assert(sizeof(side_levels) == 32);
 
@@ -91,7 +93,7 @@ public:
         return i;
       }
     }
-    return create(h, s, price, qty);
+    return create(h, price, qty);
   }
   // Takes qty and `orders` orders from the level in `slot` of (locate, s) (a slot add
   // returned, still live); frees it when its quantity reaches 0. False when qty was more
@@ -103,7 +105,7 @@ public:
     const bool ok = qty <= l.qty;
     l.qty -= qty;
     l.orders -= orders;
-    if (l.qty <= 0) free_slot(h, s, slot);
+    if (l.qty <= 0) free_slot(h, slot);
     return ok;
   }
 
@@ -128,31 +130,34 @@ public:
     explicit view(const side_levels* sides) noexcept : sides_(sides) {}
     const side_levels* sides_; // bid, ask
   };
-  // Precondition: locate < locate_limit().
-  [[nodiscard]] view levels_of(std::uint16_t locate) const noexcept { return view(&sides_[index(locate, side::bid)]); }
+  // Precondition: locate < locate_limit(). Orders the locate's keys first when a level
+  // came or went since they were last built.
+  [[nodiscard]] view levels_of(std::uint16_t locate) const noexcept {
+    side_levels* h = &sides_[index(locate, side::bid)];
+    if (h[0].ordered == 0) order(h[0], side::bid);
+    if (h[1].ordered == 0) order(h[1], side::ask);
+    return view(h);
+  }
 
   // Cache hints (any arguments are safe): the side headers of a locate; the first slots
   // of one side (what an add scans); one level (what a removal updates).
   void prefetch_sides(std::uint16_t locate) const noexcept {
     if (std::size_t{locate} * 2 < sides_.size()) prefetch_line(&sides_[index(locate, side::bid)]);
   }
-  // Both also load the best keys, which a level created or removed moves (they are
-  // touched far less often than the slots, so they are rarely still in cache).
   void prefetch_slots(std::uint16_t locate, side s) const noexcept {
     if (std::size_t{locate} * 2 >= sides_.size()) return;
     const side_levels& h = sides_[index(locate, s)];
     const auto* p = reinterpret_cast<const char*>(h.v);
     prefetch_line(p);
     prefetch_line(p + 64);
-    prefetch_best_keys(h);
   }
   void prefetch_slot(std::uint16_t locate, side s, std::uint32_t slot) const noexcept {
     if (std::size_t{locate} * 2 >= sides_.size()) return;
     const side_levels& h = sides_[index(locate, s)];
     if (slot < h.cap) prefetch_line(&h.v[slot]);
-    prefetch_best_keys(h);
   }
-  // What a reader of view() loads first: the best keys of both sides and the first slots.
+  // What a reader of levels_of() loads first, on both sides: the first slots and the
+  // best keys (read, or rewritten when the order is stale).
   void prefetch_view(std::uint16_t locate) const noexcept {
     if (std::size_t{locate} * 2 >= sides_.size()) return;
     for (const side s : {side::bid, side::ask}) {
@@ -160,7 +165,7 @@ public:
       const auto* p = reinterpret_cast<const char*>(h.v);
       prefetch_line(p);
       prefetch_line(p + 64);
-      prefetch_best_keys(h);
+      prefetch_line(h.keys + (h.live != 0 ? h.live - 1 : 0));
     }
   }
 
@@ -181,26 +186,16 @@ private:
   [[nodiscard]] static std::uint64_t key(side s, std::uint32_t price, std::uint32_t slot) noexcept {
     return (std::uint64_t{s == side::bid ? price : ~price} << 32) | slot;
   }
-  // A new level in the first free slot (growing the arrays when none is), its key
-  // inserted in order.
-  [[gnu::noinline]] std::uint32_t create(side_levels& h, side s, std::uint32_t price, std::uint32_t qty);
-  // Frees a level's slot and removes its key.
-  static void free_slot(side_levels& h, side s, std::uint32_t slot) noexcept {
-    const std::uint64_t k = key(s, h.v[slot].price, slot);
-    std::uint64_t* keys = h.keys;
-    std::uint32_t j = h.live;
-    while (j != 0 && keys[j - 1] != k) --j; // from the best end: it is there
-    if (j != 0) {
-      for (; j < h.live; ++j) keys[j - 1] = keys[j];
-      --h.live;
-    }
+  // A new level in the first free slot (growing the arrays when none is).
+  [[gnu::noinline]] std::uint32_t create(side_levels& h, std::uint32_t price, std::uint32_t qty);
+  static void free_slot(side_levels& h, std::uint32_t slot) noexcept {
     h.v[slot].price = 0;
+    h.ordered = 0;
     // The used range ends at a live level: drop the free slots at its end.
     while (h.used != 0 && h.v[h.used - 1].price == 0) --h.used;
   }
-  static void prefetch_best_keys(const side_levels& h) noexcept {
-    if (h.live != 0) prefetch_line(&h.keys[h.live - 1]);
-  }
+  // Rebuilds a side's keys from its slots.
+  static void order(side_levels& h, side s) noexcept;
   // One side's block: cap slots, then cap keys.
   [[nodiscard]] static std::size_t block_bytes(std::uint32_t cap) noexcept {
     return std::size_t{cap} * (sizeof(slot_level) + sizeof(std::uint64_t));
@@ -208,7 +203,9 @@ private:
   void allocate(side_levels& h, std::uint32_t cap);
 
   std::pmr::memory_resource* memory_;
-  std::vector<side_levels> sides_;           // by locate * 2 + side (ask 1)
+  // By locate * 2 + side (ask 1). Mutable: readers (levels_of) rebuild the keys, a cache
+  // of the levels' order.
+  mutable std::vector<side_levels> sides_;
   mutable std::vector<price_level> scratch_; // sorted_view's
 };
 
