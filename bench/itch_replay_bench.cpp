@@ -4,7 +4,9 @@
 //   parse + book reader + itch_book::apply (order map, level books, events to a null sink),
 //                with itch_book's two-stage prefetch (--no-prefetch: without)
 // as the median of --repeats timed passes, plus peak RSS and the heap allocations made
-// during the timed passes.
+// during the timed passes; then the cost of filling one locate's published top from its
+// levels (book_top::fill_from(itch_book::levels()), what the gateway's feed thread does
+// for each locate it publishes) over the final books.
 //
 //   build/bench/mdgw_itch_gen --messages 50000000 --seed 1 --out /tmp/itch50m.bin
 //   build/bench/mdgw_itch_replay_bench /tmp/itch50m.bin --repeats 5
@@ -20,6 +22,7 @@
 // - Times: wall (CLOCK_MONOTONIC) and CPU (CLOCK_PROCESS_CPUTIME_ID). The machine is
 //   shared: CPU time leaves out the time other processes held the core, so it is the
 //   figure to compare; both are printed. Medians, with the min and max.
+#include "book_top.hpp"
 #include "itch_book.hpp"
 #include "itch_decoder.hpp"
 
@@ -32,6 +35,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <exception>
+#include <memory>
 #include <new>
 #include <span>
 #include <string>
@@ -212,11 +216,19 @@ int run(const options& opt) {
     std::vector<pass_result> book_runs;
     for (int i = 0; i < opt.repeats; ++i) book_runs.push_back(timed_pass(opt.path, opt.read_buffer, apply));
     report("parse+book", book_warm, book_runs);
+    // Every locate's published top, timed: the gateway fills one per touched locate per
+    // batch (producer::publish_book).
     std::size_t levels = 0;
+    auto top = std::make_unique<book_top>();
+    const double v0 = now_ns(CLOCK_PROCESS_CPUTIME_ID);
     for (std::size_t l = 0; l < book.locate_limit(); ++l) {
-      const level_book* b = book.book(static_cast<locate_t>(l));
-      levels += b->depth(side::bid) + b->depth(side::ask);
+      const itch_levels::view v = book.levels(static_cast<locate_t>(l));
+      top->fill_from(v);
+      levels += v.depth(side::bid) + v.depth(side::ask);
     }
+    const double view_ns = now_ns(CLOCK_PROCESS_CPUTIME_ID) - v0;
+    std::printf("published tops (book_top::fill_from(levels())): %.0f ns per locate (%zu locates, once each after the passes)\n",
+                view_ns / static_cast<double>(std::max<std::size_t>(1, book.locate_limit())), book.locate_limit());
     const book_counters& c = book.counters();
     std::printf("book at the end: %zu live orders (%zu of them spilled; order window %zu slots, spill map %zu), "
                 "%zu levels over %zu locates; unknown refs %llu, level errors %llu, trades %llu\n",

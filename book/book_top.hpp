@@ -94,8 +94,11 @@ struct basic_book_top {
     const std::size_t n = std::min<std::size_t>(n_bids, Depth) + std::min<std::size_t>(n_asks, Depth);
     return kHeaderBytes + n * sizeof(price_level);
   }
-  // Fills the levels from a book (at most Depth per side).
-  void fill_from(const level_book& book) noexcept {
+  // Fills the levels from a book (at most Depth per side): a level_book, or any levels
+  // with depth(side) and copy_top(side, n, out) (best first), such as the ITCH level
+  // store's view (feeds/itch/itch_levels.hpp), read in place with no level_book copy.
+  template <class Levels>
+  void fill_from(const Levels& book) noexcept {
     n_bids = static_cast<std::uint16_t>(book.copy_top(side::bid, Depth, levels));
     n_asks = static_cast<std::uint16_t>(book.copy_top(side::ask, Depth, levels + n_bids));
     deeper = book.depth(side::bid) > Depth || book.depth(side::ask) > Depth ? 1 : 0;

@@ -59,29 +59,18 @@ public:
 
   // Adds quantity (and orders) at a price; creates the level when new.
   [[nodiscard]] apply_status add(side s, price_t price, qty_t qty, std::uint32_t orders = 1);
-  // As add; `at` gets the level's position counted from the best (0: the best level): a
-  // hint for reduce_at. It stays right while the side changes only at worse prices than
-  // the level's. On a generated ITCH day 87% of removals find their level there (66%
-  // with positions counted from the worst end: deep levels come and go more often than
-  // the inside moves).
-  [[nodiscard]] apply_status add(side s, price_t price, qty_t qty, std::uint32_t orders, std::uint32_t& at);
   // Removes quantity (and orders) at a price; the level goes when it reaches zero.
   [[nodiscard]] apply_status reduce(side s, price_t price, qty_t qty, std::uint32_t orders);
-  // As reduce, looking first at position `hint` (from add's `at`; any value is safe): when
-  // the level there has this price, there is no search.
-  [[nodiscard]] apply_status reduce_at(side s, std::uint32_t hint, price_t price, qty_t qty, std::uint32_t orders);
-  // Starts loading the level at position `hint` of one side (a reduce_at to come). Any
-  // value is safe: a hint past the end is not followed.
-  void prefetch_at(side s, std::uint32_t hint) const noexcept {
-    const auto& v = levels(s);
-    if (hint >= v.size()) return;
-    // A 24-byte level straddles two cache lines one time in four: both ends.
-    const auto* l = reinterpret_cast<const char*>(&v[v.size() - 1 - hint]);
-    prefetch_line(l);
-    prefetch_line(l + sizeof(price_level) - 1);
-  }
   // Sets a level to an absolute state (JSON feeds send levels, not orders); qty 0 erases.
   [[nodiscard]] apply_status set(side s, price_t price, qty_t qty, std::uint32_t orders);
+  // Replaces one side with levels[0..n), which must be sorted worst first (bids ascending,
+  // asks descending), with distinct valid prices and qty > 0: a book kept in another
+  // form (the ITCH level store) copied in at once, with no search per level.
+  void assign_worst_first(side s, const price_level* levels, std::size_t n) {
+    auto& v = this->levels(s);
+    v.resize(kGuard);
+    v.insert(v.end(), levels, levels + n);
+  }
   void clear() noexcept;
 
   [[nodiscard]] std::size_t depth(side s) const noexcept { return levels(s).size() - kGuard; }
@@ -110,8 +99,6 @@ private:
   }
   // Index of the level with this price, or of the position where it would be inserted.
   [[nodiscard]] std::size_t find(side s, price_t price) const noexcept;
-  // reduce's update of the level at index i (which has the price).
-  static apply_status reduce_level(std::pmr::vector<price_level>& v, std::size_t i, qty_t qty, std::uint32_t orders) noexcept;
 
   // After the guards: bids ascending (best, highest, at the back), asks descending.
   std::pmr::vector<price_level> bids_;
@@ -192,7 +179,7 @@ inline std::size_t level_book::find(side s, price_t price) const noexcept {
   return s == side::bid ? level_detail::find_in<side::bid>(bids_, price) : level_detail::find_in<side::ask>(asks_, price);
 }
 
-inline apply_status level_book::add(side s, price_t price, qty_t qty, std::uint32_t orders, std::uint32_t& at) {
+inline apply_status level_book::add(side s, price_t price, qty_t qty, std::uint32_t orders) {
   if (qty <= 0 || !level_detail::valid_price(price)) return apply_status::bad_quantity;
   auto& v = levels(s);
   const std::size_t i = find(s, price);
@@ -202,13 +189,7 @@ inline apply_status level_book::add(side s, price_t price, qty_t qty, std::uint3
   } else {
     level_detail::insert_at(v, i, price_level{price, qty, orders, 0});
   }
-  at = static_cast<std::uint32_t>(v.size() - 1 - i);
   return apply_status::ok;
-}
-
-inline apply_status level_book::add(side s, price_t price, qty_t qty, std::uint32_t orders) {
-  std::uint32_t at = 0;
-  return add(s, price, qty, orders, at);
 }
 
 inline apply_status level_book::reduce(side s, price_t price, qty_t qty, std::uint32_t orders) {
@@ -217,23 +198,6 @@ inline apply_status level_book::reduce(side s, price_t price, qty_t qty, std::ui
   auto& v = levels(s);
   const std::size_t i = find(s, price);
   if (i >= v.size() || v[i].price != price) return apply_status::unknown_level;
-  return reduce_level(v, i, qty, orders);
-}
-
-inline apply_status level_book::reduce_at(side s, std::uint32_t hint, price_t price, qty_t qty, std::uint32_t orders) {
-  auto& v = levels(s);
-  // Past the guards only: the level there is a real one, so its price is valid. A hint at
-  // a guard or past the end (i wraps) falls through to reduce, which refuses a guard's
-  // price as before.
-  const std::size_t i = v.size() - 1 - hint;
-  if (qty >= 0 && i >= kGuard && i < v.size() && v[i].price == price) [[likely]] {
-    return reduce_level(v, i, qty, orders);
-  }
-  return reduce(s, price, qty, orders);
-}
-
-inline apply_status level_book::reduce_level(std::pmr::vector<price_level>& v, std::size_t i, qty_t qty,
-                                             std::uint32_t orders) noexcept {
   auto& l = v[i];
   if (qty > l.qty || orders > l.orders) {
     level_detail::erase_at(v, i);

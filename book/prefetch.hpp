@@ -22,6 +22,16 @@ inline void prefetch_line(const void* p) noexcept {
 #endif
 }
 
+// As prefetch_line, for a line about to be written (prefetchw: the line comes in owned,
+// so the store that follows needs no second request; a no-op on CPUs without it).
+inline void prefetch_line_for_write(const void* p) noexcept {
+#if defined(__x86_64__) || defined(__i386__)
+  asm volatile("prefetchw %0" : : "m"(*static_cast<const char*>(p)));
+#else
+  __builtin_prefetch(p, 1);
+#endif
+}
+
 // How many elements ahead a loop over pointers to scattered objects (the gateway's
 // subscriptions) hints the next one: enough to cover a miss, few enough to stay useful.
 inline constexpr std::size_t kPrefetchAhead = 4;

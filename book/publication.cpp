@@ -136,9 +136,8 @@ void producer::push(std::size_t io, const notice& n) noexcept {
   st.overflow.store(true, std::memory_order_release);
 }
 
-void producer::publish_book(instrument_id id, const level_book& book, std::uint64_t version, std::uint64_t exch_ts,
-                            std::uint64_t recv_ts, std::uint64_t recv_mono, data_quality quality,
-                            quality_reason reason) noexcept {
+void producer::stage_book(instrument_id id, std::uint64_t version, std::uint64_t exch_ts, std::uint64_t recv_ts,
+                          std::uint64_t recv_mono, data_quality quality, quality_reason reason) noexcept {
   staging_.version = version;
   staging_.exch_ts = exch_ts;
   staging_.recv_ts = recv_ts;
@@ -146,38 +145,44 @@ void producer::publish_book(instrument_id id, const level_book& book, std::uint6
   staging_.instrument = id;
   staging_.quality = quality;
   staging_.reason = quality == data_quality::ok ? quality_reason::none : reason;
-  staging_.fill_from(book);
-  if (recorder_ != nullptr) recorder_->book(staging_);
-  if (staging_.deeper != 0) {
-    // Deeper than a book_top holds: the whole book goes to the full slot first, so a
-    // reader that sees `deeper` finds this version or a newer one there.
-    seqlock_slot<full_book_top>* fs = pub_.full_slots_[id].load(std::memory_order_relaxed); // this thread's own
-    if (fs == nullptr) {
-      fs = new (std::nothrow) seqlock_slot<full_book_top>;
-      pub_.full_slots_[id].store(fs, std::memory_order_release);
-    }
-    if (!staging_full_) staging_full_.reset(new (std::nothrow) full_book_top);
-    if (fs != nullptr && staging_full_) {
-      full_book_top& f = *staging_full_;
-      f.version = version;
-      f.exch_ts = exch_ts;
-      f.recv_ts = recv_ts;
-      f.recv_mono = recv_mono;
-      f.instrument = id;
-      f.quality = staging_.quality;
-      f.reason = staging_.reason;
-      f.fill_from(book);
-      fs->store(f, f.used_bytes());
-    }
+  full_slot_ = nullptr;
+}
+
+full_book_top* producer::stage_full() noexcept {
+  const instrument_id id = staging_.instrument;
+  seqlock_slot<full_book_top>* fs = pub_.full_slots_[id].load(std::memory_order_relaxed); // this thread's own
+  if (fs == nullptr) {
+    fs = new (std::nothrow) seqlock_slot<full_book_top>;
+    pub_.full_slots_[id].store(fs, std::memory_order_release);
   }
+  if (!staging_full_) staging_full_.reset(new (std::nothrow) full_book_top);
+  if (fs == nullptr || !staging_full_) return nullptr;
+  full_book_top& f = *staging_full_;
+  f.version = staging_.version;
+  f.exch_ts = staging_.exch_ts;
+  f.recv_ts = staging_.recv_ts;
+  f.recv_mono = staging_.recv_mono;
+  f.instrument = id;
+  f.quality = staging_.quality;
+  f.reason = staging_.reason;
+  full_slot_ = fs;
+  return &f;
+}
+
+void producer::commit_book() noexcept {
+  const instrument_id id = staging_.instrument;
+  if (recorder_ != nullptr) recorder_->book(staging_);
+  // The full slot first, so a reader that sees `deeper` finds this version or a newer
+  // one there.
+  if (full_slot_ != nullptr) full_slot_->store(*staging_full_, staging_full_->used_bytes());
   pub_.slots_[id].store(staging_, staging_.used_bytes());
   // Write-then-check: pairs with the clear-then-read fence in publication::drain.
   std::atomic_thread_fence(std::memory_order_seq_cst);
   notice n;
   n.what = notice::kind::book;
   n.instrument = id;
-  n.exch_ts = exch_ts;
-  n.recv_ts = recv_ts;
+  n.exch_ts = staging_.exch_ts;
+  n.recv_ts = staging_.recv_ts;
   push_conflated(n);
 }
 

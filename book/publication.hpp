@@ -45,6 +45,7 @@
 
 #include <boost/lockfree/spsc_queue.hpp>
 
+#include <algorithm>
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
@@ -82,11 +83,25 @@ public:
   producer(const producer&) = delete;
   producer& operator=(const producer&) = delete;
 
-  // Publishes the top of `book` as instrument `id`'s state at `version`.
-  void publish_book(instrument_id id, const level_book& book, std::uint64_t version, std::uint64_t exch_ts,
-                    std::uint64_t recv_ts, std::uint64_t recv_mono,
-                    data_quality quality = data_quality::ok,
-                    quality_reason reason = quality_reason::none) noexcept;
+  // Publishes the top of `book` as instrument `id`'s state at `version`. Levels: a
+  // level_book, or anything book_top::fill_from reads (depth and copy_top, best first).
+  template <class Levels>
+  void publish_book(instrument_id id, const Levels& book, std::uint64_t version, std::uint64_t exch_ts,
+                    std::uint64_t recv_ts, std::uint64_t recv_mono, data_quality quality = data_quality::ok,
+                    quality_reason reason = quality_reason::none) noexcept {
+    stage_book(id, version, exch_ts, recv_ts, recv_mono, quality, reason);
+    staging_.fill_from(book);
+    // Deeper than a book_top holds: the whole book goes to the full slot too.
+    if (staging_.deeper != 0) {
+      if (full_book_top* f = stage_full()) f->fill_from(book);
+    }
+    commit_book();
+  }
+  // Cache hint for a feed that knows which instruments it publishes next (a batch's
+  // touched ones): starts loading the slot publish_book(id, ...) writes, as far as a
+  // book of `levels` levels (both sides) fills it. The slots of thousands of
+  // instruments are out of cache by the time each is published again.
+  void prefetch_book(instrument_id id, std::size_t levels) const noexcept;
   // Appends a trade to instrument `id`'s history (allocated here on its first trade) and
   // notifies every io thread that has no trade notice pending for `id`. trade_seq is the
   // feed's numbering; the history numbers densely from 1 and a feed whose trade_seq
@@ -104,6 +119,13 @@ private:
   using ring = boost::lockfree::spsc_queue<notice>;
   producer(publication& pub, std::size_t ring_capacity);
   void push(std::size_t io, const notice& n) noexcept;
+  // publish_book's steps around the fills (the part that does not depend on the levels'
+  // type): the staging header; the full staging (nullptr when it could not be
+  // allocated), its header copied from the staging one; then the stores and notices.
+  void stage_book(instrument_id id, std::uint64_t version, std::uint64_t exch_ts, std::uint64_t recv_ts,
+                  std::uint64_t recv_mono, data_quality quality, quality_reason reason) noexcept;
+  [[nodiscard]] full_book_top* stage_full() noexcept;
+  void commit_book() noexcept;
   // Pushes n (a book or trade notice) to every io thread whose pending flag of that kind
   // for n.instrument was clear. Call after the fence that follows writing the data.
   void push_conflated(const notice& n) noexcept;
@@ -114,6 +136,7 @@ private:
   std::unique_ptr<producer_recorder> recorder_; // null unless the publication records
   book_top staging_{};                        // built here, then copied into the slot
   std::unique_ptr<full_book_top> staging_full_; // the same for full slots, on first use
+  seqlock_slot<full_book_top>* full_slot_ = nullptr; // stage_full's slot, for commit_book
 };
 
 class publication {
@@ -220,6 +243,10 @@ private:
   std::atomic<std::uint64_t> overflows_{0};
   std::atomic<std::uint64_t> wakeups_{0};
 };
+
+inline void producer::prefetch_book(instrument_id id, std::size_t levels) const noexcept {
+  pub_.slots_[id].prefetch_store(book_top::kHeaderBytes + std::min(levels, 2 * kMaxDepth) * sizeof(price_level));
+}
 
 template <class OnNotice>
 std::size_t publication::drain(std::size_t io, OnNotice&& on_notice) {

@@ -12,6 +12,9 @@
 // ordered before those stores), so the copy is one consistent value.
 #pragma once
 
+#include "prefetch.hpp"
+
+#include <algorithm>
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
@@ -85,6 +88,15 @@ public:
   }
   void load(T& out) const noexcept {
     load(out, sizeof(T), [](const T&) { return sizeof(T); });
+  }
+
+  // Cache hint for the writer: starts loading the lines a store of `bytes` writes (the
+  // sequence line and the payload's first lines, up to `max_lines` of them).
+  void prefetch_store(std::size_t bytes, std::size_t max_lines = 4) const noexcept {
+    prefetch_line_for_write(&seq_);
+    const auto* p = reinterpret_cast<const char*>(words_);
+    const std::size_t n = std::min(std::min(bytes, sizeof(T)), max_lines * 64);
+    for (std::size_t off = 0; off < n; off += 64) prefetch_line_for_write(p + off);
   }
 
   // Number of completed stores (the writer's version of this slot).

@@ -6,13 +6,6 @@
 
 namespace mdgw::itch {
 
-namespace {
-// Levels reserved per side of a new locate's book: most stocks keep a few levels a side
-// (a generated day averages 5), and small arrays keep every stock's inside close
-// together in the level pool. A deeper book grows its array (the pool reuses the old one).
-constexpr std::size_t kLevelReserve = 8;
-} // namespace
-
 // ----------------------------------------------------------------------- order_map
 
 order_map::order_map(std::size_t expected_orders) {
@@ -230,7 +223,8 @@ struct itch_book::visitor {
 };
 
 itch_book::itch_book(book_config config)
-    : config_(std::move(config)), decoder_(config_.log), orders_(config_.expected_orders, config_.expected_orders / 4) {}
+    : config_(std::move(config)), decoder_(config_.log), orders_(config_.expected_orders, config_.expected_orders / 4),
+      levels_(&level_memory_) {}
 
 decode_status itch_book::apply(const std::uint8_t* msg, std::size_t len, event_sink& sink) {
   sink_ = &sink;
@@ -239,8 +233,8 @@ decode_status itch_book::apply(const std::uint8_t* msg, std::size_t len, event_s
 
 void itch_book::clear() {
   orders_.clear();
-  // The locates keep their level books' memory: a new session reuses it.
-  for (level_book& b : books_) b.clear();
+  // The locates keep their levels' memory: a new session reuses it.
+  levels_.clear();
   for (locate_state& st : locates_) {
     st.info = stock_info{};
     st.status = instrument_status{};
@@ -257,7 +251,13 @@ void itch_book::clear() {
 void itch_book::grow(locate_t locate) {
   const std::size_t n = std::size_t{locate} + 1;
   locates_.resize(n);
-  while (books_.size() < n) books_.emplace_back(kLevelReserve, &level_memory_);
+  levels_.ensure_locates(n);
+}
+
+const level_book* itch_book::book(locate_t locate) const {
+  if (locate >= locates_.size()) return nullptr;
+  levels_.sorted_view(locate, view_);
+  return &view_;
 }
 
 void itch_book::report(std::string_view line) {
@@ -310,14 +310,14 @@ void itch_book::emit_trade(locate_t locate, side aggressor, std::uint64_t price,
 
 void itch_book::place(locate_t locate, side s, std::uint64_t ref, std::uint32_t price, std::uint32_t shares,
                       std::uint64_t exch_ts) {
-  level_book& lb = levels(locate);
+  if (locate >= locates_.size()) [[unlikely]] grow(locate);
   auto [o, fresh] = orders_.try_insert(ref);
   if (!fresh) [[unlikely]] {
     // The live order with this reference leaves its level; its slot takes the new one.
     note(counters_.duplicate_ref, reported_duplicate_, "order reference already live; the old order was removed");
     const order_entry old = *o;
-    if (books_[old.locate].reduce_at(old.s, old.level, old.price, old.shares, 1) != apply_status::ok) {
-      note(counters_.level_errors, reported_level_, "level book refused a reduce");
+    if (!levels_.reduce(old.locate, old.s, old.level, old.shares, 1)) [[unlikely]] {
+      note(counters_.level_errors, reported_level_, "a reduce took more than its level held");
     }
     market_event r;
     r.what = market_event::type::reduce;
@@ -333,9 +333,7 @@ void itch_book::place(locate_t locate, side s, std::uint64_t ref, std::uint32_t 
   o->shares = shares;
   o->locate = locate;
   o->s = s;
-  if (lb.add(s, price, shares, 1, o->level) != apply_status::ok) [[unlikely]] {
-    note(counters_.level_errors, reported_level_, "level book refused an add");
-  }
+  o->level = levels_.add(locate, s, price, shares);
   market_event e;
   e.what = market_event::type::add;
   e.s = s;
@@ -366,8 +364,8 @@ void itch_book::reduce_order(order_entry* o, std::uint32_t qty, std::uint64_t ex
     o->shares -= qty;
   }
   const std::uint32_t orders = gone ? 1 : 0;
-  if (books_[cur.locate].reduce_at(cur.s, cur.level, cur.price, qty, orders) != apply_status::ok) [[unlikely]] {
-    note(counters_.level_errors, reported_level_, "level book refused a reduce");
+  if (!levels_.reduce(cur.locate, cur.s, cur.level, qty, orders)) [[unlikely]] {
+    note(counters_.level_errors, reported_level_, "a reduce took more than its level held");
   }
   market_event e;
   e.what = market_event::type::reduce;

@@ -1,5 +1,6 @@
-// Order-by-order ITCH 5.0 books: every live order by reference number, aggregated into a
-// level_book per stock locate, plus the per-locate directory, status and imbalance state.
+// Order-by-order ITCH 5.0 books: every live order by reference number, aggregated into
+// price levels per stock locate (itch_levels.hpp, read sorted through book()), plus the
+// per-locate directory, status and imbalance state.
 //
 // Rationale:
 // - The orders are the hot structure (every A/F/E/C/X/D/U touches one or two). They live
@@ -13,18 +14,20 @@
 //   with book_config::expected_orders sized for the day) a message never allocates.
 //   A slot is free when its shares are 0: a live order always has shares > 0 (an order
 //   executed or cancelled down to 0 is removed), so no key value is reserved.
-// - The window, the spill map and every locate's level arrays are in transparent huge
+// - The window, the spill map and the levels (itch_levels.hpp) are in transparent huge
 //   pages (huge_pages.hpp): a day's book touches a few MiB at random, and with 4 KiB
 //   pages the TLB misses (two-level page walks under a hypervisor) cost more than the
-//   cache misses. The per-message work is one order slot and one locate's best levels.
+//   cache misses. The per-message work is one order slot and one level.
 // - The order keeps its locate, side and price: E/C/X/D/U carry only the reference, and
 //   the order's own locate is the truth when a message's header disagrees (counted).
-//   It also keeps its level's position from the best (level_book::add's hint), so a
-//   removal usually updates its level with no search (level_book::reduce_at).
-// - Level books sit in their own dense array by locate (touched by every order
-//   message); directory, status and imbalance (locate_state) in another, so the hot
-//   array stays small with thousands of stocks.
-// - Each order message updates the locate's level_book and emits the normalized events
+//   It also keeps its level's slot in itch_levels, where levels never move while they
+//   live: a removal updates its level with no search; an add scans its side's few
+//   unsorted levels. Each side caches its levels' price order as well, rebuilt on read
+//   after a level came or went: publication reads a locate's best levels in place
+//   (levels()), and book() copies them into a level_book for `mdgw book` and the tests.
+// - Directory, status and imbalance (locate_state) sit in their own array by locate,
+//   apart from the levels, which every order message touches.
+// - Each order message updates the locate's levels and emits the normalized events
 //   (book/events.hpp) through an event_sink: add, reduce (orders = 1 when the order
 //   left the level), and trade for executions (E always, C when printable), P and Q.
 //   A trade comes before the reduce its fill caused. instrument = stock locate; the
@@ -45,6 +48,7 @@
 #include "events.hpp"
 #include "huge_pages.hpp"
 #include "itch_decoder.hpp"
+#include "itch_levels.hpp"
 #include "itch_messages.hpp"
 #include "level_book.hpp"
 #include "types.hpp"
@@ -72,8 +76,7 @@ struct order_entry {
   locate_t locate = 0;
   side s = side::bid;
   std::uint8_t reserved_ = 0;
-  // Where its level was in its side's array when last seen (level_book::add's `at`): a
-  // removal looks there first and searches only when the level has moved.
+  // Its level's slot in its locate and side's itch_levels array (stable while it lives).
   std::uint32_t level = 0;
 };
 static_assert(sizeof(order_entry) == 24);
@@ -328,7 +331,7 @@ struct book_counters {
   std::uint64_t invalid_order = 0;   // adds with 0 shares/price or a bad side; E/C/X of 0
   std::uint64_t over_execution = 0;  // E/C/X for more than the order had
   std::uint64_t locate_mismatch = 0; // header locate != the order's locate
-  std::uint64_t level_errors = 0;    // level_book refused an update (a bug if nonzero)
+  std::uint64_t level_errors = 0;    // a reduce took more than its level held (a bug if nonzero)
   std::uint64_t trades = 0;          // trade events (E, printable C, P, Q with shares)
   std::uint64_t non_printable = 0;   // C executions marked non-printable
   std::uint64_t cross_trades = 0;    // Q messages
@@ -378,36 +381,29 @@ public:
   [[nodiscard]] decode_status apply(const std::uint8_t* msg, std::size_t len, event_sink& sink);
 
   // Cache hints for a message that apply() will see soon, in two stages: prefetch() when
-  // it is kFar messages ahead (its order slot and its locate's book header, whose
-  // addresses need no load), then prefetch_levels() when it is kNear ahead (the best
-  // levels of the side it touches: finding them reads that header and, for E/C/X/D/U,
-  // the order slot, which the first stage brought in). One stage that read the header
-  // itself would stall on it. Read nothing past len; any bytes are fine.
+  // it is kFar messages ahead (its order slot and its locate's level headers, whose
+  // addresses need no load), then prefetch_levels() when it is kNear ahead (the levels
+  // it touches: an add's side, a removal's own level; finding them reads the headers
+  // and, for E/C/X/D/U, the order slot, which the first stage brought in). One stage that
+  // read them itself would stall. Read nothing past len; any bytes are fine.
   static constexpr std::size_t kFar = 16;
   static constexpr std::size_t kNear = 6;
   void prefetch(const std::uint8_t* msg, std::size_t len) const noexcept {
     if (!is_order_message(msg, len)) return;
     orders_.prefetch(ref_at(msg, 11));
-    const locate_t locate = static_cast<locate_t>((msg[1] << 8) | msg[2]);
-    if (locate < books_.size()) prefetch_line(&books_[locate]);
+    levels_.prefetch_sides(locate_at(msg));
   }
   void prefetch_levels(const std::uint8_t* msg, std::size_t len) const noexcept {
     if (!is_order_message(msg, len)) return;
-    locate_t locate = static_cast<locate_t>((msg[1] << 8) | msg[2]);
-    side s = side::bid;
     if (msg[0] == 'A' || msg[0] == 'F') {
-      if (len < 20) return;
-      s = msg[19] == kSell ? side::ask : side::bid;
-    } else {
-      // The order's level, where its position hint says: the line a removal reads.
-      const order_entry* o = orders_.peek(ref_at(msg, 11));
-      if (o == nullptr) return;
-      if (o->locate >= books_.size()) return;
-      books_[o->locate].prefetch_at(o->s, o->level);
-      if (msg[0] == 'U') books_[o->locate].prefetch(o->s); // the new order's side
+      levels_.prefetch_slots(locate_at(msg), msg[19] == kSell ? side::ask : side::bid);
       return;
     }
-    if (locate < books_.size()) books_[locate].prefetch(s);
+    // The order's level: the line a removal reads.
+    const order_entry* o = orders_.peek(ref_at(msg, 11));
+    if (o == nullptr) return;
+    levels_.prefetch_slot(o->locate, o->s, o->level);
+    if (msg[0] == 'U') levels_.prefetch_slots(o->locate, o->s); // the new order's side
   }
   // Applies msgs[0..n) in order, as apply() each, with the cache hints above issued `far`
   // and `near` messages ahead within the batch (far 0: no hints). A feed that gets its
@@ -427,10 +423,19 @@ public:
       (void)apply(msgs[i].data(), msgs[i].size(), sink);
     }
   }
-  // The level book of `locate`, or nullptr when nothing named that locate yet.
-  [[nodiscard]] const level_book* book(locate_t locate) const noexcept {
-    return locate < books_.size() ? &books_[locate] : nullptr;
-  }
+  // The levels of `locate`, read in place and in price order (depth, copy_top: what
+  // producer::publish_book takes). Precondition: locate < locate_limit(). Valid until the
+  // next apply. Sorts a side's few levels when one came or went since the last read.
+  [[nodiscard]] itch_levels::view levels(locate_t locate) const noexcept { return levels_.levels_of(locate); }
+  // The levels of `locate` copied into a level_book, or nullptr when nothing named that
+  // locate yet: for readers that want one (`mdgw book`, tests). One copy for every locate:
+  // valid until the next book() call or the next apply; not thread-safe.
+  [[nodiscard]] const level_book* book(locate_t locate) const;
+  // Cache hints for a reader that will ask for levels(locate) soon (publication walks its
+  // touched locates; by then their levels are out of cache): the locate's level headers
+  // first, then, a few locates later, its best levels (finding them reads the headers).
+  void prefetch_book(locate_t locate) const noexcept { levels_.prefetch_sides(locate); }
+  void prefetch_book_levels(locate_t locate) const noexcept { levels_.prefetch_view(locate); }
   [[nodiscard]] const locate_state* state(locate_t locate) const noexcept {
     return locate < locates_.size() ? &locates_[locate] : nullptr;
   }
@@ -455,11 +460,8 @@ private:
     if (locate >= locates_.size()) [[unlikely]] grow(locate);
     return locates_[locate];
   }
-  [[nodiscard]] level_book& levels(locate_t locate) {
-    if (locate >= books_.size()) [[unlikely]] grow(locate);
-    return books_[locate];
-  }
   [[gnu::noinline]] void grow(locate_t locate);
+  static constexpr std::size_t kViewReserve = 64; // levels per side before the view grows
   [[nodiscard]] static bool is_order_message(const std::uint8_t* msg, std::size_t len) noexcept {
     if (len < 19) return false;
     switch (msg[0]) {
@@ -471,6 +473,9 @@ private:
     be64 ref;
     std::memcpy(&ref, msg + at, sizeof ref);
     return ref.get();
+  }
+  [[nodiscard]] static locate_t locate_at(const std::uint8_t* msg) noexcept {
+    return static_cast<locate_t>((msg[1] << 8) | msg[2]);
   }
   [[nodiscard]] std::uint64_t ts(const header& h) const noexcept { return config_.midnight_ns + h.timestamp.get(); }
 
@@ -500,12 +505,15 @@ private:
   book_config config_;
   itch_decoder decoder_;
   order_store orders_;
-  // Level arrays of every locate, in huge pages: a pool (freed arrays are reused) over
-  // an arena. Declared before books_, which returns its arrays to the pool.
+  // The locates' level lists, in huge pages: a pool (freed arrays are reused) over an
+  // arena. Declared before levels_, which returns its arrays to the pool.
   huge_page_arena level_arena_;
   std::pmr::unsynchronized_pool_resource level_memory_{&level_arena_};
-  std::vector<level_book> books_;      // by locate: hot (every order message)
-  std::vector<locate_state> locates_; // by locate: cold; same size as books_
+  itch_levels levels_;                 // every locate's levels (hot: every order message)
+  std::vector<locate_state> locates_; // by locate: cold
+  // book()'s copy: one for every locate (a level_book per locate would double the
+  // book's memory for readers that look at one locate at a time).
+  mutable level_book view_{kViewReserve};
   market_status market_;
   book_counters counters_;
   event_sink* sink_ = nullptr; // during apply()

@@ -217,13 +217,31 @@ void itch_feed::publish_touched() {
   const std::uint64_t recv_ts = realtime_ns();
   const std::uint64_t recv_mono = monotonic_ns();
   const data_quality q = quality();
-  for (const locate_t l : touched_list_) {
+  // The levels of the locates a batch touched, and their publication slots, are out of
+  // cache again by now (a batch touches hundreds): start loading them a few locates
+  // ahead, in two stages (the level headers first: the rest is found through them).
+  constexpr std::size_t kFar = 8;
+  constexpr std::size_t kNear = 4;
+  const auto near_stage = [this](locate_t l) {
+    book_.prefetch_book_levels(l);
+    if (pub_ids_[l] != kNone) {
+      const itch_levels::view v = book_.levels(l);
+      producer_.prefetch_book(pub_ids_[l], v.depth(side::bid) + v.depth(side::ask));
+    }
+  };
+  const std::size_t n = touched_list_.size();
+  for (std::size_t k = 0; k < n && k < kFar; ++k) book_.prefetch_book(touched_list_[k]);
+  for (std::size_t k = 0; k < n && k < kNear; ++k) near_stage(touched_list_[k]);
+  for (std::size_t k = 0; k < n; ++k) {
+    if (k + kFar < n) book_.prefetch_book(touched_list_[k + kFar]);
+    if (k + kNear < n) near_stage(touched_list_[k + kNear]);
+    const locate_t l = touched_list_[k];
     const std::uint8_t what = touched_[l];
     touched_[l] = 0;
     const instrument_id id = pub_ids_[l];
     if (id == kNone) continue;
     if ((what & kBookTouched) != 0) {
-      producer_.publish_book(id, *book_.book(l), versions_[l], exch_ts_[l], recv_ts, recv_mono, q,
+      producer_.publish_book(id, book_.levels(l), versions_[l], exch_ts_[l], recv_ts, recv_mono, q,
                              lost_ ? quality_reason::data_lost : quality_reason::packet_gap);
     }
     if ((what & kStateTouched) != 0) {

@@ -334,6 +334,51 @@ TEST(level_book, clear_empties_both_sides) {
 
 // --- the long random comparison ---
 
+// assign_worst_first replaces one side at once (the ITCH book's copy of its level store):
+// the side reads as the levels given, the other side is untouched, and the book takes
+// add/reduce/set after it as if it had been built level by level (its guard levels and
+// search still hold), deep sides included (past the 8-level inside scan).
+TEST(level_book, assign_worst_first_replaces_one_side_and_the_book_stays_usable) {
+  level_book book;
+  reference_book ref;
+  const auto where = [] { return std::string("after assign"); };
+  ASSERT_EQ(book.add(side::bid, 100, 5, 1), apply_status::ok); // replaced below
+  ASSERT_EQ(book.add(side::ask, 110, 7, 2), apply_status::ok);
+  ASSERT_EQ(ref.add(side::ask, 110, 7, 2), apply_status::ok);
+
+  std::vector<price_level> bids; // worst first: ascending prices
+  for (price_t p = 20; p <= 98; p += 2) bids.push_back(price_level{p, p / 2, 1 + static_cast<std::uint32_t>(p % 3), 0});
+  book.assign_worst_first(side::bid, bids.data(), bids.size());
+  for (const price_level& l : bids) ASSERT_EQ(ref.set(side::bid, l.price, l.qty, l.orders), apply_status::ok);
+  expect_same(book, ref, 50, where);
+  EXPECT_EQ(book.best(side::bid)->price, 98);
+  EXPECT_EQ(book.reduce(side::bid, 100, 5, 1), apply_status::unknown_level) << "the old bid side is gone";
+
+  // Updates after the assign, at the inside and deep in the side.
+  const auto both = [&](auto&& f) { ASSERT_EQ(f(book), f(ref)); };
+  both([](auto& b) { return b.add(side::bid, 99, 3, 1); });
+  both([](auto& b) { return b.add(side::bid, 21, 4, 1); });
+  both([](auto& b) { return b.reduce(side::bid, 98, 49, 1); });
+  both([](auto& b) { return b.reduce(side::bid, 30, 15, 1); });
+  both([](auto& b) { return b.set(side::bid, 50, 0, 0); });
+  both([](auto& b) { return b.add(side::ask, 105, 1, 1); });
+  expect_same(book, ref, 50, [] { return std::string("after updates"); });
+
+  // Asks worst first are descending; an empty assign leaves an empty side that still works.
+  const price_level asks[] = {{130, 1, 1, 0}, {120, 2, 1, 0}, {115, 3, 2, 0}};
+  book.assign_worst_first(side::ask, asks, 3);
+  price_level top[3];
+  ASSERT_EQ(book.copy_top(side::ask, 3, top), 3U);
+  EXPECT_EQ(top[0].price, 115);
+  EXPECT_EQ(top[2].price, 130);
+  book.assign_worst_first(side::ask, nullptr, 0);
+  EXPECT_EQ(book.depth(side::ask), 0U);
+  EXPECT_EQ(book.best(side::ask), nullptr);
+  EXPECT_EQ(book.add(side::ask, 125, 4, 1), apply_status::ok);
+  EXPECT_EQ(book.best(side::ask)->price, 125);
+  expect_same_side(book, ref, side::bid, 50, true, [] { return std::string("bids after the ask assigns"); });
+}
+
 // One step of the random sequence: kept as data so that a failure message can say what
 // it was, without formatting a string on each of the million steps that pass.
 struct book_step {
@@ -347,7 +392,6 @@ struct book_step {
   bool cleared = false;  // both books were cleared after it
   apply_status want{};   // the reference's status
   apply_status got{};    // level_book's status
-  bool bad_hint = false; // an add's position hint did not name its level
 };
 
 std::string describe(const book_step& st) {
@@ -375,11 +419,7 @@ public:
       const bool far = pct(12.5);
       apply(book, ref, op::add, s, far ? far_price(s) : near_price(s), qty(), 1 + pick(3), far ? "far add" : "add");
     } else if (r < 70 && ref.depth(s) > 0) { // reduce an existing level: part, all, or too much
-      std::size_t pos = 0; // p's position from the best
-      const price_t p = existing_price(ref, s, pos);
-      const std::uint32_t how = pick(3); // plain reduce, reduce_at with the true position, or a random one
-      if (how == 1) hint_ = static_cast<std::uint32_t>(pos);
-      if (how == 2) hint_ = pick(static_cast<std::uint32_t>(ref.depth(s)) + 8);
+      const price_t p = existing_price(ref, s);
       const ref_level l = ref.at(s, p);
       const std::uint32_t k = pick(10);
       if (k < 6) {
@@ -394,8 +434,7 @@ public:
       }
     } else if (r < 85) { // set: new, overwrite, or erase with qty 0
       const bool erase = pct(30);
-      std::size_t pos = 0;
-      const price_t p = (ref.depth(s) > 0 && pct(60)) ? existing_price(ref, s, pos) : near_price(s);
+      const price_t p = (ref.depth(s) > 0 && pct(60)) ? existing_price(ref, s) : near_price(s);
       apply(book, ref, op::set, s, p, erase ? 0 : qty(), erase ? 0 : 1 + pick(4), erase ? "set 0" : "set");
     } else { // edge cases. Driver prices are even, so an odd price is never a level.
       const price_t p = near_price(s);
@@ -424,23 +463,15 @@ public:
 private:
   void apply(level_book& book, reference_book& ref, book_step::op what, side s, price_t p, qty_t q, std::uint32_t o,
              const char* why) {
-    last_ = book_step{what, s, p, q, o, why, false, {}, {}, false};
-    if (what == book_step::op::reduce && hint_ == kNoHint && coin()) hint_ = pick(12);
+    last_ = book_step{what, s, p, q, o, why, false, {}, {}};
     switch (what) {
-    case book_step::op::add: {
-      // add's position hint must name the level it added to; reduces below use it.
-      std::uint32_t at = 0;
+    case book_step::op::add:
       last_.want = ref.add(s, p, q, o);
-      last_.got = book.add(s, p, q, o, at);
-      last_.bad_hint = last_.got == apply_status::ok && (at >= book.depth(s) || book.level(s, at).price != p);
+      last_.got = book.add(s, p, q, o);
       break;
-    }
     case book_step::op::reduce:
-      // Most reduces go through reduce_at: with p's true position as the hint (no search)
-      // or a random one (often a different level, or past the end: a search).
       last_.want = ref.reduce(s, p, q, o);
-      last_.got = hint_ == kNoHint ? book.reduce(s, p, q, o) : book.reduce_at(s, hint_, p, q, o);
-      hint_ = kNoHint;
+      last_.got = book.reduce(s, p, q, o);
       break;
     case book_step::op::set:
       last_.want = ref.set(s, p, q, o);
@@ -465,16 +496,14 @@ private:
     const auto d = 20 + static_cast<price_t>(pick(2000));
     return 2 * (s == side::bid ? std::max<price_t>(1, mid_ - d) : mid_ + d);
   }
-  price_t existing_price(const reference_book& ref, side s, std::size_t& i) {
+  price_t existing_price(const reference_book& ref, side s) {
     // Bias toward the best levels, as real cancels are.
     const std::size_t n = ref.depth(s);
-    i = pct(80) ? std::min<std::size_t>(n - 1, pick(6)) : pick(static_cast<std::uint32_t>(n));
+    const std::size_t i = pct(80) ? std::min<std::size_t>(n - 1, pick(6)) : pick(static_cast<std::uint32_t>(n));
     return ref.price_at(s, i);
   }
 
-  static constexpr std::uint32_t kNoHint = UINT32_MAX; // next reduce: plain reduce (or a random hint)
   std::mt19937_64 rng_;
-  std::uint32_t hint_ = kNoHint;
   price_t mid_ = 5000;
   book_step last_;
   std::size_t status_count_[4] = {};
@@ -506,7 +535,6 @@ TEST_P(level_book_random, matches_map_reference) {
     const book_step& st = drv.step(book, ref);
     const auto where = [&] { return "step " + std::to_string(i) + ": " + describe(st); };
     ASSERT_EQ(st.got, st.want) << where();
-    ASSERT_FALSE(st.bad_hint) << where();
     // Depth, best and a top-N copy (N up to 59) after every step; the whole book every 64
     // steps and at the end: with hundreds of levels, a full walk per step would be most
     // of the test's time (and push it past meson's timeout under the sanitizers).

@@ -266,5 +266,76 @@ TEST(ItchFeed, PublishesEveryDirectorySymbolWithTheExactBookTradesAndState) {
   }
 }
 
+// A book deeper than a published top (kMaxDepth levels a side): the feed publishes its
+// best kMaxDepth levels with `deeper` set and the whole book in the full slot, in price
+// order, from the level store (whose order is rebuilt after levels came and went).
+TEST(ItchFeed, PublishesABookDeeperThanATopWholeInTheFullSlot) {
+  temp_file tf{temp_path("deep.itch")};
+  std::vector<raw> msgs;
+  raw r('R', 39, 1, 0, 1);
+  r.a(11, 8, "DEEP").c(19, 'Q').c(20, 'N').u(21, 4, 100).c(25, 'N').c(26, 'C').a(27, 2, "Z").c(29, 'P');
+  msgs.push_back(r);
+  std::uint64_t ref = 1;
+  // Bids at prices in a scrambled order (37 and 72 are coprime: 72 distinct prices), so
+  // slots and price order differ; then 5 deleted (one order each: 5 levels go) and 2 new
+  // bids, which take freed slots, inside the book and at its worst end.
+  const std::size_t first = kMaxDepth + 22;
+  for (std::size_t i = 0; i < first; ++i) {
+    const auto price = static_cast<std::uint32_t>(100'000 + ((i * 37) % first) * 100);
+    msgs.push_back(itch_test::add_msg(1, 10 + i, ref++, 'B', static_cast<std::uint32_t>(100 + i), price));
+  }
+  for (std::uint64_t k = 3; k < 8; ++k) msgs.push_back(itch_test::delete_msg(1, 1000 + k, k));
+  msgs.push_back(itch_test::add_msg(1, 1100, ref++, 'B', 7, 100'050));
+  msgs.push_back(itch_test::add_msg(1, 1101, ref++, 'B', 9, 99'900));
+  const std::size_t deep = first - 5 + 2;
+  for (std::uint32_t i = 0; i < 3; ++i) {
+    msgs.push_back(itch_test::add_msg(1, 2000 + i, ref++, 'S', 50, 200'000 + 100 * i));
+  }
+  write_prefixed(tf.path, msgs);
+
+  publication pub(1, 16);
+  itch_feed_config fc;
+  fc.source.file = tf.path;
+  fc.midnight_ns = midnight_new_york("2024-06-03");
+  itch_feed feed(fc, pub);
+  feed.start();
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+  while (!feed.finished() && std::chrono::steady_clock::now() < deadline) {
+    (void)pub.drain(0, [](const notice&) {});
+    std::this_thread::sleep_for(std::chrono::microseconds(200));
+  }
+  ASSERT_TRUE(feed.finished());
+
+  itch_book ref_book;
+  null_sink ns;
+  for (const raw& m : msgs) (void)ref_book.apply(m.data(), m.size(), ns);
+  const level_book& want = *ref_book.book(1);
+  ASSERT_EQ(want.depth(side::bid), deep) << "the test needs a book deeper than a top";
+
+  const auto id = pub.find("NASDAQ:DEEP");
+  ASSERT_TRUE(id.has_value());
+  auto top = std::make_unique<book_top>();
+  pub.read_top(*id, *top);
+  EXPECT_EQ(top->deeper, 1);
+  ASSERT_EQ(static_cast<std::size_t>(top->n_bids), kMaxDepth);
+  ASSERT_EQ(static_cast<std::size_t>(top->n_asks), 3U);
+  auto full = std::make_unique<full_book_top>();
+  ASSERT_TRUE(pub.read_full(*id, *full));
+  EXPECT_EQ(full->version, top->version);
+  ASSERT_EQ(static_cast<std::size_t>(full->n_bids), deep);
+  ASSERT_EQ(static_cast<std::size_t>(full->n_asks), 3U);
+  for (std::size_t i = 0; i < deep; ++i) {
+    EXPECT_EQ(full->bids()[i], want.level(side::bid, i)) << "bid " << i;
+    if (i > 0) {
+      EXPECT_LT(full->bids()[i].price, full->bids()[i - 1].price) << "bid " << i;
+    }
+    if (i < kMaxDepth) {
+      EXPECT_EQ(top->bids()[i], want.level(side::bid, i)) << "bid " << i;
+    }
+  }
+  for (std::size_t i = 0; i < 3; ++i) EXPECT_EQ(full->asks()[i], want.level(side::ask, i)) << "ask " << i;
+  EXPECT_EQ(full->asks()[0].price, 200'000);
+}
+
 } // namespace
 } // namespace mdgw::itch
