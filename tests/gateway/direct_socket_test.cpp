@@ -2,6 +2,7 @@
 // a direct write never starts while Beast's write is under way. Loopback sockets with
 // small buffers make every large write partial, so the orders are deterministic.
 #include "direct_socket.hpp"
+#include "direct_write_checks.hpp"
 
 #include <gtest/gtest.h>
 
@@ -33,18 +34,7 @@ struct pair {
     server = std::make_unique<direct_socket>(std::move(s));
   }
 
-  // Reads `n` bytes on a thread of its own (blocking), while the io_context runs.
-  std::string read_all(std::size_t n) {
-    std::string got(n, '\0');
-    std::thread reader([&] {
-      error_code ec;
-      net::read(client, net::buffer(got), ec);
-      EXPECT_FALSE(ec) << ec.message();
-    });
-    ioc.run();
-    reader.join();
-    return got;
-  }
+  std::string read_all(std::size_t n) { return test::read_all(ioc, client, n); }
 };
 
 TEST(DirectSocket, BeastWriteWaitsForTheRestOfAPartialDirectFrame) {
@@ -53,44 +43,14 @@ TEST(DirectSocket, BeastWriteWaitsForTheRestOfAPartialDirectFrame) {
   const std::string body(1 << 20, 'a');
   error_code ec;
   bool rest_done = false;
-  const auto r = p.server->write_direct(net::buffer(head), net::buffer(body), ec, [&](error_code e, std::size_t) {
-    EXPECT_FALSE(e) << e.message();
-    rest_done = true;
-    EXPECT_FALSE(p.server->can_write_direct()) << "Beast's write waits: a new direct frame would overtake it";
-  });
+  const auto r = p.server->write_direct(net::buffer(head), net::buffer(body), ec, test::rest_handler(p, rest_done));
   ASSERT_EQ(r, direct_socket::direct_result::partial) << "1 MiB into a 4 KiB buffer went out at once";
-  EXPECT_FALSE(p.server->can_write_direct()) << "a second direct frame may not start inside the first";
-  // What Beast does for a pong or a close frame: a composed write over this layer.
-  bool pong_done = false;
-  net::async_write(*p.server, net::buffer("PONG", 4), [&](error_code e, std::size_t n) {
-    EXPECT_FALSE(e) << e.message();
-    EXPECT_EQ(n, 4u);
-    EXPECT_TRUE(rest_done) << "Beast's write completed before the direct frame";
-    pong_done = true;
-  });
-  const std::string got = p.read_all(head.size() + body.size() + 4);
-  EXPECT_TRUE(rest_done);
-  EXPECT_TRUE(pong_done);
-  EXPECT_EQ(got, head + body + "PONG") << "bytes of the two writes interleaved";
-  EXPECT_TRUE(p.server->can_write_direct());
+  test::pong_waits_for_the_direct_rest(p, rest_done, head + body);
 }
 
 TEST(DirectSocket, NoDirectWriteWhileBeastWrites) {
   pair p;
-  const std::string big(1 << 20, 'b');
-  bool done = false;
-  net::async_write(*p.server, net::buffer(big), [&](error_code e, std::size_t) {
-    EXPECT_FALSE(e) << e.message();
-    done = true;
-  });
-  // The write is in flight (the socket took at most a few KiB of it).
-  p.ioc.poll();
-  EXPECT_FALSE(done);
-  EXPECT_FALSE(p.server->can_write_direct()) << "a direct frame would land inside Beast's";
-  const std::string got = p.read_all(big.size());
-  EXPECT_TRUE(done);
-  EXPECT_EQ(got, big);
-  EXPECT_TRUE(p.server->can_write_direct());
+  test::no_direct_write_while_beast_writes(p);
 }
 
 TEST(DirectSocket, AFullSocketTakesNothingAndSaysSo) {

@@ -4,6 +4,7 @@
 // server end is configured as the gateway configures it (make_tls_server_context, with a
 // key and certificate made here); loopback sockets with small buffers make the socket
 // refuse records, so the orders are deterministic.
+#include "direct_write_checks.hpp"
 #include "server.hpp"
 #include "tls_fd_stream.hpp"
 
@@ -99,73 +100,31 @@ struct tls_pair {
     EXPECT_TRUE(shaken);
   }
 
-  // Reads `n` decrypted bytes on a thread of its own (blocking), while the io_context runs.
-  std::string read_all(std::size_t n) {
-    std::string got(n, '\0');
-    std::thread reader([&] {
-      error_code ec;
-      net::read(client, net::buffer(got), ec);
-      EXPECT_FALSE(ec) << ec.message();
-    });
-    ioc.run();
-    reader.join();
-    ioc.restart();
-    return got;
-  }
+  std::string read_all(std::size_t n) { return test::read_all(ioc, client, n); }
 };
 
 TEST(TlsDirect, BeastWriteWaitsForARefusedDirectRecord) {
   tls_pair p;
   // Frames of a record each until the socket, which nobody reads yet, refuses one.
   std::string expected;
-  std::vector<std::string> frames; // stay valid: the refused one is copied, but be strict
+  std::vector<std::string> frames;
   frames.reserve(64);
   bool rest_done = false;
   auto r = direct_result::done;
   while (r == direct_result::done && frames.size() < 64) {
     frames.push_back(std::string(tls_detail::kRecord - 2, static_cast<char>('a' + frames.size() % 26)));
     error_code ec;
-    r = p.server->write_direct(net::buffer("H:", 2), net::buffer(frames.back()), ec, [&](error_code e, std::size_t) {
-      EXPECT_FALSE(e) << e.message();
-      rest_done = true;
-      EXPECT_FALSE(p.server->can_write_direct()) << "Beast's write waits: a new direct frame would overtake it";
-    });
+    r = p.server->write_direct(net::buffer("H:", 2), net::buffer(frames.back()), ec, test::rest_handler(p, rest_done));
     ASSERT_FALSE(ec) << ec.message();
     expected.append("H:").append(frames.back());
   }
   ASSERT_EQ(r, direct_result::partial) << frames.size() << " full records into 4 KiB buffers all went out at once";
-  EXPECT_FALSE(p.server->can_write_direct()) << "a second direct record may not start inside the first";
-  // What Beast does for a pong or a close frame: a composed write over this layer.
-  bool pong_done = false;
-  net::async_write(*p.server, net::buffer("PONG", 4), [&](error_code e, std::size_t n) {
-    EXPECT_FALSE(e) << e.message();
-    EXPECT_EQ(n, 4u);
-    EXPECT_TRUE(rest_done) << "Beast's write completed before the refused record was out";
-    pong_done = true;
-  });
-  const std::string got = p.read_all(expected.size() + 4);
-  EXPECT_TRUE(rest_done);
-  EXPECT_TRUE(pong_done);
-  EXPECT_TRUE(got == expected.append("PONG")) << "the two writes' bytes interleaved or were lost";
-  EXPECT_TRUE(p.server->can_write_direct());
+  test::pong_waits_for_the_direct_rest(p, rest_done, expected);
 }
 
 TEST(TlsDirect, NoDirectWriteWhileBeastWrites) {
   tls_pair p;
-  const std::string big(1 << 20, 'b');
-  bool done = false;
-  net::async_write(*p.server, net::buffer(big), [&](error_code e, std::size_t) {
-    EXPECT_FALSE(e) << e.message();
-    done = true;
-  });
-  // The write is in flight (the socket took at most a few records of it).
-  p.ioc.poll();
-  EXPECT_FALSE(done);
-  EXPECT_FALSE(p.server->can_write_direct()) << "a direct record would land inside Beast's write";
-  const std::string got = p.read_all(big.size());
-  EXPECT_TRUE(done);
-  EXPECT_TRUE(got == big);
-  EXPECT_TRUE(p.server->can_write_direct());
+  test::no_direct_write_while_beast_writes(p);
 }
 
 TEST(TlsDirect, AFrameLongerThanARecordIsLeftToBeast) {
