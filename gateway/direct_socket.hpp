@@ -22,6 +22,7 @@
 #pragma once
 
 #include "net.hpp"
+#include "write_gate.hpp"
 
 #include <sys/socket.h>
 #include <sys/uio.h>
@@ -40,14 +41,11 @@ namespace direct_detail {
 struct state {
   explicit state(tcp::socket&& s) : socket(std::move(s)) {}
   tcp::socket socket;
-  unsigned beast_writes = 0;   // Beast's async_write_some calls in flight
-  bool direct_pending = false; // the rest of a direct frame is being written
-  // Beast's writes wait on it while direct_pending; made on the first partial write.
-  std::unique_ptr<net::steady_timer> gate;
+  write_gate gate;
 };
 
-// Beast's async_write_some: after any direct frame in progress, then on the socket. It
-// counts as in flight from its start, so no new direct frame overtakes it while it waits.
+// Beast's async_write_some: counted from its start, after any direct frame in progress,
+// then on the socket (write_gate.hpp).
 template <class ConstBufferSequence>
 struct gated_write_op {
   std::shared_ptr<state> st;
@@ -58,17 +56,16 @@ struct gated_write_op {
   template <class Self>
   void operator()(Self& self, error_code ec = {}, std::size_t n = 0) {
     if (writing) {
-      --st->beast_writes;
+      st->gate.beast_done();
       self.complete(ec, n);
       return;
     }
     if (!started) {
       started = true;
-      ++st->beast_writes;
+      st->gate.beast_started();
     }
-    if (st->direct_pending) {
-      // Woken by the gate's cancel when the direct frame is done.
-      st->gate->async_wait(std::move(self));
+    if (st->gate.closed()) {
+      st->gate.wait(std::move(self)); // woken when the direct frame is done
       return;
     }
     writing = true;
@@ -91,7 +88,7 @@ public:
     if (!st_) return;
     error_code ignored;
     st_->socket.close(ignored);
-    if (st_->gate) st_->gate->cancel();
+    st_->gate.release();
   }
 
   [[nodiscard]] executor_type get_executor() noexcept { return st_->socket.get_executor(); }
@@ -109,14 +106,16 @@ public:
   }
 
   // No write of Beast's or of ours is in flight: a direct write may start.
-  [[nodiscard]] bool can_write_direct() const noexcept { return st_->beast_writes == 0 && !st_->direct_pending; }
+  [[nodiscard]] bool can_write_direct() const noexcept { return st_->gate.open(); }
 
   using direct_result = mdgw::direct_result;
-  // Writes head then body with one non-blocking sendmsg (direct_result in net.hpp). On
-  // partial, on_rest(ec, n) is called when the rest is written (never from this call);
-  // head and body must stay valid until then.
-  template <class Handler>
-  direct_result write_direct(net::const_buffer head, net::const_buffer body, error_code& ec, Handler&& on_rest) {
+  // Writes head then body with one non-blocking sendmsg (direct_result in net.hpp). Only
+  // on partial is make_on_rest() called, for the handler (ec, n) called when the rest is
+  // written (never from this call): a frame that goes out whole builds none. head and
+  // body must stay valid until then.
+  template <class MakeHandler>
+  direct_result write_direct(net::const_buffer head, net::const_buffer body, error_code& ec,
+                             MakeHandler&& make_on_rest) {
     std::array<iovec, 2> iov{{{const_cast<void*>(head.data()), head.size()},
                               {const_cast<void*>(body.data()), body.size()}}};
     msghdr msg{};
@@ -136,17 +135,11 @@ public:
     if (sent == 0) return direct_result::nothing;
     const std::array<net::const_buffer, 2> rest{head + std::min(sent, head.size()),
                                                 body + (sent > head.size() ? sent - head.size() : 0)};
-    st_->direct_pending = true;
-    if (!st_->gate) {
-      st_->gate = std::make_unique<net::steady_timer>(st_->socket.get_executor());
-      st_->gate->expires_at(net::steady_timer::time_point::max());
-    }
-    net::async_write(st_->socket, rest,
-                     [st = st_, h = std::forward<Handler>(on_rest)](error_code e, std::size_t k) mutable {
-                       st->direct_pending = false;
-                       st->gate->cancel(); // Beast's writes that waited go now
-                       h(e, k);
-                     });
+    st_->gate.close(st_->socket.get_executor());
+    net::async_write(st_->socket, rest, [st = st_, h = make_on_rest()](error_code e, std::size_t k) mutable {
+      st->gate.reopen();
+      h(e, k);
+    });
     return direct_result::partial;
   }
 

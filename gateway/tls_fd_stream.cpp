@@ -235,7 +235,7 @@ tls_fd_stream::tls_fd_stream(tcp::socket&& socket, SSL_CTX* ctx)
 tls_fd_stream::~tls_fd_stream() {
   if (!st_) return; // moved from
   close();
-  if (st_->gate) st_->gate->cancel();
+  st_->gate.release();
 }
 
 void tls_fd_stream::expires_after(std::chrono::steady_clock::duration d) {

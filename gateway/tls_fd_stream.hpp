@@ -38,6 +38,7 @@
 #pragma once
 
 #include "net.hpp"
+#include "write_gate.hpp"
 
 #include <openssl/ssl.h>
 
@@ -78,14 +79,8 @@ struct state {
   std::unique_ptr<net::steady_timer> timer;
   slot rd;                      // handshake, read_some
   slot wr;                      // write_some, shutdown, teardown; a direct record's retry
-  // Direct writes (tls_fd_stream::write_direct):
-  unsigned beast_writes = 0;    // Beast's operations in the write direction in flight
-  bool direct_pending = false;  // a direct record OpenSSL refused is being retried
-  // Beast's write-direction operations wait on it while direct_pending; made on the
-  // first refused direct record.
-  std::unique_ptr<net::steady_timer> gate;
-  // The refused record's bytes, which the retry must offer again; freed when it is out.
-  std::unique_ptr<char[]> direct_copy;
+  // Beast's write-direction operations against direct records (write_gate.hpp).
+  write_gate gate;
 };
 
 // The outcome of one attempt: done (ec, n) or wait for `w`.
@@ -134,15 +129,22 @@ template <class ConstBufferSequence>
   return write(st, out, n);
 }
 
-// The rest of a direct frame: SSL_write until all of it is out. A call OpenSSL refused
-// is made again with the same bytes (off only moves on success).
-struct direct_rest {
-  const char* data;
-  std::size_t size;
+// A direct frame (head and body, at most a record) as one record: each attempt copies
+// it into the scratch and SSL_writes what is not out yet. A call OpenSSL refused is
+// made again with the same bytes (off only moves on success; the scratch may have
+// served other connections in between, hence the copy and
+// SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER).
+struct direct_frame {
+  net::const_buffer head;
+  net::const_buffer body;
   std::size_t off = 0;
   step operator()(state& st) {
+    const std::size_t size = head.size() + body.size();
+    char* out = write_scratch();
+    std::memcpy(out, head.data(), head.size());
+    std::memcpy(out + head.size(), body.data(), body.size());
     while (off < size) {
-      const step s = write(st, data + off, size - off);
+      const step s = write(st, out + off, size - off);
       if (s.w != want::nothing || s.ec) return s;
       off += s.n;
     }
@@ -152,7 +154,7 @@ struct direct_rest {
 
 // The composed operation shared by every async function: attempts `Step`, waits for the
 // readiness it asks for, attempts again. A Gated op (Beast's writes, shutdown and
-// teardown) is counted in beast_writes from its start until it completes, and first
+// teardown) is counted by the write gate from its start until it completes, and first
 // waits until no direct record is being retried.
 // It shares the state, so that it can finish after the stream is gone (closed: every
 // wait then ends).
@@ -184,13 +186,13 @@ struct io_op {
       break;
     case phase::start:
       if constexpr (Gated) {
-        if (!counted) { // in flight from its start: no new direct record overtakes it
+        if (!counted) {
           counted = true;
-          ++st->beast_writes;
+          st->gate.beast_started();
         }
-        if (st->direct_pending) {
+        if (st->gate.closed()) {
           ph = phase::gated;
-          st->gate->async_wait(std::move(self));
+          st->gate.wait(std::move(self));
           return;
         }
       }
@@ -219,7 +221,7 @@ struct io_op {
 
   template <class Self>
   void finish(Self& self) {
-    if (counted) --st->beast_writes;
+    if (counted) st->gate.beast_done();
     if constexpr (WithSize) {
       self.complete(res.ec, res.n);
     } else {
@@ -283,44 +285,36 @@ public:
   }
 
   // No write of Beast's or of ours is in flight: a direct write may start.
-  [[nodiscard]] bool can_write_direct() const noexcept { return st_->beast_writes == 0 && !st_->direct_pending; }
+  [[nodiscard]] bool can_write_direct() const noexcept { return st_->gate.open(); }
 
   using direct_result = mdgw::direct_result;
   // Writes head then body as ONE TLS record (one SSL_write of a copy in the thread's
   // scratch) when they fit in one, else returns nothing (use Beast's write). A record
   // OpenSSL could not send at once is committed: it keeps it and wants the same bytes
-  // offered again, so its bytes are copied and retried asynchronously (partial), with
-  // Beast's write-direction operations held at a gate until it is out; on_rest(ec, n) is
-  // then called (never from this call). Must only be called when can_write_direct().
-  template <class Handler>
-  direct_result write_direct(net::const_buffer head, net::const_buffer body, error_code& ec, Handler&& on_rest) {
+  // offered again, so it is retried asynchronously from head and body (partial), with
+  // Beast's write-direction operations held at the gate until it is out. Only then is
+  // make_on_rest() called, for the handler (ec, n) called when it is out (never from
+  // this call); head and body must stay valid until then. Must only be called when
+  // can_write_direct().
+  template <class MakeHandler>
+  direct_result write_direct(net::const_buffer head, net::const_buffer body, error_code& ec,
+                             MakeHandler&& make_on_rest) {
     tls_detail::state& st = *st_;
-    const std::size_t n = head.size() + body.size();
-    if (n > tls_detail::kRecord || st.timed_out || st.ssl == nullptr) return direct_result::nothing;
-    char* out = tls_detail::write_scratch();
-    std::memcpy(out, head.data(), head.size());
-    std::memcpy(out + head.size(), body.data(), body.size());
-    tls_detail::direct_rest rest{out, n};
+    if (head.size() + body.size() > tls_detail::kRecord || st.timed_out || st.ssl == nullptr) {
+      return direct_result::nothing;
+    }
+    tls_detail::direct_frame frame{head, body};
     const std::uint64_t in = st.bytes_in;
-    const tls_detail::step s = rest(st);
+    const tls_detail::step s = frame(st);
     if (st.bytes_in != in) tls_detail::kick_other(st, st.wr);
     if (s.w == tls_detail::want::nothing) {
       if (!s.ec) return direct_result::done;
       ec = s.ec;
       return direct_result::failed;
     }
-    st.direct_copy = std::make_unique<char[]>(n);
-    std::memcpy(st.direct_copy.get(), out, n);
-    rest.data = st.direct_copy.get();
-    st.direct_pending = true;
-    if (!st.gate) {
-      st.gate = std::make_unique<net::steady_timer>(st.socket.get_executor());
-      st.gate->expires_at(net::steady_timer::time_point::max());
-    }
-    start<true>(st.wr, rest, [s = st_, h = std::forward<Handler>(on_rest)](error_code e, std::size_t k) mutable {
-      s->direct_pending = false;
-      s->direct_copy.reset();
-      s->gate->cancel(); // Beast's operations that waited go now
+    st.gate.close(st.socket.get_executor());
+    start<true>(st.wr, frame, [s = st_, h = make_on_rest()](error_code e, std::size_t k) mutable {
+      s->gate.reopen();
       h(e, k);
     });
     return direct_result::partial;

@@ -153,22 +153,23 @@ std::size_t frame_header(unsigned char* out, bool binary, std::size_t size) noex
 template <class NextLayer>
 bool ws_session<NextLayer>::write_message(net::const_buffer message) {
   const bool binary = format_ == protocol::wire_format::capnp;
-  {
-    // The whole frame in one write when nothing else writes: one sendmsg (plain,
-    // direct_socket.hpp) or one TLS record (tls_fd_stream.hpp).
-    NextLayer& stream = ws_.next_layer();
-    if (ws_.is_open() && stream.can_write_direct()) {
-      const std::size_t head = frame_header(frame_head_.data(), binary, message.size());
-      error_code ec;
-      switch (stream.write_direct(net::buffer(frame_head_.data(), head), message, ec,
-                                  beast::bind_front_handler(&ws_session::on_write, this->shared_from_this()))) {
-      case direct_result::done: return true;
-      case direct_result::partial: return false;
-      case direct_result::failed:
-        on_write(ec, 0);
-        return false;
-      case direct_result::nothing: break; // Beast's write waits for the socket
-      }
+  // The whole frame in one write when nothing else writes: one sendmsg (plain,
+  // direct_socket.hpp) or one TLS record (tls_fd_stream.hpp). The completion handler,
+  // which holds the session, is only built for a frame that does not go out at once.
+  NextLayer& stream = ws_.next_layer();
+  if (ws_.is_open() && stream.can_write_direct()) {
+    const std::size_t head = frame_header(frame_head_.data(), binary, message.size());
+    error_code ec;
+    const auto make_on_rest = [this] {
+      return beast::bind_front_handler(&ws_session::on_write, this->shared_from_this());
+    };
+    switch (stream.write_direct(net::buffer(frame_head_.data(), head), message, ec, make_on_rest)) {
+    case direct_result::done: return true;
+    case direct_result::partial: return false;
+    case direct_result::failed:
+      on_write(ec, 0);
+      return false;
+    case direct_result::nothing: break; // Beast's write waits for the socket
     }
   }
   ws_.binary(binary);

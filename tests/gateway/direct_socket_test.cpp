@@ -65,10 +65,10 @@ TEST(DirectSocket, AFullSocketTakesNothingAndSaysSo) {
   }
   ASSERT_GT(filled, 0u);
   error_code ec;
-  int rest_calls = 0;
+  int rest_handlers_made = 0;
   const std::string frame = "xyz";
   EXPECT_EQ(p.server->write_direct(net::buffer("\x81\x03", 2), net::buffer(frame), ec,
-                                   [&](error_code, std::size_t) { ++rest_calls; }),
+                                   test::counted_rest(rest_handlers_made)),
             direct_socket::direct_result::nothing)
       << "a full socket took part of a frame";
   EXPECT_FALSE(ec);
@@ -77,12 +77,12 @@ TEST(DirectSocket, AFullSocketTakesNothingAndSaysSo) {
   EXPECT_EQ(got, std::string(filled, 'c'));
   // With room again, a small frame goes out whole.
   EXPECT_EQ(p.server->write_direct(net::buffer("\x81\x03", 2), net::buffer(frame), ec,
-                                   [&](error_code, std::size_t) { ++rest_calls; }),
+                                   test::counted_rest(rest_handlers_made)),
             direct_socket::direct_result::done);
   std::string tail(5, '\0');
   net::read(p.client, net::buffer(tail));
   EXPECT_EQ(tail, std::string("\x81\x03xyz", 5));
-  EXPECT_EQ(rest_calls, 0);
+  EXPECT_EQ(rest_handlers_made, 0);
 }
 
 } // namespace

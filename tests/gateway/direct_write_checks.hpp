@@ -29,14 +29,26 @@ std::string read_all(net::io_context& ioc, Client& client, std::size_t n) {
   return got;
 }
 
-// The handler for a direct write expected to be partial: sets `done`, and checks that
-// Beast's write waiting at the gate stays counted, so no new direct frame overtakes it.
+// write_direct's make_on_rest for a write expected to be partial: its handler sets
+// `done`, and checks that Beast's write waiting at the gate stays counted, so no new
+// direct frame overtakes it.
 template <class P>
 auto rest_handler(P& p, bool& done) {
-  return [&p, &done](error_code e, std::size_t) {
-    EXPECT_FALSE(e) << e.message();
-    done = true;
-    EXPECT_FALSE(p.server->can_write_direct()) << "Beast's write waits: a new direct frame would overtake it";
+  return [&p, &done] {
+    return [&p, &done](error_code e, std::size_t) {
+      EXPECT_FALSE(e) << e.message();
+      done = true;
+      EXPECT_FALSE(p.server->can_write_direct()) << "Beast's write waits: a new direct frame would overtake it";
+    };
+  };
+}
+
+// write_direct's make_on_rest for a write expected to go out whole (or not at all):
+// counts the handlers it makes, which must stay 0.
+inline auto counted_rest(int& made) {
+  return [&made] {
+    ++made;
+    return [](error_code, std::size_t) {};
   };
 }
 

@@ -107,7 +107,7 @@ TEST(TlsDirect, BeastWriteWaitsForARefusedDirectRecord) {
   tls_pair p;
   // Frames of a record each until the socket, which nobody reads yet, refuses one.
   std::string expected;
-  std::vector<std::string> frames;
+  std::vector<std::string> frames; // each stays valid: a refused record is retried from it
   frames.reserve(64);
   bool rest_done = false;
   auto r = direct_result::done;
@@ -131,19 +131,19 @@ TEST(TlsDirect, AFrameLongerThanARecordIsLeftToBeast) {
   tls_pair p;
   const std::string body(tls_detail::kRecord, 'x'); // with its head, one byte too many
   error_code ec;
-  int rest_calls = 0;
+  int rest_handlers_made = 0;
   EXPECT_EQ(p.server->write_direct(net::buffer("H", 1), net::buffer(body), ec,
-                                   [&](error_code, std::size_t) { ++rest_calls; }),
+                                   test::counted_rest(rest_handlers_made)),
             direct_result::nothing);
   EXPECT_FALSE(ec);
   EXPECT_TRUE(p.server->can_write_direct()) << "nothing was written: nothing is pending";
   // A small frame is one record and goes out whole.
   EXPECT_EQ(p.server->write_direct(net::buffer("H", 1), net::buffer(body.data(), 999), ec,
-                                   [&](error_code, std::size_t) { ++rest_calls; }),
+                                   test::counted_rest(rest_handlers_made)),
             direct_result::done);
   const std::string got = p.read_all(1000);
   EXPECT_TRUE(got == std::string("H").append(body, 0, 999));
-  EXPECT_EQ(rest_calls, 0);
+  EXPECT_EQ(rest_handlers_made, 0);
 }
 
 } // namespace
