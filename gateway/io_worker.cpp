@@ -219,20 +219,20 @@ topic_message io_worker::topic_fragment(instrument_id id, protocol::channel_kind
   auto& is = instruments_[id];
   topics_state& t = *is.topics;
   topic& tp = t.get(kind);
-  if (!with_head) return {nullptr, tp.version, tp.exch_ts, tp.recv_ts};
+  if (!with_head) return {{}, tp.version, tp.exch_ts, tp.recv_ts};
   if (tp.frag_version != tp.version) { // frag_version starts at ~0: the first read encodes
-    auto s = std::make_shared<std::string>();
+    std::string& s = tp.head;
+    s.clear();
     const instrument_info& info = pub_.info(id);
     switch (kind) {
-    case protocol::channel_kind::ticker: encode_ticker_head(*s, tp.name, t.view, info); break;
+    case protocol::channel_kind::ticker: encode_ticker_head(s, tp.name, t.view, info); break;
     case protocol::channel_kind::status:
-      encode_status_head(*s, tp.name, tp.version, t.state, t.quality, t.reason, info);
+      encode_status_head(s, tp.name, tp.version, t.state, t.quality, t.reason, info);
       break;
-    case protocol::channel_kind::imbalance: encode_imbalance_head(*s, tp.name, tp.version, t.state, info); break;
+    case protocol::channel_kind::imbalance: encode_imbalance_head(s, tp.name, tp.version, t.state, info); break;
     case protocol::channel_kind::book:
     case protocol::channel_kind::trades: break;
     }
-    tp.head = std::move(s);
     tp.frag_version = tp.version;
   }
   return {tp.head, tp.version, tp.exch_ts, tp.recv_ts};
@@ -279,27 +279,108 @@ trade_batch io_worker::trade_fragment(instrument_id id, std::uint64_t from_seq, 
     t.trade_cache_head = head;
   }
   for (const trade_frag& f : t.trade_cache) {
-    if (f.from == from_seq && f.fmt == fmt) return f.batch;
+    if (f.from == from_seq && f.fmt == fmt) return f.batch();
   }
   std::array<trade_record, kMaxTradesPerUpdate> buf;
   const auto r = h->read(from_seq, std::span<trade_record>(buf.data(), buf.size()));
-  trade_batch b;
-  b.resume_seq = from_seq + r.lost;
-  b.next_seq = r.next_seq;
+  trade_frag& f = t.trade_cache.emplace_back();
+  f.from = from_seq;
+  f.fmt = fmt;
+  f.resume_seq = from_seq + r.lost;
+  f.next_seq = r.next_seq;
   if (r.count != 0) {
     const std::span<const trade_record> got(buf.data(), r.count);
     if (fmt == protocol::wire_format::capnp) {
-      b.frag = std::make_shared<const std::string>(capnp_wire::trades(t.trades.name, h->epoch(), got, pub_.info(id)));
+      f.text = capnp_wire::trades(t.trades.name, h->epoch(), got, pub_.info(id));
     } else {
-      auto s = std::make_shared<std::string>();
-      s->reserve(160 + r.count * 120);
-      encode_trades(*s, t.trades.name, h->epoch(), got, pub_.info(id));
-      b.frag = std::move(s);
+      f.text.reserve(160 + r.count * 120);
+      encode_trades(f.text, t.trades.name, h->epoch(), got, pub_.info(id));
     }
-    b.stamps.add(got.front().exch_ts, got.front().recv_ts, got.back().exch_ts, got.back().recv_ts, r.count);
+    f.stamps.add(got.front().exch_ts, got.front().recv_ts, got.back().exch_ts, got.back().recv_ts, r.count);
   }
-  t.trade_cache.push_back({from_seq, fmt, b});
-  return b;
+  return f.batch();
+}
+
+void io_worker::trade_texts::restart(std::uint64_t ep, std::uint64_t seq) {
+  epoch = ep;
+  first_seq = seq;
+  base = 0;
+  entries.clear();
+  text.clear();
+  head_first = head_last = 0;
+  compact_at = kTradeTextSlack;
+}
+
+void io_worker::extend_texts(trade_texts& x, const trade_history& h, const instrument_info& info,
+                             const std::vector<subscription*>& subs, std::uint64_t asked) {
+  const std::uint64_t head = h.head();
+  std::array<trade_record, 64> buf;
+  while (x.next_seq() <= head) {
+    const auto r = h.read(x.next_seq(), std::span<trade_record>(buf.data(), buf.size()));
+    // Overwritten before this thread encoded them: hold from the oldest one read; a
+    // session before it gets its lost notice from trade_fragment.
+    if (r.lost != 0) x.restart(x.epoch, r.next_seq - r.count);
+    if (r.count == 0) break;
+    for (std::size_t i = 0; i < r.count; ++i) {
+      const trade_record& t = buf[i];
+      x.entries.push_back({x.base + x.text.size(), t.exch_ts, t.recv_ts});
+      x.text.push_back(',');
+      encode_trade(x.text, t, info);
+    }
+  }
+  if (x.entries.size() < x.compact_at) return;
+  // Keep from the oldest cursor of a subscription here or the one asking (a cursor
+  // before the text counts as its start: it resumes there or later once trade_fragment
+  // has told it what it lost), but no further back than a subscription may lag: one
+  // more than trade_queue behind is moved up to that (session_base::gather_trades).
+  const std::uint64_t next = x.next_seq();
+  std::uint64_t keep = std::clamp(asked, x.first_seq, next);
+  for (const subscription* s : subs) keep = std::min(keep, std::clamp(s->last, x.first_seq, next));
+  const std::uint64_t queue = cfg_.trade_queue;
+  if (next > queue && keep < next - queue) keep = std::max(x.first_seq, next - queue);
+  const std::size_t drop = static_cast<std::size_t>(keep - x.first_seq);
+  if (drop != 0) {
+    const std::uint64_t new_base = drop < x.entries.size() ? x.entries[drop].begin : x.base + x.text.size();
+    x.text.erase(0, static_cast<std::size_t>(new_base - x.base));
+    x.entries.erase(x.entries.begin(), x.entries.begin() + static_cast<std::ptrdiff_t>(drop));
+    x.first_seq = keep;
+    x.base = new_base;
+  }
+  x.compact_at = x.entries.size() + kTradeTextSlack;
+}
+
+bool io_worker::trade_text(instrument_id id, std::uint64_t from_seq, trade_run& run) {
+  const trade_history* h = pub_.trades(id);
+  if (h == nullptr) return false;
+  topics_state& t = *instruments_[id].topics;
+  trade_texts& x = t.texts;
+  if (x.first_seq == 0 || x.epoch != h->epoch()) x.restart(h->epoch(), std::max<std::uint64_t>(from_seq, 1));
+  if (from_seq < x.first_seq) return false;
+  extend_texts(x, *h, pub_.info(id), t.trades.subs, from_seq);
+  // Before the text (the ring overwrote trades first) or past it (a head newer than the
+  // text's: only a resume beyond the head asks that, and trade_fragment answers it).
+  if (from_seq < x.first_seq || from_seq > x.next_seq()) return false;
+  run.first_seq = from_seq;
+  const std::size_t i0 = static_cast<std::size_t>(from_seq - x.first_seq);
+  const std::size_t n = std::min(x.entries.size() - i0, kMaxTradesPerUpdate);
+  run.last_seq = from_seq + n - 1;
+  run.body = {};
+  run.stamps = {};
+  if (n == 0) return true;
+  const std::size_t i1 = i0 + n;
+  const std::uint64_t begin = x.entries[i0].begin + 1; // after its ','
+  const std::uint64_t end = i1 < x.entries.size() ? x.entries[i1].begin : x.base + x.text.size();
+  run.body = std::string_view(x.text).substr(static_cast<std::size_t>(begin - x.base),
+                                             static_cast<std::size_t>(end - begin));
+  run.stamps.add(x.entries[i0].exch_ts, x.entries[i0].recv_ts, x.entries[i1 - 1].exch_ts, x.entries[i1 - 1].recv_ts, n);
+  if (x.head_first != run.first_seq || x.head_last != run.last_seq) {
+    x.head.clear();
+    encode_trades_head(x.head, t.trades.name, x.epoch, run.first_seq, run.last_seq, run.stamps);
+    x.head_first = run.first_seq;
+    x.head_last = run.last_seq;
+  }
+  run.head = x.head;
+  return true;
 }
 
 void io_worker::add_wildcard(subscription* parent) {
@@ -446,27 +527,24 @@ encoded io_worker::book_fragment(book_channel& ch, std::uint64_t from_rec, proto
   if (ch.cache_rec != to.rec) {
     ch.cache_rec = to.rec;
     for (auto& c : ch.cache) {
-      c.snapshot.reset();
+      c.snapshot.clear();
       c.deltas.clear();
     }
   }
   auto& cache = ch.cache[static_cast<std::size_t>(fmt)];
-  std::shared_ptr<const std::string>* slot = &cache.snapshot;
+  std::string* slot = &cache.snapshot;
   if (from != nullptr) {
     auto it = std::find_if(cache.deltas.begin(), cache.deltas.end(),
                            [from_rec](const auto& d) { return d.first == from_rec; });
-    if (it == cache.deltas.end()) it = cache.deltas.insert(cache.deltas.end(), {from_rec, nullptr});
+    if (it == cache.deltas.end()) it = cache.deltas.insert(cache.deltas.end(), {from_rec, std::string()});
     slot = &it->second;
   }
-  if (!*slot) {
-    // A fresh string: sessions with writes in flight still hold the previous ones.
+  if (slot->empty()) {
     if (fmt == protocol::wire_format::capnp) {
-      *slot = std::make_shared<const std::string>(capnp_wire::book(ch.name, from, to, e.stamps, pub_.info(ch.instrument)));
+      *slot = capnp_wire::book(ch.name, from, to, e.stamps, pub_.info(ch.instrument));
     } else {
-      auto s = std::make_shared<std::string>();
-      s->reserve(256 + static_cast<std::size_t>(ch.depth) * 2 * 32);
-      encode_book_message(*s, ch.name, from, to, e.stamps, pub_.info(ch.instrument));
-      *slot = std::move(s);
+      slot->reserve(256 + static_cast<std::size_t>(ch.depth) * 2 * 32);
+      encode_book_message(*slot, ch.name, from, to, e.stamps, pub_.info(ch.instrument));
     }
   }
   e.frag = *slot;

@@ -6,13 +6,16 @@
 //   wake-up (posted by a feed's flush) → drain notices → mark instruments changed and
 //   their subscriptions dirty → flush every session that is not writing.
 // A book channel (instrument, depth) encodes its state at most once per version and
-// shares the bytes (shared_ptr<const string>) with every session sending it; sessions
-// only gather pointers. Ticker, status and imbalance are "topics": one small state per
-// instrument, re-encoded once per change (topic_codec.hpp) and shared the same way; a
-// topic is only marked for its subscribers when its state really changed. Trades are
-// read from the instrument's trade_history; the update from a given seq is encoded once
-// and shared by every session that was there. Nothing here is touched by another thread except through
-// publication (rings, slots) and the atomic counters read by /health.
+// every session sending it copies those bytes into its message (the cache is this
+// thread's, so a session reads it by plain reference: no reference count per read).
+// Ticker, status and imbalance are "topics": one small state per instrument, re-encoded
+// once per change (topic_codec.hpp) and shared the same way; a topic is only marked for
+// its subscribers when its state really changed. Trades are read from the instrument's
+// trade_history; each trade is encoded once (JSON) into a run of text from which an
+// update for a session at any seq is cut (trade_text). A session behind that text, and
+// Cap'n Proto, get the update from a given seq encoded once and shared by every session
+// that was there (trade_fragment). Nothing here is touched by another thread except
+// through publication (rings, slots) and the atomic counters read by /health.
 #pragma once
 
 #include "book_codec.hpp"
@@ -54,9 +57,10 @@ struct book_channel {
   // older records, per wire format, each built on first use and shared by every session
   // that needs it.
   std::uint64_t cache_rec = 0;
+  // An empty string: not built yet (no encoded message is empty).
   struct frags {
-    std::shared_ptr<const std::string> snapshot;
-    std::vector<std::pair<std::uint64_t, std::shared_ptr<const std::string>>> deltas; // by from-record
+    std::string snapshot;
+    std::vector<std::pair<std::uint64_t, std::string>> deltas; // by from-record
   };
   frags cache[protocol::kWireFormats];
 };
@@ -69,12 +73,13 @@ struct topic {
   std::uint64_t exch_ts = 0;  // the newest source update in the state
   std::uint64_t recv_ts = 0;
   std::uint64_t frag_version = ~std::uint64_t{0};
-  std::shared_ptr<const std::string> head; // encode_*_head of `version`, shared
+  std::string head; // encode_*_head of `frag_version`, shared
 };
 
-// The shared head of a topic update and what it is.
+// The shared head of a topic update and what it is (head: valid until the io thread
+// next encodes this topic; empty when not asked for).
 struct topic_message {
-  std::shared_ptr<const std::string> head;
+  std::string_view head;
   std::uint64_t version = 0;
   std::uint64_t exch_ts = 0;
   std::uint64_t recv_ts = 0;
@@ -82,18 +87,32 @@ struct topic_message {
 
 // What a trades subscription at from_seq gets next: trades it can no longer get (lost:
 // from_seq..resume_seq-1, when resume_seq > from_seq) and an update of the consecutive
-// trades after them (frag; null when there is nothing new).
+// trades after them (frag; empty when there is nothing new). frag is valid until the io
+// thread next reads this instrument's trades.
 struct trade_batch {
   std::uint64_t resume_seq = 0;
-  std::shared_ptr<const std::string> frag;
+  std::string_view frag;
   std::uint64_t next_seq = 0; // the subscription's cursor afterwards
   protocol::batch_stamps stamps;
 };
 
-// A book message for one subscription: the shared bytes, the record they bring the
-// client to, and the stamps of what they merge.
+// JSON trades for a subscription at from_seq when this thread holds their text: the
+// update of trades first_seq..last_seq is head (encode_trades_head), body (their objects
+// joined by ',') and kTradesSuffix; body is empty when there is nothing new. Both views
+// are valid until the io thread next reads this instrument's trades.
+struct trade_run {
+  std::uint64_t first_seq = 0;
+  std::uint64_t last_seq = 0;
+  std::string_view head;
+  std::string_view body;
+  protocol::batch_stamps stamps;
+};
+
+// A book message for one subscription: the shared bytes (valid until the io thread next
+// refreshes the channel), the record they bring the client to, and the stamps of what
+// they merge.
 struct encoded {
-  std::shared_ptr<const std::string> frag;
+  std::string_view frag;
   std::uint64_t rec = 0;
   book_message_stamps stamps;
   std::uint64_t exch_ts = 0; // newest
@@ -156,6 +175,10 @@ public:
   static constexpr std::size_t kMaxTradesPerUpdate = 256;
   [[nodiscard]] trade_batch trade_fragment(instrument_id id, std::uint64_t from_seq,
                                          protocol::wire_format fmt = protocol::wire_format::json);
+  // The same for JSON from this thread's trade text: false when from_seq is older than
+  // the text it holds (a session further behind than the others), for trade_fragment.
+  // Otherwise the subscription's cursor afterwards is from_seq + the trades in run.
+  [[nodiscard]] bool trade_text(instrument_id id, std::uint64_t from_seq, trade_run& run);
   // The newest trade seq of an instrument (0: none yet) and the oldest still held.
   [[nodiscard]] std::uint64_t trade_head(instrument_id id) const noexcept;
   [[nodiscard]] std::uint64_t trade_oldest(instrument_id id) const noexcept;
@@ -171,8 +194,42 @@ private:
   struct trade_frag {
     std::uint64_t from = 0; // the cursor it serves
     protocol::wire_format fmt = protocol::wire_format::json;
-    trade_batch batch;
+    std::uint64_t resume_seq = 0;
+    std::uint64_t next_seq = 0;
+    protocol::batch_stamps stamps;
+    std::string text; // the update (empty: nothing new)
+    [[nodiscard]] trade_batch batch() const noexcept { return {resume_seq, text, next_seq, stamps}; }
   };
+  // An instrument's trades as JSON text, each trade encoded once on this thread and put
+  // after the one before as `,{..}`, so the trades from any held seq on are one run.
+  // Every kTradeTextSlack trades, text that no subscription here still needs is dropped;
+  // at most trade_queue trades before the newest are needed (a subscription further
+  // behind skips to there), so an instrument holds at most trade_queue + kTradeTextSlack
+  // trades' text (about 130 bytes each), and about kTradeTextSlack when its readers keep up.
+  static constexpr std::size_t kTradeTextSlack = 512;
+  struct trade_texts {
+    std::uint64_t epoch = 0;
+    std::uint64_t first_seq = 0; // seq of entries[0]; 0: nothing held yet
+    std::uint64_t base = 0;      // stream offset of text[0]
+    std::size_t compact_at = kTradeTextSlack;
+    struct entry {
+      std::uint64_t begin = 0; // stream offset of the trade's ','
+      std::uint64_t exch_ts = 0;
+      std::uint64_t recv_ts = 0;
+    };
+    std::vector<entry> entries;
+    std::string text;
+    // The head of the last update cut (sessions at the same cursor share it).
+    std::uint64_t head_first = 0;
+    std::uint64_t head_last = 0;
+    std::string head;
+    [[nodiscard]] std::uint64_t next_seq() const noexcept { return first_seq + entries.size(); }
+    void restart(std::uint64_t ep, std::uint64_t seq);
+  };
+  // Encodes the trades after texts.next_seq() up to the head, then drops what neither a
+  // subscription in subs nor the cursor `asked` needs any more.
+  void extend_texts(trade_texts& x, const trade_history& h, const instrument_info& info,
+                    const std::vector<subscription*>& subs, std::uint64_t asked);
   // Ticker, trades, status and imbalance of one instrument (allocated on first use).
   struct topics_state {
     topic ticker, trades, status, imbalance;
@@ -182,6 +239,7 @@ private:
     quality_reason reason = quality_reason::none;
     std::uint64_t trade_cache_head = 0;
     std::vector<trade_frag> trade_cache;
+    trade_texts texts;
     [[nodiscard]] topic& get(protocol::channel_kind k) noexcept;
     [[nodiscard]] bool empty() const noexcept {
       return ticker.subs.empty() && trades.subs.empty() && status.subs.empty() && imbalance.subs.empty();

@@ -74,11 +74,15 @@ void session_base::reply_error(protocol::error_code code, std::uint64_t id, std:
   reply_error(protocol::request_error{code, id, std::move(message)});
 }
 
-void session_base::add_fragment(std::string_view frag, bool& any) {
+void session_base::open_fragment(bool& any) {
   if (any && format_ == protocol::wire_format::json) out_.push_back(',');
   ++updates_;
-  out_.append(frag);
   any = true;
+}
+
+void session_base::add_fragment(std::string_view frag, bool& any) {
+  open_fragment(any);
+  out_.append(frag);
 }
 
 void session_base::gather_topic(subscription& s, protocol::batch_stamps& stamps, bool& any) {
@@ -92,7 +96,7 @@ void session_base::gather_topic(subscription& s, protocol::batch_stamps& stamps,
     add_fragment(worker_.topic_binary(s.instrument, s.kind, oldest_exch, oldest_recv, merged), any);
   } else {
     // The shared head, then this session's stamps and the closing brace.
-    add_fragment(*m.head, any);
+    add_fragment(m.head, any);
     protocol::append_stamps(out_, oldest_exch, oldest_recv, m.exch_ts, m.recv_ts, merged);
     out_.push_back('}');
   }
@@ -128,10 +132,26 @@ void session_base::gather_trades(subscription& s, protocol::batch_stamps& stamps
     lost(s.last, resume);
     s.last = resume;
   }
+  if (!binary) {
+    trade_run run;
+    if (worker_.trade_text(s.instrument, s.last, run)) {
+      if (!run.body.empty()) {
+        open_fragment(any);
+        out_.append(run.head);
+        out_.append(run.body);
+        out_.append(kTradesSuffix);
+        stamps.add(run.stamps.oldest_exch_ts, run.stamps.oldest_recv_ts, run.stamps.newest_exch_ts,
+                   run.stamps.newest_recv_ts, run.stamps.merged);
+        s.last = run.last_seq + 1;
+      }
+      more = s.last <= worker_.trade_head(s.instrument);
+      return;
+    }
+  }
   const trade_batch b = worker_.trade_fragment(s.instrument, s.last, format_);
   if (b.resume_seq > s.last) lost(s.last, b.resume_seq); // overwritten before this session read them
-  if (b.frag) {
-    add_fragment(*b.frag, any);
+  if (!b.frag.empty()) {
+    add_fragment(b.frag, any);
     stamps.add(b.stamps.oldest_exch_ts, b.stamps.oldest_recv_ts, b.stamps.newest_exch_ts, b.stamps.newest_recv_ts,
                b.stamps.merged);
   }
@@ -148,7 +168,7 @@ bool session_base::gather(subscription& s, protocol::batch_stamps& stamps, bool&
     // Already at the newest state (e.g. a notice whose change went out with the
     // previous message): nothing new for this subscription.
     if (e.rec == s.last) return false;
-    add_fragment(*e.frag, any);
+    add_fragment(e.frag, any);
     s.last = e.rec;
     stamps.add(e.stamps.first_exch_ts, e.stamps.first_recv_ts, e.exch_ts, e.recv_ts, e.stamps.merged);
     break;

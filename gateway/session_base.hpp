@@ -127,6 +127,8 @@ private:
   bool gather(subscription& s, protocol::batch_stamps& stamps, bool& more);
   void gather_topic(subscription& s, protocol::batch_stamps& stamps, bool& any);
   void gather_trades(subscription& s, protocol::batch_stamps& stamps, bool& any, bool& more);
+  // Starts an update in the message being built (the ',' before it in JSON).
+  void open_fragment(bool& any);
   void add_fragment(std::string_view frag, bool& any);
   // Builds and starts the next message (a reply, else the dirty subscriptions' updates).
   // True: it is written already; false: nothing to send, or the write is under way.

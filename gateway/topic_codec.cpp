@@ -215,29 +215,39 @@ void encode_imbalance_head(std::string& out, std::string_view channel, std::uint
   append_imbalance_value(out, st, info);
 }
 
+void encode_trades_head(std::string& out, std::string_view channel, std::uint64_t epoch, std::uint64_t first_seq,
+                        std::uint64_t last_seq, const protocol::batch_stamps& st) {
+  append_head(out, channel, "trades");
+  append_uint_field(out, "epoch", epoch);
+  append_uint_field(out, "first_seq", first_seq);
+  append_uint_field(out, "seq", last_seq);
+  protocol::append_stamps(out, st.oldest_exch_ts, st.oldest_recv_ts, st.newest_exch_ts, st.newest_recv_ts, st.merged);
+  out.append(",\"trades\":[");
+}
+
+void encode_trade(std::string& out, const trade_record& t, const instrument_info& info) {
+  out.append("{\"seq\":");
+  append_uint(out, t.seq);
+  append_price_field(out, "price", t.price, info.price_scale);
+  append_price_field(out, "qty", t.qty, info.qty_scale);
+  append_field(out, "side", side_name(t.aggressor));
+  append_uint_field(out, "ts_exch", t.exch_ts);
+  append_uint_field(out, "ts_recv", t.recv_ts);
+  out.push_back('}');
+}
+
 void encode_trades(std::string& out, std::string_view channel, std::uint64_t epoch, std::span<const trade_record> trades,
                    const instrument_info& info) {
   const trade_record& first = trades.front();
   const trade_record& last = trades.back();
-  append_head(out, channel, "trades");
-  append_uint_field(out, "epoch", epoch);
-  append_uint_field(out, "first_seq", first.seq);
-  append_uint_field(out, "seq", last.seq);
-  protocol::append_stamps(out, first.exch_ts, first.recv_ts, last.exch_ts, last.recv_ts, trades.size());
-  out.append(",\"trades\":[");
+  protocol::batch_stamps st;
+  st.add(first.exch_ts, first.recv_ts, last.exch_ts, last.recv_ts, trades.size());
+  encode_trades_head(out, channel, epoch, first.seq, last.seq, st);
   for (std::size_t i = 0; i < trades.size(); ++i) {
-    const trade_record& t = trades[i];
     if (i != 0) out.push_back(',');
-    out.append("{\"seq\":");
-    append_uint(out, t.seq);
-    append_price_field(out, "price", t.price, info.price_scale);
-    append_price_field(out, "qty", t.qty, info.qty_scale);
-    append_field(out, "side", side_name(t.aggressor));
-    append_uint_field(out, "ts_exch", t.exch_ts);
-    append_uint_field(out, "ts_recv", t.recv_ts);
-    out.push_back('}');
+    encode_trade(out, trades[i], info);
   }
-  out.append("]}");
+  out.append(kTradesSuffix);
 }
 
 void encode_trades_lost(std::string& out, std::string_view channel, std::uint64_t epoch, std::uint64_t from_seq,

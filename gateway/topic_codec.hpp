@@ -7,14 +7,17 @@
 //   differ per session (which update a client saw last), so the shared part ends before
 //   them ("head") and a session appends its own stamps and the closing brace.
 // - Trades are a stream: an update carries consecutive trades first_seq..seq of one
-//   instrument with their own stamps (the oldest and newest trade), so it is complete
-//   and shared as is by every session that was at first_seq.
+//   instrument with their own stamps (the oldest and newest trade). Each trade's object
+//   is encoded once per io thread and the objects of consecutive trades are one run of
+//   text, so an update for a session at any seq is a small head (encode_trades_head),
+//   that run and the suffix: sessions at different seqs share the trades' bytes.
 // - `lost` and `reset` tell a client exactly what it did not get and where the stream
 //   goes on, so a gap is never silent.
 #pragma once
 
 #include "book_top.hpp"
 #include "instrument_state.hpp"
+#include "protocol.hpp"
 #include "trade_history.hpp"
 #include "types.hpp"
 
@@ -48,9 +51,16 @@ void encode_status_head(std::string& out, std::string_view channel, std::uint64_
 // `{"channel":..,"kind":"imbalance","version":..,"imbalance":{..}|null`
 void encode_imbalance_head(std::string& out, std::string_view channel, std::uint64_t version,
                            const instrument_state& st, const instrument_info& info);
-// A complete trades update of consecutive trades (not empty).
+// A complete trades update of consecutive trades (not empty): encode_trades_head, the
+// trades (encode_trade) joined by ',', then kTradesSuffix.
 void encode_trades(std::string& out, std::string_view channel, std::uint64_t epoch, std::span<const trade_record> trades,
                    const instrument_info& info);
+// `{"channel":..,"kind":"trades","epoch":..,"first_seq":..,"seq":..,<stamps>,"trades":[`
+void encode_trades_head(std::string& out, std::string_view channel, std::uint64_t epoch, std::uint64_t first_seq,
+                        std::uint64_t last_seq, const protocol::batch_stamps& stamps);
+// One trade object `{"seq":..,"price":..,...}`.
+void encode_trade(std::string& out, const trade_record& t, const instrument_info& info);
+inline constexpr std::string_view kTradesSuffix = "]}";
 // Trades from_seq..resume_seq-1 will never reach this client; the stream goes on at resume_seq.
 void encode_trades_lost(std::string& out, std::string_view channel, std::uint64_t epoch, std::uint64_t from_seq,
                         std::uint64_t resume_seq);
