@@ -17,9 +17,12 @@ itch_levels::~itch_levels() {
 
 void itch_levels::allocate(side_levels& h, std::uint32_t cap) {
   auto* v = static_cast<slot_level*>(memory_->allocate(block_bytes(cap), kAlign));
-  auto* keys = reinterpret_cast<std::uint64_t*>(v + cap);
+  auto* p = reinterpret_cast<std::uint32_t*>(v + cap);
+  auto* keys = reinterpret_cast<std::uint64_t*>(p + cap);
+  std::fill_n(p, cap, 0U); // find() reads past used
   if (h.v != nullptr) {
     std::copy_n(h.v, h.used, v);
+    std::copy_n(prices(h), h.used, p);
     std::copy_n(h.keys, h.ordered != 0 ? h.live : 0, keys);
     memory_->deallocate(h.v, block_bytes(h.cap), kAlign);
   }
@@ -37,13 +40,15 @@ void itch_levels::ensure_locates(std::size_t limit) {
 }
 
 std::uint32_t itch_levels::create(side_levels& h, std::uint32_t price, std::uint32_t qty) {
+  const std::uint32_t* p = prices(h);
   std::uint32_t i = 0;
-  while (i < h.used && h.v[i].price != 0) ++i;
+  while (i < h.used && p[i] != 0) ++i;
   if (i == h.used) {
     if (h.used == h.cap) allocate(h, h.cap * 2);
     ++h.used;
   }
   h.v[i] = slot_level{price, 1, qty};
+  prices(h)[i] = price;
   h.ordered = 0;
   return i;
 }
@@ -71,6 +76,7 @@ void itch_levels::order(side_levels& h, side s) noexcept {
 
 void itch_levels::clear() noexcept {
   for (side_levels& h : sides_) {
+    std::fill_n(prices(h), h.used, 0U);
     h.used = h.live = 0;
     h.ordered = 1;
   }
