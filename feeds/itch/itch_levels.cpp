@@ -40,10 +40,11 @@ void itch_levels::ensure_locates(std::size_t limit) {
 }
 
 std::uint32_t itch_levels::create(side_levels& h, std::uint32_t price, std::uint32_t qty) {
-  const std::uint32_t* p = prices(h);
-  std::uint32_t i = 0;
-  while (i < h.used && p[i] != 0) ++i;
-  if (i == h.used) {
+  // The first free slot: a price 0 before used, else used itself (the prices past used
+  // are 0; none when used == cap).
+  std::uint32_t i = find(h, 0);
+  if (i >= h.used) {
+    i = h.used;
     if (h.used == h.cap) allocate(h, h.cap * 2);
     ++h.used;
   }
@@ -60,9 +61,10 @@ void itch_levels::order(side_levels& h, side s) noexcept {
   // std::sort, so a side of thousands of levels costs n log n, not n^2.
   constexpr std::uint32_t kInsertion = 32;
   const bool few = h.used <= kInsertion;
+  const std::uint32_t* p = prices(h);
   for (std::uint32_t i = 0; i < h.used; ++i) {
-    if (h.v[i].price == 0) continue;
-    const std::uint64_t k = key(s, h.v[i].price, i);
+    if (p[i] == 0) continue;
+    const std::uint64_t k = key(s, p[i], i);
     std::uint32_t j = n++;
     if (few) {
       for (; j > 0 && keys[j - 1] > k; --j) keys[j] = keys[j - 1];

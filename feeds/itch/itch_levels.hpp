@@ -177,15 +177,14 @@ public:
     const side_levels& h = sides_[index(locate, s)];
     if (slot < h.cap) prefetch_line(&h.v[slot]);
   }
-  // What a reader of levels_of() loads first, on both sides: the first slots and the
-  // best keys (read, or rewritten when the order is stale).
+  // What a reader of levels_of() loads first, on both sides: the first slots and their
+  // prices (what an add reads too) and the best keys (read, or rewritten when the order
+  // is stale).
   void prefetch_view(std::uint16_t locate) const noexcept {
     if (std::size_t{locate} * 2 >= sides_.size()) return;
     for (const side s : {side::bid, side::ask}) {
+      prefetch_slots(locate, s);
       const side_levels& h = sides_[index(locate, s)];
-      const auto* p = reinterpret_cast<const char*>(h.v);
-      prefetch_line(p);
-      prefetch_line(p + 64);
       prefetch_line(h.keys + (h.live != 0 ? h.live - 1 : 0));
     }
   }
@@ -205,7 +204,8 @@ private:
   [[nodiscard]] static std::uint32_t* prices(const side_levels& h) noexcept {
     return reinterpret_cast<std::uint32_t*>(h.v + h.cap);
   }
-  // The slot in [0, used) whose level has `price` (> 0), or kNone. Compares kScan prices
+  // The first slot whose price is `price`, or kNone: for price > 0 the live level's slot
+  // (before used); for 0 a free slot, which may be at or past used. Compares kScan prices
   // at once with no exit that depends on where the price is (an add's level is anywhere
   // in its side's unsorted slots, so a loop that stops at it mispredicted about once per
   // add). Reads up to used rounded up to kScan: cap is a multiple of kScan, and the
