@@ -17,8 +17,8 @@ itch_levels::~itch_levels() {
 
 void itch_levels::allocate(side_levels& h, std::uint32_t cap) {
   auto* v = static_cast<slot_level*>(memory_->allocate(block_bytes(cap), kAlign));
-  auto* p = reinterpret_cast<std::uint32_t*>(v + cap);
-  auto* keys = reinterpret_cast<std::uint64_t*>(p + cap);
+  auto* keys = reinterpret_cast<std::uint64_t*>(v + cap);
+  auto* p = reinterpret_cast<std::uint32_t*>(keys + cap);
   std::fill_n(p, cap, 0U); // find() reads past used
   if (h.v != nullptr) {
     std::copy_n(h.v, h.used, v);

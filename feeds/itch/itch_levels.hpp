@@ -85,7 +85,7 @@ struct line_allocator {
 class itch_levels {
   // One side of a locate.
   struct side_levels {
-    slot_level* v = nullptr;        // cap slots, cap prices, then cap keys, in one block
+    slot_level* v = nullptr;        // cap slots, cap keys, then cap prices, in one block
     std::uint64_t* keys = nullptr;  // [0, live): the live levels' keys, ascending (best last)
     std::uint32_t used = 0;         // slots [0, used) may be live; the last one is
     std::uint32_t live = 0;         // live levels (keys and live: valid while ordered)
@@ -201,8 +201,10 @@ private:
   static constexpr std::uint32_t kScan = 8; // prices compared at once by find()
 
   // A side's prices by slot (0: free, and past used), after its slots.
+  // After the keys: a line of their own (cap * 24 is a multiple of 64), and the keys stay
+  // where they were before the prices came, the first 8 in one line.
   [[nodiscard]] static std::uint32_t* prices(const side_levels& h) noexcept {
-    return reinterpret_cast<std::uint32_t*>(h.v + h.cap);
+    return reinterpret_cast<std::uint32_t*>(h.keys + h.cap);
   }
   // The first slot whose price is `price`, or kNone: for price > 0 the live level's slot
   // (before used); for 0 a free slot, which may be at or past used. Compares kScan prices
@@ -249,7 +251,7 @@ private:
   }
   // Rebuilds a side's keys from its slots.
   static void order(side_levels& h, side s) noexcept;
-  // One side's block: cap slots, cap prices, then cap keys.
+  // One side's block: cap slots, cap keys, then cap prices.
   [[nodiscard]] static std::size_t block_bytes(std::uint32_t cap) noexcept {
     return std::size_t{cap} * (sizeof(slot_level) + sizeof(std::uint32_t) + sizeof(std::uint64_t));
   }
