@@ -200,9 +200,9 @@ private:
   static constexpr std::uint32_t kNone = ~std::uint32_t{0};
   static constexpr std::uint32_t kScan = 8; // prices compared at once by find()
 
-  // A side's prices by slot (0: free, and past used), after its slots.
-  // After the keys: a line of their own (cap * 24 is a multiple of 64), and the keys stay
-  // where they were before the prices came, the first 8 in one line.
+  // A side's prices by slot (0: free, and past used). After the keys: they start a line
+  // of their own (cap * 24 is a multiple of 64), and the keys stay where they were before
+  // the prices came, the first 8 in one line.
   [[nodiscard]] static std::uint32_t* prices(const side_levels& h) noexcept {
     return reinterpret_cast<std::uint32_t*>(h.keys + h.cap);
   }
