@@ -85,6 +85,7 @@ struct options {
   std::size_t far = itch_book::kFar;     // prefetch distances, in messages
   std::size_t near = itch_book::kNear;
   std::size_t read_buffer = binary_file_reader::kDefaultBuffer; // bytes
+  std::size_t batch = 64; // messages per reader batch (the gateway's file source takes 64)
 };
 
 struct pass_result {
@@ -164,12 +165,10 @@ std::uint64_t parse_pass(binary_file_reader& reader, itch_decoder& decoder, std:
 // the batch (the reader's batches are views into its buffer, valid until the next call),
 // so they start again at each batch, as the gateway's file source does.
 std::uint64_t book_pass(binary_file_reader& reader, itch_book& book, event_sink& sink, bool prefetch,
-                        std::size_t kFar, std::size_t kNear) {
-  constexpr std::size_t kBatch = 64;
-  std::span<const std::uint8_t> batch[kBatch];
+                        std::size_t kFar, std::size_t kNear, std::vector<std::span<const std::uint8_t>>& batch) {
   std::uint64_t total = 0;
-  for (std::size_t n; (n = reader.next_batch(batch, kBatch)) != 0; total += n) {
-    book.apply_batch(batch, n, sink, prefetch ? kFar : 0, kNear);
+  for (std::size_t n; (n = reader.next_batch(batch.data(), batch.size())) != 0; total += n) {
+    book.apply_batch(batch.data(), n, sink, prefetch ? kFar : 0, kNear);
   }
   return total;
 }
@@ -177,7 +176,7 @@ std::uint64_t book_pass(binary_file_reader& reader, itch_book& book, event_sink&
 int usage() {
   std::fprintf(stderr,
                "usage: mdgw_itch_replay_bench FILE [--parse-only] [--no-prefetch] [--repeats N] [--expected-orders N]\n"
-               "       [--prefetch-far N] [--prefetch-near N] [--read-buffer BYTES]\n"
+               "       [--prefetch-far N] [--prefetch-near N] [--read-buffer BYTES] [--batch N]\n"
                "  FILE: an ITCH 5.0 BinaryFILE (plain or gzip), e.g. from mdgw_itch_gen\n");
   return 2;
 }
@@ -206,9 +205,10 @@ int run(const options& opt) {
     itch_book book(book_config{0, opt.expected_orders, quiet});
     null_sink sink;
     std::size_t peak_orders = 0;
+    std::vector<std::span<const std::uint8_t>> batch(opt.batch);
     auto apply = [&](binary_file_reader& r) {
       book.clear();
-      const std::uint64_t n = book_pass(r, book, sink, opt.prefetch, opt.far, opt.near);
+      const std::uint64_t n = book_pass(r, book, sink, opt.prefetch, opt.far, opt.near, batch);
       peak_orders = std::max(peak_orders, book.orders().size());
       return n;
     };
@@ -258,6 +258,8 @@ int main(int argc, char** argv) {
       opt.far = std::strtoull(argv[++i], nullptr, 10);
     } else if (a == "--prefetch-near" && i + 1 < argc) {
       opt.near = std::strtoull(argv[++i], nullptr, 10);
+    } else if (a == "--batch" && i + 1 < argc) {
+      opt.batch = std::strtoull(argv[++i], nullptr, 10);
     } else if (a == "--read-buffer" && i + 1 < argc) {
       opt.read_buffer = std::strtoull(argv[++i], nullptr, 10);
     } else if (a == "--expected-orders" && i + 1 < argc) {
@@ -268,7 +270,7 @@ int main(int argc, char** argv) {
       return mdgw::itch::usage();
     }
   }
-  if (opt.path.empty() || opt.repeats < 1) return mdgw::itch::usage();
+  if (opt.path.empty() || opt.repeats < 1 || opt.batch < 1) return mdgw::itch::usage();
   // The command that reproduces these figures (see docs/performance.md).
   std::printf("command:");
   for (int i = 0; i < argc; ++i) std::printf(" %s", argv[i]);

@@ -204,7 +204,23 @@ public:
     e.ref = ref;
     return {&e, true};
   }
-  void prefetch(std::uint64_t ref) const noexcept { prefetch_line(&window_[ref & mask_]); }
+  // Both ends of the slot: a 24-byte entry straddles two lines at 2 offsets in 8.
+  void prefetch(std::uint64_t ref) const noexcept {
+    const order_entry* e = &window_[ref & mask_];
+    prefetch_line(e);
+    prefetch_line(reinterpret_cast<const char*>(e) + sizeof(order_entry) - 1);
+  }
+  // For an add of `ref` (its window slot loaded by prefetch()): when a live order still
+  // holds that slot, the add will move it to the spill map; starts loading where it goes.
+  void prefetch_spill(std::uint64_t ref) const noexcept {
+    const order_entry& e = window_[ref & mask_];
+    if (e.shares != 0 && e.ref != ref) spill_.prefetch(e.ref);
+  }
+  // For a message naming `ref` when peek() did not find it in the window: the spill map
+  // slot where a lookup starts (an order that outlived the window).
+  void prefetch_spilled(std::uint64_t ref) const noexcept {
+    if (spill_.size() != 0) spill_.prefetch(ref);
+  }
   // The live order `ref` when it is in the window (no spill map lookup): a cache hint's
   // cheap look.
   [[nodiscard]] const order_entry* peek(std::uint64_t ref) const noexcept {
@@ -384,8 +400,10 @@ public:
   // it is kFar messages ahead (its order slot and its locate's level headers, whose
   // addresses need no load), then prefetch_levels() when it is kNear ahead (the levels
   // it touches: an add's side, a removal's own level; finding them reads the headers
-  // and, for E/C/X/D/U, the order slot, which the first stage brought in). One stage that
-  // read them itself would stall. Read nothing past len; any bytes are fine.
+  // and, for E/C/X/D/U, the order slot, which the first stage brought in; and the spill
+  // map slot an add's displaced order goes to, or where a removal of an order that is not
+  // in the window looks). One stage that read them itself would stall. Read nothing past
+  // len; any bytes are fine.
   static constexpr std::size_t kFar = 16;
   static constexpr std::size_t kNear = 6;
   void prefetch(const std::uint8_t* msg, std::size_t len) const noexcept {
@@ -396,14 +414,23 @@ public:
   void prefetch_levels(const std::uint8_t* msg, std::size_t len) const noexcept {
     if (!is_order_message(msg, len)) return;
     if (msg[0] == 'A' || msg[0] == 'F') {
+      if (len < 20) return;
       levels_.prefetch_slots(locate_at(msg), msg[19] == kSell ? side::ask : side::bid);
+      orders_.prefetch_spill(ref_at(msg, 11)); // the order its slot's old tenant goes to
       return;
     }
     // The order's level: the line a removal reads.
-    const order_entry* o = orders_.peek(ref_at(msg, 11));
-    if (o == nullptr) return;
+    const std::uint64_t ref = ref_at(msg, 11);
+    const order_entry* o = orders_.peek(ref);
+    if (o == nullptr) { // spilled, or unknown
+      orders_.prefetch_spilled(ref);
+      return;
+    }
     levels_.prefetch_slot(o->locate, o->s, o->level);
-    if (msg[0] == 'U') levels_.prefetch_slots(o->locate, o->s); // the new order's side
+    if (msg[0] == 'U' && len >= 27) {
+      levels_.prefetch_slots(o->locate, o->s); // the new order's side
+      orders_.prefetch_spill(ref_at(msg, 19));
+    }
   }
   // Applies msgs[0..n) in order, as apply() each, with the cache hints above issued `far`
   // and `near` messages ahead within the batch (far 0: no hints). A feed that gets its

@@ -18,8 +18,11 @@ itch_levels::~itch_levels() {
 void itch_levels::allocate(side_levels& h, std::uint32_t cap) {
   auto* v = static_cast<slot_level*>(memory_->allocate(block_bytes(cap), kAlign));
   auto* keys = reinterpret_cast<std::uint64_t*>(v + cap);
+  auto* p = reinterpret_cast<std::uint32_t*>(keys + cap);
+  std::fill_n(p, cap, 0U); // find() reads past used
   if (h.v != nullptr) {
     std::copy_n(h.v, h.used, v);
+    std::copy_n(prices(h), h.used, p);
     std::copy_n(h.keys, h.ordered != 0 ? h.live : 0, keys);
     memory_->deallocate(h.v, block_bytes(h.cap), kAlign);
   }
@@ -37,13 +40,16 @@ void itch_levels::ensure_locates(std::size_t limit) {
 }
 
 std::uint32_t itch_levels::create(side_levels& h, std::uint32_t price, std::uint32_t qty) {
-  std::uint32_t i = 0;
-  while (i < h.used && h.v[i].price != 0) ++i;
-  if (i == h.used) {
+  // The first free slot: a price 0 before used, else used itself (the prices past used
+  // are 0; none when used == cap).
+  std::uint32_t i = find(h, 0);
+  if (i >= h.used) {
+    i = h.used;
     if (h.used == h.cap) allocate(h, h.cap * 2);
     ++h.used;
   }
   h.v[i] = slot_level{price, 1, qty};
+  prices(h)[i] = price;
   h.ordered = 0;
   return i;
 }
@@ -55,9 +61,10 @@ void itch_levels::order(side_levels& h, side s) noexcept {
   // std::sort, so a side of thousands of levels costs n log n, not n^2.
   constexpr std::uint32_t kInsertion = 32;
   const bool few = h.used <= kInsertion;
+  const std::uint32_t* p = prices(h);
   for (std::uint32_t i = 0; i < h.used; ++i) {
-    if (h.v[i].price == 0) continue;
-    const std::uint64_t k = key(s, h.v[i].price, i);
+    if (p[i] == 0) continue;
+    const std::uint64_t k = key(s, p[i], i);
     std::uint32_t j = n++;
     if (few) {
       for (; j > 0 && keys[j - 1] > k; --j) keys[j] = keys[j - 1];
@@ -71,6 +78,7 @@ void itch_levels::order(side_levels& h, side s) noexcept {
 
 void itch_levels::clear() noexcept {
   for (side_levels& h : sides_) {
+    std::fill_n(prices(h), h.used, 0U);
     h.used = h.live = 0;
     h.ordered = 1;
   }

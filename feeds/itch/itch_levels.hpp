@@ -9,15 +9,18 @@
 //   of U go straight to that slot: no search, no price compared, no level shifted.
 // - A level that empties frees its slot (price 0); the next new level of that side takes
 //   the first free slot, so a side's array is as long as its most levels at once, not its
-//   day's. An add scans the side's used slots for its price: 16-byte slots, so the usual
-//   5 to 8 levels of a side are two cache lines, the same lines its removals touch.
+//   day's. An add looks its price up in the side's array of slot prices (4 bytes a slot,
+//   8 compared at once with SSE2, no loop exit that depends on where the price sits), then
+//   updates that one 16-byte slot: the usual 5 to 8 levels of a side are two lines of
+//   slots and a half line of prices.
 // - An earlier try kept the levels in one pool with a global price index and a list per
 //   side: each level created or removed then touched three unrelated lines (index entry,
 //   list, the moved level) and the whole book was 14% slower than the sorted level_book
 //   with position hints. Keeping each side's levels together keeps those lines the same.
 // - Side headers (arrays, used slots, live levels, capacity) are dense by locate, 32 bytes
-//   each, the two sides of a locate in one line: the line a caller looking ahead in a
-//   batch loads first (prefetch_sides), before the levels (prefetch_slots / prefetch_slot).
+//   each, the two sides of a locate in one line (the array is allocated on a cache line:
+//   line_allocator): the line a caller looking ahead in a batch loads first
+//   (prefetch_sides), before the levels (prefetch_slots / prefetch_slot).
 // - Arrays come from a memory resource (huge pages in itch_book) and double when full;
 //   clear() keeps them, so after a warm-up day a message never allocates.
 // - Each side also caches its levels' order: an array of 8-byte keys (the price, or its
@@ -44,10 +47,15 @@
 #include "prefetch.hpp"
 #include "types.hpp"
 
+#include <bit>
 #include <cstddef>
 #include <cstdint>
 #include <memory_resource>
+#include <new>
 #include <vector>
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 
 namespace mdgw::itch {
 
@@ -59,10 +67,25 @@ struct slot_level {
 };
 static_assert(sizeof(slot_level) == 16);
 
+// Allocates on cache lines, so that the two 32-byte side headers of a locate share one
+// line (std::allocator's blocks are 16-byte aligned: a locate's headers then straddled two
+// lines, and a cache hint that loaded one line left the ask side's header a miss).
+template <class T>
+struct line_allocator {
+  using value_type = T;
+  static constexpr std::align_val_t kLine{64};
+  line_allocator() = default;
+  template <class U>
+  explicit line_allocator(const line_allocator<U>&) noexcept {}
+  [[nodiscard]] T* allocate(std::size_t n) { return static_cast<T*>(::operator new(n * sizeof(T), kLine)); }
+  void deallocate(T* p, std::size_t) noexcept { ::operator delete(p, kLine); }
+  friend bool operator==(const line_allocator&, const line_allocator&) noexcept { return true; }
+};
+
 class itch_levels {
   // One side of a locate.
   struct side_levels {
-    slot_level* v = nullptr;        // cap slots, then cap keys, in one block
+    slot_level* v = nullptr;        // cap slots, cap keys, then cap prices, in one block
     std::uint64_t* keys = nullptr;  // [0, live): the live levels' keys, ascending (best last)
     std::uint32_t used = 0;         // slots [0, used) may be live; the last one is
     std::uint32_t live = 0;         // live levels (keys and live: valid while ordered)
@@ -85,15 +108,12 @@ public:
   // its slot. price > 0, qty > 0, locate < locate_limit().
   [[nodiscard]] std::uint32_t add(std::uint16_t locate, side s, std::uint32_t price, std::uint32_t qty) {
     side_levels& h = sides_[index(locate, s)];
-    slot_level* v = h.v;
-    for (std::uint32_t i = 0; i < h.used; ++i) {
-      if (v[i].price == price) {
-        v[i].qty += qty;
-        ++v[i].orders;
-        return i;
-      }
-    }
-    return create(h, price, qty);
+    const std::uint32_t i = find(h, price);
+    if (i == kNone) return create(h, price, qty);
+    slot_level& l = h.v[i];
+    l.qty += qty;
+    ++l.orders;
+    return i;
   }
   // Takes qty and `orders` orders from the level in `slot` of (locate, s) (a slot add
   // returned, still live); frees it when its quantity reaches 0. False when qty was more
@@ -150,21 +170,21 @@ public:
     const auto* p = reinterpret_cast<const char*>(h.v);
     prefetch_line(p);
     prefetch_line(p + 64);
+    prefetch_line(prices(h));
   }
   void prefetch_slot(std::uint16_t locate, side s, std::uint32_t slot) const noexcept {
     if (std::size_t{locate} * 2 >= sides_.size()) return;
     const side_levels& h = sides_[index(locate, s)];
     if (slot < h.cap) prefetch_line(&h.v[slot]);
   }
-  // What a reader of levels_of() loads first, on both sides: the first slots and the
-  // best keys (read, or rewritten when the order is stale).
+  // What a reader of levels_of() loads first, on both sides: the first slots and their
+  // prices (what an add reads too) and the best keys (read, or rewritten when the order
+  // is stale).
   void prefetch_view(std::uint16_t locate) const noexcept {
     if (std::size_t{locate} * 2 >= sides_.size()) return;
     for (const side s : {side::bid, side::ask}) {
+      prefetch_slots(locate, s);
       const side_levels& h = sides_[index(locate, s)];
-      const auto* p = reinterpret_cast<const char*>(h.v);
-      prefetch_line(p);
-      prefetch_line(p + 64);
       prefetch_line(h.keys + (h.live != 0 ? h.live - 1 : 0));
     }
   }
@@ -176,7 +196,40 @@ public:
   void clear() noexcept;
 
 private:
-  static constexpr std::uint32_t kInitialSlots = 8;
+  static constexpr std::uint32_t kInitialSlots = 8; // a multiple of kScan
+  static constexpr std::uint32_t kNone = ~std::uint32_t{0};
+  static constexpr std::uint32_t kScan = 8; // prices compared at once by find()
+
+  // A side's prices by slot (0: free, and past used). After the keys: they start a line
+  // of their own (cap * 24 is a multiple of 64), and the keys stay where they were before
+  // the prices came, the first 8 in one line.
+  [[nodiscard]] static std::uint32_t* prices(const side_levels& h) noexcept {
+    return reinterpret_cast<std::uint32_t*>(h.keys + h.cap);
+  }
+  // The first slot whose price is `price`, or kNone: for price > 0 the live level's slot
+  // (before used); for 0 a free slot, which may be at or past used. Compares kScan prices
+  // at once with no exit that depends on where the price is (an add's level is anywhere
+  // in its side's unsorted slots, so a loop that stops at it mispredicted about once per
+  // add). Reads up to used rounded up to kScan: cap is a multiple of kScan, and the
+  // prices past used are 0.
+  [[nodiscard]] static std::uint32_t find(const side_levels& h, std::uint32_t price) noexcept {
+    const std::uint32_t* p = prices(h);
+#if defined(__SSE2__)
+    const __m128i want = _mm_set1_epi32(static_cast<int>(price));
+    for (std::uint32_t i = 0; i < h.used; i += kScan) {
+      const __m128i a = _mm_cmpeq_epi32(_mm_load_si128(reinterpret_cast<const __m128i*>(p + i)), want);
+      const __m128i b = _mm_cmpeq_epi32(_mm_load_si128(reinterpret_cast<const __m128i*>(p + i + 4)), want);
+      const auto m = static_cast<std::uint32_t>(_mm_movemask_ps(_mm_castsi128_ps(a))) |
+                     static_cast<std::uint32_t>(_mm_movemask_ps(_mm_castsi128_ps(b))) << 4;
+      if (m != 0) return i + static_cast<std::uint32_t>(std::countr_zero(m));
+    }
+#else
+    for (std::uint32_t i = 0; i < h.used; ++i) {
+      if (p[i] == price) return i;
+    }
+#endif
+    return kNone;
+  }
 
   [[nodiscard]] static std::size_t index(std::uint16_t locate, side s) noexcept {
     return std::size_t{locate} * 2 + (s == side::ask ? 1 : 0);
@@ -190,22 +243,24 @@ private:
   [[gnu::noinline]] std::uint32_t create(side_levels& h, std::uint32_t price, std::uint32_t qty);
   static void free_slot(side_levels& h, std::uint32_t slot) noexcept {
     h.v[slot].price = 0;
+    std::uint32_t* p = prices(h);
+    p[slot] = 0;
     h.ordered = 0;
     // The used range ends at a live level: drop the free slots at its end.
-    while (h.used != 0 && h.v[h.used - 1].price == 0) --h.used;
+    while (h.used != 0 && p[h.used - 1] == 0) --h.used;
   }
   // Rebuilds a side's keys from its slots.
   static void order(side_levels& h, side s) noexcept;
-  // One side's block: cap slots, then cap keys.
+  // One side's block: cap slots, cap keys, then cap prices.
   [[nodiscard]] static std::size_t block_bytes(std::uint32_t cap) noexcept {
-    return std::size_t{cap} * (sizeof(slot_level) + sizeof(std::uint64_t));
+    return std::size_t{cap} * (sizeof(slot_level) + sizeof(std::uint32_t) + sizeof(std::uint64_t));
   }
   void allocate(side_levels& h, std::uint32_t cap);
 
   std::pmr::memory_resource* memory_;
   // By locate * 2 + side (ask 1). Mutable: readers (levels_of) rebuild the keys, a cache
   // of the levels' order.
-  mutable std::vector<side_levels> sides_;
+  mutable std::vector<side_levels, line_allocator<side_levels>> sides_;
   mutable std::vector<price_level> scratch_; // sorted_view's
 };
 
