@@ -281,15 +281,15 @@ trade_batch io_worker::trade_fragment(instrument_id id, std::uint64_t from_seq, 
   for (const trade_frag& f : t.trade_cache) {
     if (f.from == from_seq && f.fmt == fmt) return f.batch();
   }
-  std::array<trade_record, kMaxTradesPerUpdate> buf;
-  const auto r = h->read(from_seq, std::span<trade_record>(buf.data(), buf.size()));
+  trade_record* buf = trade_buf_.get();
+  const auto r = h->read(from_seq, std::span<trade_record>(buf, kMaxTradesPerUpdate));
   trade_frag& f = t.trade_cache.emplace_back();
   f.from = from_seq;
   f.fmt = fmt;
   f.resume_seq = from_seq + r.lost;
   f.next_seq = r.next_seq;
   if (r.count != 0) {
-    const std::span<const trade_record> got(buf.data(), r.count);
+    const std::span<const trade_record> got(buf, r.count);
     if (fmt == protocol::wire_format::capnp) {
       f.text = capnp_wire::trades(t.trades.name, h->epoch(), got, pub_.info(id));
     } else {
@@ -314,9 +314,9 @@ void io_worker::trade_texts::restart(std::uint64_t ep, std::uint64_t seq) {
 void io_worker::extend_texts(trade_texts& x, const trade_history& h, const instrument_info& info,
                              const std::vector<subscription*>& subs, std::uint64_t asked) {
   const std::uint64_t head = h.head();
-  std::array<trade_record, 64> buf;
+  trade_record* buf = trade_buf_.get();
   while (x.next_seq() <= head) {
-    const auto r = h.read(x.next_seq(), std::span<trade_record>(buf.data(), buf.size()));
+    const auto r = h.read(x.next_seq(), std::span<trade_record>(buf, kMaxTradesPerUpdate));
     // Overwritten before this thread encoded them: hold from the oldest one read; a
     // session before it gets its lost notice from trade_fragment.
     if (r.lost != 0) x.restart(x.epoch, r.next_seq - r.count);
@@ -364,6 +364,7 @@ bool io_worker::trade_text(instrument_id id, std::uint64_t from_seq, trade_run& 
   const std::size_t i0 = static_cast<std::size_t>(from_seq - x.first_seq);
   const std::size_t n = std::min(x.entries.size() - i0, kMaxTradesPerUpdate);
   run.last_seq = from_seq + n - 1;
+  run.head = {};
   run.body = {};
   run.stamps = {};
   if (n == 0) return true;

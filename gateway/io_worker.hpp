@@ -100,9 +100,10 @@ struct trade_batch {
 // update of trades first_seq..last_seq is head (encode_trades_head), body (their objects
 // joined by ',') and kTradesSuffix; body is empty when there is nothing new. Both views
 // are valid until the io thread next reads this instrument's trades.
+// trade_text sets every field (none is initialized here: it is built per gathered update).
 struct trade_run {
-  std::uint64_t first_seq = 0;
-  std::uint64_t last_seq = 0;
+  std::uint64_t first_seq;
+  std::uint64_t last_seq;
   std::string_view head;
   std::string_view body;
   protocol::batch_stamps stamps;
@@ -290,6 +291,9 @@ private:
   bool flush_posted_ = false;
   std::string scratch_;     // checksum text
   book_record candidate_;   // the next state, before it is known to differ
+  // Trades read from a history (trade_fragment, extend_texts): a member, not a local,
+  // because trade_record's initializers would zero a local of that size on every call.
+  std::unique_ptr<trade_record[]> trade_buf_ = std::make_unique<trade_record[]>(kMaxTradesPerUpdate);
   std::unordered_set<connection*> connections_;
   // After connections_: a waiting handshake holds its session, whose destructor leaves
   // the registry.

@@ -117,12 +117,13 @@ void session_base::gather_trades(subscription& s, protocol::batch_stamps& stamps
     else encode_trades_lost(text, s.name, epoch, from, resume);
     owned(text);
   };
-  if (s.reset_reason != nullptr) {
+  if (resets_pending_ != 0 && s.reset_reason != nullptr) { // reset_reason is on a cold line
     std::string text;
     if (binary) text = capnp_wire::reset(s.name, epoch, s.reset_head, s.reset_reason);
     else encode_trades_reset(text, s.name, epoch, s.reset_head, s.reset_reason);
     owned(text);
     s.reset_reason = nullptr;
+    --resets_pending_;
   }
   const std::uint64_t head = worker_.trade_head(s.instrument);
   const std::uint64_t queue = worker_.config().trade_queue;
@@ -505,6 +506,7 @@ void session_base::subscribe(const protocol::request& req) {
           s->last = from;
           g.resume = "replay";
         } else {
+          if (s->reset_reason == nullptr) ++resets_pending_;
           s->reset_reason = why;
           s->reset_head = head;
           g.resume = "reset";
