@@ -9,6 +9,7 @@
 #include <gtest/gtest.h>
 
 #include <array>
+#include <initializer_list>
 #include <span>
 #include <string>
 
@@ -26,6 +27,17 @@ protected:
     info.price_scale = 4;
     info.qty_scale = 2;
     id_ = *pub_.add_instrument(info);
+  }
+
+  ~TradeText() override {
+    if (topic_ != nullptr) topic_->subs.clear(); // the subscriptions are the tests' locals
+  }
+
+  // The instrument's trades topic on the worker, with these subscriptions at trade 1.
+  void subscribe(std::initializer_list<subscription*> subs) {
+    topic_ = &worker_.acquire_topic(id_, protocol::channel_kind::trades);
+    for (subscription* s : subs) s->last = 1;
+    topic_->subs.assign(subs.begin(), subs.end());
   }
 
   void publish(std::size_t n) {
@@ -85,13 +97,12 @@ protected:
   io_worker worker_;
   instrument_id id_ = 0;
   std::uint64_t published_ = 0;
+  topic* topic_ = nullptr;
 };
 
 TEST_F(TradeText, EveryCursorGetsWhatEncodeTradesMakes) {
-  topic& t = worker_.acquire_topic(id_, protocol::channel_kind::trades);
   subscription a, b;
-  a.last = b.last = 1;
-  t.subs = {&a, &b};
+  subscribe({&a, &b});
   publish(300);
   // More than one update's worth (256) from the start, then every later cursor, and
   // the cursor past the head (nothing new).
@@ -101,15 +112,11 @@ TEST_F(TradeText, EveryCursorGetsWhatEncodeTradesMakes) {
   // Trades arriving between two reads: the text grows and older cursors still match.
   publish(40);
   for (std::uint64_t c : {1ull, 200ull, 299ull, 301ull, 340ull, 341ull}) expect_same(c);
-  t.subs.clear();
 }
 
 TEST_F(TradeText, TrimsOnlyWhatNoSubscriptionNeeds) {
-  topic& t = worker_.acquire_topic(id_, protocol::channel_kind::trades);
   subscription slow, fast;
-  slow.last = 1;
-  fast.last = 1;
-  t.subs = {&slow, &fast};
+  subscribe({&slow, &fast});
   publish(100);
   expect_same(1);
   // The slow subscription stays at 101; the fast one keeps up while 900 more trades
@@ -126,18 +133,14 @@ TEST_F(TradeText, TrimsOnlyWhatNoSubscriptionNeeds) {
   std::uint64_t next = 0;
   EXPECT_FALSE(from_text(100, next).has_value()) << "trimmed: served by trade_fragment";
   expect_same(slow.last + 57);
-  t.subs.clear();
 }
 
 TEST_F(TradeText, AStuckSubscriptionPinsNoMoreThanTheTradeQueue) {
   // A session that stopped reading keeps its cursor; the text still stops growing at
   // trade_queue trades behind the newest, where that session resumes when it reads.
   cfg_.trade_queue = 200;
-  topic& t = worker_.acquire_topic(id_, protocol::channel_kind::trades);
   subscription stuck, fast;
-  stuck.last = 1;
-  fast.last = 1;
-  t.subs = {&stuck, &fast};
+  subscribe({&stuck, &fast});
   for (int round = 0; round < 10; ++round) {
     publish(100);
     std::uint64_t next = 0;
@@ -148,14 +151,11 @@ TEST_F(TradeText, AStuckSubscriptionPinsNoMoreThanTheTradeQueue) {
   EXPECT_FALSE(from_text(1, next).has_value());
   EXPECT_FALSE(from_text(published_ - 700, next).has_value());
   expect_same(published_ + 1 - 200);
-  t.subs.clear();
 }
 
 TEST_F(TradeText, RingOverwritingUnencodedTradesStartsTheTextAfresh) {
-  topic& t = worker_.acquire_topic(id_, protocol::channel_kind::trades);
   subscription s;
-  s.last = 1;
-  t.subs = {&s};
+  subscribe({&s});
   publish(10);
   expect_same(1);
   // Three rings' worth with nobody reading: trades 11.. are gone before the text has
@@ -167,15 +167,12 @@ TEST_F(TradeText, RingOverwritingUnencodedTradesStartsTheTextAfresh) {
   EXPECT_FALSE(from_text(11, next).has_value()) << "lost trades are trade_fragment's to announce";
   expect_same(oldest);
   expect_same(published_ - 5);
-  t.subs.clear();
 }
 
 TEST_F(TradeText, GathersTheSameBytesAsTradeFragment) {
   // The per-session path (trade_fragment) and the text agree for the same cursor.
-  topic& t = worker_.acquire_topic(id_, protocol::channel_kind::trades);
   subscription s;
-  s.last = 1;
-  t.subs = {&s};
+  subscribe({&s});
   publish(50);
   for (std::uint64_t c : {1ull, 17ull, 50ull}) {
     std::uint64_t next = 0;
@@ -185,7 +182,6 @@ TEST_F(TradeText, GathersTheSameBytesAsTradeFragment) {
     EXPECT_EQ(*text, std::string(b.frag));
     EXPECT_EQ(next, b.next_seq);
   }
-  t.subs.clear();
 }
 
 } // namespace
