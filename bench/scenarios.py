@@ -173,6 +173,21 @@ def start_server(kind, args, run_dir, tag, cap, dump, rate, tls):
     return Server(kind, argv, log)
 
 
+def cpu_ticks():
+    """(steal, total) jiffies of all CPUs from /proc/stat; (0, 0) where there is none."""
+    try:
+        with open("/proc/stat") as f:
+            fields = [int(x) for x in f.readline().split()[1:]]
+    except (OSError, ValueError):
+        return 0, 0
+    # user nice system idle iowait irq softirq steal [guest guest_nice: inside user/nice]
+    return (fields[7] if len(fields) > 7 else 0), sum(fields[:8])
+
+
+# Steal above this share of a run's CPU time makes its figures not comparable.
+STEAL_WARN = 0.02
+
+
 def run_harness(srv, tls, run_dir, tag, opts, plot=False, sample=None):
     """Runs mdgw-bench against srv and returns its JSON report, with the server's CPU
     share over the run; sample(), if given, is called every 100 ms while it runs."""
@@ -182,6 +197,7 @@ def run_harness(srv, tls, run_dir, tag, opts, plot=False, sample=None):
     if plot and shutil.which("gnuplot"):
         argv += ["--plot", os.path.join(run_dir, f"{tag}-{srv.kind}.png")]
     cpu0 = srv.cpu_s()
+    steal0, total0 = cpu_ticks()
     t0 = time.time()
     with open(os.path.join(run_dir, f"{tag}-{srv.kind}.harness.txt"), "w") as out:
         h = subprocess.Popen(argv, stdout=out, stderr=subprocess.STDOUT)
@@ -198,6 +214,13 @@ def run_harness(srv, tls, run_dir, tag, opts, plot=False, sample=None):
         r = json.load(f)
     r["exit"] = rc
     r["server_cpu"] = cpu
+    steal1, total1 = cpu_ticks()
+    r["steal"] = (steal1 - steal0) / (total1 - total0) if total1 > total0 else 0.0
+    if r["steal"] > STEAL_WARN:
+        # A virtual machine whose host ran something else: the server was not busy, it was
+        # not running, and nothing in this run's figures says so.
+        print(f"# warning: {tag} {srv.kind}: the host took {r['steal'] * 100:.0f}% of this machine's CPU time "
+              f"(steal) during the run: its figures are not comparable", flush=True)
     return r
 
 
