@@ -266,9 +266,9 @@ std::uint64_t io_worker::trade_oldest(instrument_id id) const noexcept {
 }
 
 trade_batch io_worker::trade_fragment(instrument_id id, std::uint64_t from_seq, protocol::wire_format fmt) {
-  trade_batch none;
-  none.resume_seq = from_seq;
-  none.next_seq = from_seq;
+  trade_batch b;
+  if (fmt == protocol::wire_format::json && trade_text(id, from_seq, b)) return b;
+  const trade_batch none{from_seq, {}, from_seq, {}};
   const trade_history* h = pub_.trades(id);
   if (h == nullptr) return none;
   const std::uint64_t head = h->head();
@@ -349,7 +349,7 @@ void io_worker::extend_texts(trade_texts& x, const trade_history& h, const instr
   x.compact_at = x.entries.size() + kTradeTextSlack;
 }
 
-bool io_worker::trade_text(instrument_id id, std::uint64_t from_seq, trade_run& run) {
+bool io_worker::trade_text(instrument_id id, std::uint64_t from_seq, trade_batch& out) {
   const trade_history* h = pub_.trades(id);
   if (h == nullptr) return false;
   topics_state& t = *instruments_[id].topics;
@@ -360,27 +360,30 @@ bool io_worker::trade_text(instrument_id id, std::uint64_t from_seq, trade_run& 
   // Before the text (the ring overwrote trades first) or past it (a head newer than the
   // text's: only a resume beyond the head asks that, and trade_fragment answers it).
   if (from_seq < x.first_seq || from_seq > x.next_seq()) return false;
-  run.first_seq = from_seq;
   const std::size_t i0 = static_cast<std::size_t>(from_seq - x.first_seq);
   const std::size_t n = std::min(x.entries.size() - i0, kMaxTradesPerUpdate);
-  run.last_seq = from_seq + n - 1;
-  run.head = {};
-  run.body = {};
-  run.stamps = {};
-  if (n == 0) return true;
+  out.resume_seq = from_seq;
+  out.next_seq = from_seq + n;
+  if (n == 0) {
+    out.parts = {}; // nothing new
+    return true;
+  }
   const std::size_t i1 = i0 + n;
+  out.stamps = {};
+  out.stamps.add(x.entries[i0].exch_ts, x.entries[i0].recv_ts, x.entries[i1 - 1].exch_ts, x.entries[i1 - 1].recv_ts, n);
+  const std::uint64_t last_seq = out.next_seq - 1;
+  if (x.head_first != from_seq || x.head_last != last_seq) {
+    x.head.clear();
+    encode_trades_head(x.head, t.trades.name, x.epoch, from_seq, last_seq, out.stamps);
+    x.head_first = from_seq;
+    x.head_last = last_seq;
+  }
   const std::uint64_t begin = x.entries[i0].begin + 1; // after its ','
   const std::uint64_t end = i1 < x.entries.size() ? x.entries[i1].begin : x.base + x.text.size();
-  run.body = std::string_view(x.text).substr(static_cast<std::size_t>(begin - x.base),
-                                             static_cast<std::size_t>(end - begin));
-  run.stamps.add(x.entries[i0].exch_ts, x.entries[i0].recv_ts, x.entries[i1 - 1].exch_ts, x.entries[i1 - 1].recv_ts, n);
-  if (x.head_first != run.first_seq || x.head_last != run.last_seq) {
-    x.head.clear();
-    encode_trades_head(x.head, t.trades.name, x.epoch, run.first_seq, run.last_seq, run.stamps);
-    x.head_first = run.first_seq;
-    x.head_last = run.last_seq;
-  }
-  run.head = x.head;
+  out.parts = {x.head,
+               std::string_view(x.text).substr(static_cast<std::size_t>(begin - x.base),
+                                               static_cast<std::size_t>(end - begin)),
+               kTradesSuffix};
   return true;
 }
 

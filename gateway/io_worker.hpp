@@ -25,6 +25,7 @@
 #include "publication.hpp"
 #include "topic_codec.hpp"
 
+#include <array>
 #include <atomic>
 #include <deque>
 #include <functional>
@@ -87,25 +88,15 @@ struct topic_message {
 
 // What a trades subscription at from_seq gets next: trades it can no longer get (lost:
 // from_seq..resume_seq-1, when resume_seq > from_seq) and an update of the consecutive
-// trades after them (frag; empty when there is nothing new). frag is valid until the io
-// thread next reads this instrument's trades.
+// trades after them, in pieces to append in order: JSON cut from the io thread's trade
+// text is its head, the trades and kTradesSuffix; otherwise the whole update is parts[0].
+// parts[0] is empty when there is nothing new. The views are valid until the io thread
+// next reads this instrument's trades. No field is initialized here: trade_fragment sets
+// every one, and one is built per gathered update.
 struct trade_batch {
-  std::uint64_t resume_seq = 0;
-  std::string_view frag;
-  std::uint64_t next_seq = 0; // the subscription's cursor afterwards
-  protocol::batch_stamps stamps;
-};
-
-// JSON trades for a subscription at from_seq when this thread holds their text: the
-// update of trades first_seq..last_seq is head (encode_trades_head), body (their objects
-// joined by ',') and kTradesSuffix; body is empty when there is nothing new. Both views
-// are valid until the io thread next reads this instrument's trades.
-// trade_text sets every field (none is initialized here: it is built per gathered update).
-struct trade_run {
-  std::uint64_t first_seq;
-  std::uint64_t last_seq;
-  std::string_view head;
-  std::string_view body;
+  std::uint64_t resume_seq;
+  std::array<std::string_view, 3> parts;
+  std::uint64_t next_seq; // the subscription's cursor afterwards
   protocol::batch_stamps stamps;
 };
 
@@ -173,13 +164,16 @@ public:
   [[nodiscard]] std::string topic_binary(instrument_id id, protocol::channel_kind kind,
                                          std::uint64_t oldest_exch, std::uint64_t oldest_recv, std::uint64_t merged);
   // Trades after from_seq - 1 for a subscription; at most kMaxTradesPerUpdate of them.
+  // JSON comes from the trade text (trade_text) when it holds from_seq; otherwise, and for
+  // Cap'n Proto, the update from from_seq is encoded once and shared by every session at
+  // from_seq until the head moves.
   static constexpr std::size_t kMaxTradesPerUpdate = 256;
   [[nodiscard]] trade_batch trade_fragment(instrument_id id, std::uint64_t from_seq,
                                          protocol::wire_format fmt = protocol::wire_format::json);
-  // The same for JSON from this thread's trade text: false when from_seq is older than
-  // the text it holds (a session further behind than the others), for trade_fragment.
-  // Otherwise the subscription's cursor afterwards is from_seq + the trades in run.
-  [[nodiscard]] bool trade_text(instrument_id id, std::uint64_t from_seq, trade_run& run);
+  // trade_fragment's JSON from this thread's trade text; false when the text does not hold
+  // from_seq (it is older: a session further behind than the text, or trades the ring
+  // overwrote before the text had them).
+  [[nodiscard]] bool trade_text(instrument_id id, std::uint64_t from_seq, trade_batch& out);
   // The newest trade seq of an instrument (0: none yet) and the oldest still held.
   [[nodiscard]] std::uint64_t trade_head(instrument_id id) const noexcept;
   [[nodiscard]] std::uint64_t trade_oldest(instrument_id id) const noexcept;
@@ -199,14 +193,14 @@ private:
     std::uint64_t next_seq = 0;
     protocol::batch_stamps stamps;
     std::string text; // the update (empty: nothing new)
-    [[nodiscard]] trade_batch batch() const noexcept { return {resume_seq, text, next_seq, stamps}; }
+    [[nodiscard]] trade_batch batch() const noexcept { return {resume_seq, {text, {}, {}}, next_seq, stamps}; }
   };
   // An instrument's trades as JSON text, each trade encoded once on this thread and put
   // after the one before as `,{..}`, so the trades from any held seq on are one run.
   // Every kTradeTextSlack trades, text that no subscription here still needs is dropped;
   // at most trade_queue trades before the newest are needed (a subscription further
   // behind skips to there), so an instrument holds at most trade_queue + kTradeTextSlack
-  // trades' text (about 130 bytes each), and about kTradeTextSlack when its readers keep up.
+  // trades' text (117 bytes for a trade like docs/protocol.md's example), and about kTradeTextSlack when its readers keep up.
   static constexpr std::size_t kTradeTextSlack = 512;
   struct trade_texts {
     std::uint64_t epoch = 0;

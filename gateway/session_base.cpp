@@ -133,26 +133,11 @@ void session_base::gather_trades(subscription& s, protocol::batch_stamps& stamps
     lost(s.last, resume);
     s.last = resume;
   }
-  if (!binary) {
-    trade_run run;
-    if (worker_.trade_text(s.instrument, s.last, run)) {
-      if (!run.body.empty()) {
-        open_fragment(any);
-        out_.append(run.head);
-        out_.append(run.body);
-        out_.append(kTradesSuffix);
-        stamps.add(run.stamps.oldest_exch_ts, run.stamps.oldest_recv_ts, run.stamps.newest_exch_ts,
-                   run.stamps.newest_recv_ts, run.stamps.merged);
-        s.last = run.last_seq + 1;
-      }
-      more = s.last <= worker_.trade_head(s.instrument);
-      return;
-    }
-  }
   const trade_batch b = worker_.trade_fragment(s.instrument, s.last, format_);
   if (b.resume_seq > s.last) lost(s.last, b.resume_seq); // overwritten before this session read them
-  if (!b.frag.empty()) {
-    add_fragment(b.frag, any);
+  if (!b.parts[0].empty()) {
+    open_fragment(any);
+    for (const std::string_view part : b.parts) out_.append(part);
     stamps.add(b.stamps.oldest_exch_ts, b.stamps.oldest_recv_ts, b.stamps.newest_exch_ts, b.stamps.newest_recv_ts,
                b.stamps.merged);
   }

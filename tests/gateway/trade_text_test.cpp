@@ -52,20 +52,21 @@ protected:
     prod_.flush();
   }
 
+  // The update in a batch's pieces, joined.
+  static std::string joined(const trade_batch& b) {
+    std::string out;
+    for (const std::string_view part : b.parts) out.append(part);
+    return out;
+  }
+
   // The update a session at `cursor` is sent from the text (nullopt: not served from
   // the text), and where its cursor goes.
   std::optional<std::string> from_text(std::uint64_t cursor, std::uint64_t& next) {
-    trade_run run;
-    if (!worker_.trade_text(id_, cursor, run)) return std::nullopt;
-    next = cursor;
-    if (run.body.empty()) return std::string();
-    EXPECT_EQ(run.first_seq, cursor);
-    std::string out;
-    out.append(run.head);
-    out.append(run.body);
-    out.append(kTradesSuffix);
-    next = run.last_seq + 1;
-    return out;
+    trade_batch b;
+    if (!worker_.trade_text(id_, cursor, b)) return std::nullopt;
+    EXPECT_EQ(b.resume_seq, cursor);
+    next = b.next_seq;
+    return joined(b);
   }
 
   // What encode_trades makes of the same trades, read from the ring.
@@ -169,18 +170,21 @@ TEST_F(TradeText, RingOverwritingUnencodedTradesStartsTheTextAfresh) {
   expect_same(published_ - 5);
 }
 
-TEST_F(TradeText, GathersTheSameBytesAsTradeFragment) {
-  // The per-session path (trade_fragment) and the text agree for the same cursor.
+TEST_F(TradeText, TradeFragmentGivesTheSameBytesInsideAndBeforeTheText) {
+  // trade_fragment, what a session calls, serves a cursor the text holds from the text and
+  // an older one update by update: a client gets the same bytes either way.
   subscription s;
   subscribe({&s});
   publish(50);
-  for (std::uint64_t c : {1ull, 17ull, 50ull}) {
-    std::uint64_t next = 0;
-    const auto text = from_text(c, next);
-    ASSERT_TRUE(text.has_value());
+  std::uint64_t next = 0;
+  ASSERT_TRUE(from_text(30, next).has_value()); // the text starts at the first cursor asked
+  for (std::uint64_t c = 1; c <= published_ + 1; ++c) {
+    EXPECT_EQ(from_text(c, next).has_value(), c >= 30) << "cursor " << c;
+    std::uint64_t next_ref = 0;
     const trade_batch b = worker_.trade_fragment(id_, c);
-    EXPECT_EQ(*text, std::string(b.frag));
-    EXPECT_EQ(next, b.next_seq);
+    EXPECT_EQ(b.resume_seq, c);
+    EXPECT_EQ(joined(b), reference(c, next_ref)) << "cursor " << c;
+    EXPECT_EQ(b.next_seq, next_ref) << "cursor " << c;
   }
 }
 
