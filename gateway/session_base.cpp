@@ -312,6 +312,7 @@ void session_base::attach(subscription& s) {
 
 void session_base::detach_one(subscription& s) {
   std::erase(dirty_, &s);
+  if (s.reset_reason != nullptr) --resets_pending_; // never sent
   if (s.wildcard) {
     worker_.remove_wildcard(&s);
     for (auto& c : s.children) detach_one(*c);

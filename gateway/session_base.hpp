@@ -156,7 +156,8 @@ private:
   std::string out_;
   std::size_t out_from_ = 0;
   std::uint32_t updates_ = 0; // in the data message being built
-  // Trades subscriptions with a reset notice to send (subscription::reset_reason).
+  // Trades subscriptions with a reset notice to send (subscription::reset_reason, on the
+  // subscription's cold line: gathering reads it only while this is not 0).
   std::size_t resets_pending_ = 0;
   // Requests: a token bucket of --max-requests-per-s.
   double tokens_ = 0;
