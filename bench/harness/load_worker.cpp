@@ -458,7 +458,8 @@ void load_worker::read_some(connection& c, int64_t now) {
     }
     if (!c.ssl && got < space) return;  // the socket is drained: skip the EAGAIN round trip
   }
-  if (c.ssl && SSL_pending(c.ssl) > 0) ready_.push_back(&c);
+  // Records OpenSSL read ahead but did not decrypt yet count too (SSL_pending does not).
+  if (c.ssl && SSL_has_pending(c.ssl)) ready_.push_back(&c);
 }
 
 void load_worker::on_event(connection& c, uint32_t events, int64_t now) {

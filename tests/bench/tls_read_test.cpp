@@ -1,0 +1,165 @@
+// mdgw-bench over TLS reads ahead (one read() takes every record that has arrived), so
+// records can wait inside OpenSSL while the socket is empty and epoll says nothing. The
+// reader must go back to them by itself: here a TLS server sends a burst of small
+// messages, many more than one read event handles, and then stays silent; the client
+// must still read every one. With the check after each burst made by SSL_pending (the
+// bytes of a record already decrypted) instead of SSL_has_pending, it stops short and
+// the watchdog ends the run.
+#include <gtest/gtest.h>
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <openssl/evp.h>
+#include <openssl/ssl.h>
+#include <openssl/x509.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "bench_options.hpp"
+#include "load_worker.hpp"
+#include "net_setup.hpp"
+
+namespace mdgw::bench {
+namespace {
+
+constexpr int kMessages = 400;  // 25 read events' worth (16 records each)
+
+// A server context with a fresh self-signed P-256 certificate.
+SSL_CTX* server_context() {
+  SSL_CTX* ctx = SSL_CTX_new(TLS_server_method());
+  EVP_PKEY* key = EVP_EC_gen("P-256");
+  X509* x = X509_new();
+  ASN1_INTEGER_set(X509_get_serialNumber(x), 1);
+  X509_gmtime_adj(X509_getm_notBefore(x), 0);
+  X509_gmtime_adj(X509_getm_notAfter(x), 3600);
+  X509_set_pubkey(x, key);
+  X509_NAME* name = X509_get_subject_name(x);
+  X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC, reinterpret_cast<const unsigned char*>("localhost"), -1, -1, 0);
+  X509_set_issuer_name(x, name);
+  X509_sign(x, key, EVP_sha256());
+  SSL_CTX_use_certificate(ctx, x);
+  SSL_CTX_use_PrivateKey(ctx, key);
+  X509_free(x);
+  EVP_PKEY_free(key);
+  return ctx;
+}
+
+std::string frame(const std::string& text) {
+  std::string f;
+  f.push_back(char(0x81));
+  if (text.size() < 126) {
+    f.push_back(char(text.size()));
+  } else {
+    f.push_back(char(126));
+    f.push_back(char(text.size() >> 8));
+    f.push_back(char(text.size() & 0xff));
+  }
+  return f + text;
+}
+
+// Accepts one TLS connection, answers the upgrade, writes kMessages data messages, each
+// in its own record, at once, then waits without writing until told to stop.
+class burst_server {
+ public:
+  burst_server() : ctx_(server_context()) {
+    fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t len = sizeof a;
+    if (::bind(fd_, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0 || ::listen(fd_, 1) != 0 ||
+        ::getsockname(fd_, reinterpret_cast<sockaddr*>(&a), &len) != 0)
+      return;
+    port_ = ntohs(a.sin_port);
+    thread_ = std::thread([this] { serve(); });
+  }
+  ~burst_server() {
+    done_ = true;
+    ::shutdown(fd_, SHUT_RDWR);
+    if (thread_.joinable()) thread_.join();
+    ::close(fd_);
+    SSL_CTX_free(ctx_);
+  }
+  [[nodiscard]] uint16_t port() const { return port_; }
+  std::atomic<bool> done_{false};
+
+ private:
+  void serve() {
+    const int c = ::accept(fd_, nullptr, nullptr);
+    if (c < 0) return;
+    SSL* ssl = SSL_new(ctx_);
+    SSL_set_fd(ssl, c);
+    if (SSL_accept(ssl) == 1) {
+      std::string req;
+      char buf[4096];
+      while (req.find("\r\n\r\n") == std::string::npos) {
+        const int n = SSL_read(ssl, buf, sizeof buf);
+        if (n <= 0) break;
+        req.append(buf, std::size_t(n));
+      }
+      static constexpr std::string_view kKey = "Sec-WebSocket-Key: ";
+      const std::size_t k = req.find(kKey) + kKey.size();
+      const std::string key = req.substr(k, req.find("\r\n", k) - k);
+      const std::string resp =
+          "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: " +
+          ws_accept_for(key) + "\r\n\r\n";
+      SSL_write(ssl, resp.data(), int(resp.size()));
+      const int64_t base = 1764467539000000000;
+      for (int i = 1; i <= kMessages; ++i) {
+        const std::string msg = frame("{\"type\":\"data\",\"ts_send\":" + std::to_string(base + i * 1000 + 900) +
+                                      ",\"updates\":[{\"channel\":\"book.SIM:A.1\",\"kind\":\"delta\",\"seq\":" +
+                                      std::to_string(i) + ",\"ts_recv\":" + std::to_string(base + i * 1000) + "}]}");
+        SSL_write(ssl, msg.data(), int(msg.size()));
+      }
+      while (!done_) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    SSL_free(ssl);
+    ::close(c);
+  }
+
+  SSL_CTX* ctx_;
+  int fd_ = -1;
+  uint16_t port_ = 0;
+  std::thread thread_;
+};
+
+TEST(HarnessTls, ReadsEveryRecordOfABurstThatEndsInSilence) {
+  burst_server server;
+  ASSERT_NE(server.port(), 0);
+  bench_options o;
+  o.url = parse_url("wss://127.0.0.1:" + std::to_string(server.port()) + "/ws");
+  o.channels = {"book.SIM:A.1"};
+  o.reconnect = false;
+  const ssl_ctx_ptr tls = make_client_tls(false, "");
+  connection_plan plan;
+  plan.channels = o.channels;
+  load_worker worker(o, resolve(o.url), tls.get(), {plan});
+  run_control control;
+  control.max_messages = kMessages;
+  std::atomic<bool> finished{false};
+  std::thread watchdog([&] {
+    const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+    while (!finished && std::chrono::steady_clock::now() < until) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    control.stop = true;
+  });
+  worker.run(control, std::chrono::duration_cast<std::chrono::nanoseconds>(
+                          std::chrono::steady_clock::now().time_since_epoch())
+                          .count());
+  finished = true;
+  watchdog.join();
+  const worker_snapshot snap = worker.snapshot();
+  EXPECT_EQ(snap.stats.c.messages, uint64_t(kMessages)) << "records left inside OpenSSL were never read";
+  EXPECT_EQ(snap.stats.c.bad_messages, 0u);
+  EXPECT_EQ(snap.stats.c.seq_errors, 0u);
+}
+
+}  // namespace
+}  // namespace mdgw::bench
