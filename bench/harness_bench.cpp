@@ -6,6 +6,11 @@
 //   BM_harness_read/levels:1   a one-level book update (~240-byte message)
 //   BM_harness_read/levels:10  a ten-level book update (~700-byte message)
 //   BM_harness_read_batch      5 updates (5 channels) in each message
+//   BM_harness_read_ui         what a ui client reads: protocol v1 messages (~4.9 KB) of
+//                              12 updates, book deltas and tickers with their five stamps,
+//                              in the gateway's order (by instrument), not the order of
+//                              the connection's 20 subscriptions; spread over 1,000
+//                              connections' channel tables, as in the ui scenario
 //   BM_histogram_record        latency_histogram::record alone
 //   BM_harness_loopback        the whole client over loopback TCP: a load_worker with one
 //                              connection against a server thread that answers the
@@ -118,6 +123,67 @@ BENCHMARK(BM_harness_read)->ArgName("levels")->Arg(1)->Arg(10);
 
 void BM_harness_read_batch(benchmark::State& state) { run_read(state, 1, 5); }
 BENCHMARK(BM_harness_read_batch);
+
+// A protocol v1 message as the gateway sends a ui client: for each of `instruments`
+// instruments (of the 10 the connection subscribed), its ticker and its depth-10 book
+// delta, every update with its five stamps (docs/protocol.md).
+std::string ui_message(int64_t i, int first, int instruments) {
+  const auto stamps = [&](int64_t t, int merged) {
+    return ",\"ts_exch_oldest\":" + std::to_string(kBase + t) + ",\"ts_recv_oldest\":" + std::to_string(kBase + t + 7000) +
+           ",\"ts_exch\":" + std::to_string(kBase + t + 900) + ",\"ts_recv\":" + std::to_string(kBase + t + 7900) +
+           ",\"merged\":" + std::to_string(merged);
+  };
+  std::string m = "{\"type\":\"data\",\"ts_send\":" + std::to_string(kBase + i * 1000 + 9000) + stamps(i * 1000, 24) +
+                  ",\"updates\":[";
+  for (int k = 0; k < instruments; ++k) {
+    const std::string sym = "SIM:S" + std::to_string((first + k) % 10) + "X";
+    if (k) m += ',';
+    m += "{\"channel\":\"ticker." + sym + "\",\"kind\":\"ticker\",\"seq\":" + std::to_string(i + 1) +
+         ",\"quality\":\"ok\",\"bid\":\"152.6000\",\"bid_size\":\"5100\",\"ask\":\"152.6100\",\"ask_size\":\"3600\","
+         "\"last\":\"152.6000\",\"last_size\":\"200\",\"last_side\":\"sell\",\"last_seq\":108,\"last_ts_exch\":" +
+         std::to_string(kBase + i * 1000) + ",\"volume\":\"87000\",\"open\":\"152.6000\",\"change\":\"0.0000\"" +
+         stamps(i * 1000, 2) + "}";
+    m += ",{\"channel\":\"book." + sym + ".10\",\"kind\":\"delta\",\"prev\":" + std::to_string(i) +
+         ",\"seq\":" + std::to_string(i + 1) + ",\"checksum\":2855054678,\"quality\":\"ok\"" + stamps(i * 1000, 2) +
+         ",\"bids\":[";
+    for (int l = 0; l < 4; ++l) m += std::string(l ? "," : "") + "[\"152." + std::to_string(6000 - l * 100) + "\",\"5100\",4]";
+    m += "],\"asks\":[";
+    for (int l = 0; l < 3; ++l) m += std::string(l ? "," : "") + "[\"152." + std::to_string(6100 + l * 100) + "\",\"0\",0]";
+    m += "]}";
+  }
+  return m + "]}";
+}
+
+void BM_harness_read_ui(benchmark::State& state) {
+  constexpr int kConnections = 1000;
+  constexpr int kMessages = 256;  // per connection: 256 x ~4.9 KB, about 1.3 MB of text
+  std::vector<std::string> channels;
+  for (int k = 0; k < 10; ++k) channels.push_back("book.SIM:S" + std::to_string(k) + "X.10");
+  for (int k = 0; k < 10; ++k) channels.push_back("ticker.SIM:S" + std::to_string(k) + "X");
+  std::vector<std::string> messages;
+  std::size_t bytes = 0;
+  for (int i = 0; i < kMessages; ++i) {
+    messages.push_back(ui_message(i + 1, (i * 3) % 10, 6));
+    bytes += messages.back().size();
+  }
+  std::vector<channel_table> tables(kConnections);
+  for (auto& t : tables) t.assign(channels);
+  const scan_keys keys;
+  run_stats stats;
+  for (auto _ : state) {
+    for (auto& t : tables) t.reset_sequences();
+    // As the ui scenario reads: every connection gets its next message in turn.
+    for (int i = 0; i < kMessages; ++i)
+      for (auto& t : tables) (void)record_message(messages[std::size_t(i)], kBase + 90000000, keys, t, stats);
+  }
+  if (stats.c.bad_messages || stats.c.seq_errors || stats.c.unknown_channel || stats.c.updates == 0)
+    state.SkipWithError("the read path counted errors on valid input");
+  state.SetItemsProcessed(int64_t(state.iterations()) * kMessages * kConnections);
+  state.SetBytesProcessed(int64_t(state.iterations()) * int64_t(bytes) * kConnections);
+  state.counters["msg_bytes"] = double(bytes) / kMessages;
+  state.counters["updates_per_msg"] = 12;
+}
+BENCHMARK(BM_harness_read_ui)->Unit(benchmark::kMillisecond);
 
 void BM_histogram_record(benchmark::State& state) {
   latency_histogram h;
