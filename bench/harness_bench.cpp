@@ -238,12 +238,7 @@ class blast_server {
       }
       req.append(buf, std::size_t(n));
     }
-    static constexpr std::string_view kKey = "Sec-WebSocket-Key: ";
-    const std::size_t k = req.find(kKey) + kKey.size();
-    const std::string key = req.substr(k, req.find("\r\n", k) - k);
-    const std::string resp =
-        "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: " +
-        ws_accept_for(key) + "\r\n\r\n";
+    const std::string resp = ws_upgrade_reply(req);
     bool ok = ::send(fd, resp.data(), resp.size(), MSG_NOSIGNAL) == ssize_t(resp.size());
     while (ok) {  // the subscribe request is left unread: the stream starts at once
       for (std::size_t off = 0; ok && off < frames_.size();) {

@@ -103,6 +103,15 @@ std::string ws_accept_for(const std::string& key) {
   return base64(md, len);
 }
 
+std::string ws_upgrade_reply(std::string_view request) {
+  static constexpr std::string_view kKey = "Sec-WebSocket-Key: ";
+  const std::size_t k = request.find(kKey);
+  const std::size_t from = k == std::string_view::npos ? request.size() : k + kKey.size();
+  const std::string key(request.substr(from, request.find("\r\n", from) - from));
+  return "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: " +
+         ws_accept_for(key) + "\r\n\r\n";
+}
+
 std::string http_get(const target_url& url, const resolved_target& to, SSL_CTX* tls, const std::string& path,
                      int timeout_ms) {
   const std::string what = "GET " + path + " from " + url.host + ":" + std::to_string(url.port);

@@ -9,6 +9,7 @@
 
 #include <memory>
 #include <string>
+#include <string_view>
 
 #include "bench_options.hpp"
 
@@ -38,6 +39,9 @@ void prepare_client_ssl(SSL* ssl, const std::string& host);
 // A fresh random Sec-WebSocket-Key and the Sec-WebSocket-Accept a server must answer.
 [[nodiscard]] std::string make_ws_key();
 [[nodiscard]] std::string ws_accept_for(const std::string& key);
+// The 101 reply a server sends to `request` (a client's upgrade request, headers whole);
+// for the test and benchmark servers that feed the harness.
+[[nodiscard]] std::string ws_upgrade_reply(std::string_view request);
 
 // GET path over a blocking connection (TLS when url.tls); returns the body of a 200.
 [[nodiscard]] std::string http_get(const target_url& url, const resolved_target& to, SSL_CTX* tls,

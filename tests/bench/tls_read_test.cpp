@@ -9,9 +9,7 @@
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
-#include <openssl/evp.h>
 #include <openssl/ssl.h>
-#include <openssl/x509.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -26,29 +24,19 @@
 #include "bench_options.hpp"
 #include "load_worker.hpp"
 #include "net_setup.hpp"
+#include "self_signed.hpp"
 
 namespace mdgw::bench {
 namespace {
 
 constexpr int kMessages = 400;  // 25 read events' worth (16 records each)
 
-// A server context with a fresh self-signed P-256 certificate.
+// A server context with a fresh self-signed certificate.
 SSL_CTX* server_context() {
   SSL_CTX* ctx = SSL_CTX_new(TLS_server_method());
-  EVP_PKEY* key = EVP_EC_gen("P-256");
-  X509* x = X509_new();
-  ASN1_INTEGER_set(X509_get_serialNumber(x), 1);
-  X509_gmtime_adj(X509_getm_notBefore(x), 0);
-  X509_gmtime_adj(X509_getm_notAfter(x), 3600);
-  X509_set_pubkey(x, key);
-  X509_NAME* name = X509_get_subject_name(x);
-  X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC, reinterpret_cast<const unsigned char*>("localhost"), -1, -1, 0);
-  X509_set_issuer_name(x, name);
-  X509_sign(x, key, EVP_sha256());
-  SSL_CTX_use_certificate(ctx, x);
-  SSL_CTX_use_PrivateKey(ctx, key);
-  X509_free(x);
-  EVP_PKEY_free(key);
+  const test::self_signed s = test::make_self_signed();
+  SSL_CTX_use_certificate(ctx, s.cert.get());
+  SSL_CTX_use_PrivateKey(ctx, s.key.get());
   return ctx;
 }
 
@@ -105,12 +93,7 @@ class burst_server {
         if (n <= 0) break;
         req.append(buf, std::size_t(n));
       }
-      static constexpr std::string_view kKey = "Sec-WebSocket-Key: ";
-      const std::size_t k = req.find(kKey) + kKey.size();
-      const std::string key = req.substr(k, req.find("\r\n", k) - k);
-      const std::string resp =
-          "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: " +
-          ws_accept_for(key) + "\r\n\r\n";
+      const std::string resp = ws_upgrade_reply(req);
       SSL_write(ssl, resp.data(), int(resp.size()));
       const int64_t base = 1764467539000000000;
       for (int i = 1; i <= kMessages; ++i) {

@@ -5,6 +5,7 @@
 // key and certificate made here); loopback sockets with small buffers make the socket
 // refuse records, so the orders are deterministic.
 #include "direct_write_checks.hpp"
+#include "self_signed.hpp"
 #include "server.hpp"
 #include "tls_fd_stream.hpp"
 
@@ -38,25 +39,14 @@ struct cert_files {
     std::filesystem::create_directories(dir);
     cfg.cert_file = (dir / "cert.pem").string();
     cfg.key_file = (dir / "key.pem").string();
-    EVP_PKEY* key = EVP_EC_gen("P-256");
-    X509* x = X509_new();
-    ASN1_INTEGER_set(X509_get_serialNumber(x), 1);
-    X509_gmtime_adj(X509_getm_notBefore(x), 0);
-    X509_gmtime_adj(X509_getm_notAfter(x), 3600);
-    X509_set_pubkey(x, key);
-    X509_NAME* name = X509_get_subject_name(x);
-    X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC, reinterpret_cast<const unsigned char*>("localhost"), -1, -1,
-                               0);
-    X509_set_issuer_name(x, name);
-    EXPECT_GT(X509_sign(x, key, EVP_sha256()), 0);
+    const test::self_signed s = test::make_self_signed();
+    EXPECT_NE(s.cert, nullptr);
     FILE* f = std::fopen(cfg.cert_file.c_str(), "w");
-    PEM_write_X509(f, x);
+    PEM_write_X509(f, s.cert.get());
     std::fclose(f);
     f = std::fopen(cfg.key_file.c_str(), "w");
-    PEM_write_PrivateKey(f, key, nullptr, nullptr, 0, nullptr, nullptr);
+    PEM_write_PrivateKey(f, s.key.get(), nullptr, nullptr, 0, nullptr, nullptr);
     std::fclose(f);
-    X509_free(x);
-    EVP_PKEY_free(key);
   }
   ~cert_files() {
     std::error_code ignored;
