@@ -472,6 +472,7 @@ class ClientStream:
         self.messages = 0
         self.recv_times: list = []       # monotonic seconds of each data message
         self.freshness_ns: list = []     # (receive realtime ns - ts_recv_oldest) per update
+        self.held_ns: list = []          # (ts_send - ts_recv_oldest) per update: the gateway's share
         self.checksums_ok = 0            # book messages whose checksum this client verified
 
     def on_ack(self, reply: dict, req_id: int, channels: list):
@@ -549,6 +550,7 @@ class ClientStream:
             self.last[ch] = state
             self.count[ch] = self.count.get(ch, 0) + 1
             self.freshness_ns.append(recv_ns - u["ts_recv_oldest"])
+            self.held_ns.append(ts_send - u["ts_recv_oldest"])
         assert msg.get("ts_recv_oldest") == oldest, f"{where}: batch ts_recv_oldest {msg.get('ts_recv_oldest')} != {oldest}"
         assert msg.get("merged") == merged, f"{where}: batch merged {msg.get('merged')} != {merged}"
 

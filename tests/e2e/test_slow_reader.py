@@ -21,7 +21,13 @@ WINDOW_S = 10.0
 RSS_PERIOD_S = 0.5
 WARMUP_S = 2.0
 MAX_GAP_S = 1.0
-MAX_P99_FRESHNESS_S = 0.25
+# What a stuck client could cost the others is time inside the gateway: an io thread held
+# up by it stamps everyone's ts_send late, and the stream stops (MAX_GAP_S). So the bound
+# is on ts_send - ts_recv_oldest ("held"). Freshness (receive time - ts_recv_oldest) adds
+# this Python client's own lag, which checks every book: with the CI build running beside
+# it, it measured freshness p99 0.6 and 1.7 s while held p99 was 3 to 8 ms and no gap
+# passed 27 ms. Freshness is printed, not asserted.
+MAX_P99_HELD_S = 0.25
 MAX_RSS_GROWTH = 20 << 20
 MAX_RSS_SLOPE = 0.5 * (1 << 20)  # bytes per second after the warm-up
 SLOW_RCVBUF = 4096
@@ -118,10 +124,13 @@ class SlowReader(unittest.TestCase):
             edges = [r["t0"]] + times + [r["t1"]]
             gap = max(b - a for a, b in zip(edges, edges[1:]))
             fresh = s.freshness_ns[r["marks"][name]:] or [10**12]
+            held = s.held_ns[r["marks"][name]:] or [10**12]
             p50, p99, mx = (h.percentile(fresh, p) / 1e9 for p in (50, 99, 100))
-            per_client.append((name, len(times), gap, p99))
+            held_p99 = h.percentile(held, 99) / 1e9
+            per_client.append((name, len(times), gap, held_p99))
             lines.append(f"{name}: {len(times)} msgs, {len(fresh)} updates, max gap {gap * 1000:.0f} ms, "
-                         f"freshness p50 {p50 * 1000:.1f} ms p99 {p99 * 1000:.1f} ms max {mx * 1000:.1f} ms")
+                         f"freshness p50 {p50 * 1000:.1f} ms p99 {p99 * 1000:.1f} ms max {mx * 1000:.1f} ms, "
+                         f"held in the gateway p99 {held_p99 * 1000:.1f} ms")
         rss = r["rss"]
         after = [(t, v) for t, v in rss if t >= WARMUP_S]
         base = after[0][1]
@@ -135,10 +144,10 @@ class SlowReader(unittest.TestCase):
         # The slow client really is subscribed and stuck: data sits unread in its buffer.
         self.assertGreater(r["slow_inq"], 0, "the never-reading client received nothing (subscribe failed?)")
         self.assertEqual(r["health"]["connections"]["ws"], 4, r["health"])
-        for name, n, gap, p99 in per_client:
+        for name, n, gap, held_p99 in per_client:
             self.assertGreater(n, 100, f"{name}: only {n} messages in {WINDOW_S}s")
             self.assertLess(gap, MAX_GAP_S, f"{name}: a {gap:.2f}s gap in the stream while a client is stuck")
-            self.assertLess(p99, MAX_P99_FRESHNESS_S, f"{name}: freshness p99 {p99:.3f}s")
+            self.assertLess(held_p99, MAX_P99_HELD_S, f"{name}: held in the gateway p99 {held_p99:.3f}s")
         self.assertLess(growth, MAX_RSS_GROWTH, f"RSS grew {growth / 2**20:.1f} MiB after warm-up")
         self.assertLess(sl, MAX_RSS_SLOPE, f"RSS trend {sl / 2**20:.2f} MiB/s after warm-up")
 
