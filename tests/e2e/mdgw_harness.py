@@ -473,6 +473,7 @@ class ClientStream:
         self.recv_times: list = []       # monotonic seconds of each data message
         self.freshness_ns: list = []     # (receive realtime ns - ts_recv_oldest) per update
         self.held_ns: list = []          # (ts_send - ts_recv_oldest) per update: the gateway's share
+        self.heartbeats = 0              # heartbeats read_stream skipped
         self.checksums_ok = 0            # book messages whose checksum this client verified
 
     def on_ack(self, reply: dict, req_id: int, channels: list):
@@ -584,7 +585,9 @@ def book_checksum(bids, asks) -> int:
 
 async def read_stream(ws, stream: ClientStream, stop: asyncio.Event, idle_limit: float | None = None):
     """Reads data messages into stream until stop is set (or idle_limit seconds pass with
-    no message). Non-data messages are a failure here."""
+    no data message). A heartbeat (the server sent nothing for --heartbeat-ms) is checked
+    and counted: a client that fell behind a finished feed reads one after the last data.
+    Any other non-data message is a failure here."""
     start = time.monotonic()
     for _ in range(10**7):
         if stop.is_set():
@@ -595,6 +598,10 @@ async def read_stream(ws, stream: ClientStream, stop: asyncio.Event, idle_limit:
             last = max([start] + stream.recv_times[-1:])
             if idle_limit is not None and time.monotonic() - last > idle_limit:
                 return
+            continue
+        if msg.get("type") == "heartbeat":
+            check_ts(msg.get("ts"), "ts", time.time_ns(), f"{stream.name} heartbeat")
+            stream.heartbeats += 1
             continue
         stream.on_data(msg, time.time_ns())
 
