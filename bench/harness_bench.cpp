@@ -70,15 +70,9 @@ std::vector<uint8_t> frames(int levels, int per_message, std::vector<std::string
     std::string msg = "{\"type\":\"data\",\"ts_send\":" + std::to_string(kBase + int64_t(i) * 1000 + 9000) + ",\"updates\":[";
     for (int k = 0; k < per_message; ++k) msg += std::string(k ? "," : "") + book_update(channels[std::size_t(k)], i + 1, levels);
     msg += "]}";
-    buf.push_back(0x81);
-    if (msg.size() < 126) {
-      buf.push_back(uint8_t(msg.size()));
-    } else {
-      buf.push_back(126);
-      buf.push_back(uint8_t(msg.size() >> 8));
-      buf.push_back(uint8_t(msg.size()));
-    }
-    buf.insert(buf.end(), msg.begin(), msg.end());
+    std::string f;
+    append_server_frame(f, ws_opcode::text, msg);
+    buf.insert(buf.end(), f.begin(), f.end());
   }
   return buf;
 }

@@ -32,25 +32,40 @@ frame_status parse_server_frame_header(const uint8_t* p, std::size_t n, ws_frame
   return frame_status::ok;
 }
 
-void append_client_frame(std::string& out, ws_opcode op, std::string_view payload, uint32_t mask_key) {
+namespace {
+
+// FIN, the opcode and the payload length (the mask bit set when masked).
+void append_frame_head(std::string& out, ws_opcode op, uint64_t n, bool masked) {
+  const uint8_t m = masked ? 0x80 : 0;
   out.push_back(char(0x80 | uint8_t(op)));
-  const uint64_t n = payload.size();
   if (n < 126) {
-    out.push_back(char(0x80 | n));
+    out.push_back(char(m | n));
   } else if (n < 65536) {
-    out.push_back(char(0x80 | 126));
+    out.push_back(char(m | 126));
     out.push_back(char(n >> 8));
     out.push_back(char(n & 0xff));
   } else {
-    out.push_back(char(0x80 | 127));
+    out.push_back(char(m | 127));
     for (int i = 7; i >= 0; --i) out.push_back(char((n >> (8 * i)) & 0xff));
   }
+}
+
+}  // namespace
+
+void append_client_frame(std::string& out, ws_opcode op, std::string_view payload, uint32_t mask_key) {
+  const uint64_t n = payload.size();
+  append_frame_head(out, op, n, true);
   const uint8_t mask[4] = {uint8_t(mask_key >> 24), uint8_t(mask_key >> 16), uint8_t(mask_key >> 8),
                            uint8_t(mask_key)};
   out.append(reinterpret_cast<const char*>(mask), 4);
   const std::size_t base = out.size();
   out.append(payload);
   for (std::size_t i = 0; i < n; ++i) out[base + i] = char(uint8_t(out[base + i]) ^ mask[i & 3]);
+}
+
+void append_server_frame(std::string& out, ws_opcode op, std::string_view payload) {
+  append_frame_head(out, op, payload.size(), false);
+  out.append(payload);
 }
 
 }  // namespace mdgw::bench

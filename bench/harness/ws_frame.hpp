@@ -40,6 +40,9 @@ enum class frame_status { ok, need_more, bad };
 
 // Appends a masked client frame (FIN set) carrying payload.
 void append_client_frame(std::string& out, ws_opcode op, std::string_view payload, uint32_t mask_key);
+// Appends an unmasked server frame (FIN set): for the test and benchmark servers that feed
+// the harness.
+void append_server_frame(std::string& out, ws_opcode op, std::string_view payload);
 
 // What the reader hands to its handler. The views are valid during the call only.
 //   on_message(std::string_view payload, bool text) -> bool (false: stop, error set by handler)

@@ -25,6 +25,7 @@
 #include "load_worker.hpp"
 #include "net_setup.hpp"
 #include "self_signed.hpp"
+#include "ws_frame.hpp"
 
 namespace mdgw::bench {
 namespace {
@@ -35,22 +36,10 @@ constexpr int kMessages = 400;  // 25 read events' worth (16 records each)
 SSL_CTX* server_context() {
   SSL_CTX* ctx = SSL_CTX_new(TLS_server_method());
   const test::self_signed s = test::make_self_signed();
+  EXPECT_NE(s.cert, nullptr);
   SSL_CTX_use_certificate(ctx, s.cert.get());
   SSL_CTX_use_PrivateKey(ctx, s.key.get());
   return ctx;
-}
-
-std::string frame(const std::string& text) {
-  std::string f;
-  f.push_back(char(0x81));
-  if (text.size() < 126) {
-    f.push_back(char(text.size()));
-  } else {
-    f.push_back(char(126));
-    f.push_back(char(text.size() >> 8));
-    f.push_back(char(text.size() & 0xff));
-  }
-  return f + text;
 }
 
 // Accepts one TLS connection, answers the upgrade, writes kMessages data messages, each
@@ -77,7 +66,6 @@ class burst_server {
     SSL_CTX_free(ctx_);
   }
   [[nodiscard]] uint16_t port() const { return port_; }
-  std::atomic<bool> done_{false};
 
  private:
   void serve() {
@@ -97,7 +85,8 @@ class burst_server {
       SSL_write(ssl, resp.data(), int(resp.size()));
       const int64_t base = 1764467539000000000;
       for (int i = 1; i <= kMessages; ++i) {
-        const std::string msg = frame("{\"type\":\"data\",\"ts_send\":" + std::to_string(base + i * 1000 + 900) +
+        std::string msg;
+        append_server_frame(msg, ws_opcode::text, "{\"type\":\"data\",\"ts_send\":" + std::to_string(base + i * 1000 + 900) +
                                       ",\"updates\":[{\"channel\":\"book.SIM:A.1\",\"kind\":\"delta\",\"seq\":" +
                                       std::to_string(i) + ",\"ts_recv\":" + std::to_string(base + i * 1000) + "}]}");
         SSL_write(ssl, msg.data(), int(msg.size()));
@@ -109,6 +98,7 @@ class burst_server {
   }
 
   SSL_CTX* ctx_;
+  std::atomic<bool> done_{false};
   int fd_ = -1;
   uint16_t port_ = 0;
   std::thread thread_;
