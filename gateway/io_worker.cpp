@@ -364,12 +364,12 @@ bool io_worker::trade_text(instrument_id id, std::uint64_t from_seq, trade_batch
   const std::size_t n = std::min(x.entries.size() - i0, kMaxTradesPerUpdate);
   out.resume_seq = from_seq;
   out.next_seq = from_seq + n;
+  out.stamps = {};
   if (n == 0) {
     out.parts = {}; // nothing new
     return true;
   }
   const std::size_t i1 = i0 + n;
-  out.stamps = {};
   out.stamps.add(x.entries[i0].exch_ts, x.entries[i0].recv_ts, x.entries[i1 - 1].exch_ts, x.entries[i1 - 1].recv_ts, n);
   const std::uint64_t last_seq = out.next_seq - 1;
   if (x.head_first != from_seq || x.head_last != last_seq) {

@@ -200,7 +200,8 @@ private:
   // Every kTradeTextSlack trades, text that no subscription here still needs is dropped;
   // at most trade_queue trades before the newest are needed (a subscription further
   // behind skips to there), so an instrument holds at most trade_queue + kTradeTextSlack
-  // trades' text (117 bytes for a trade like docs/protocol.md's example), and about kTradeTextSlack when its readers keep up.
+  // trades' text (117 bytes with its comma for docs/protocol.md's example trade with
+  // 19-digit stamps), and about kTradeTextSlack when its readers keep up.
   static constexpr std::size_t kTradeTextSlack = 512;
   struct trade_texts {
     std::uint64_t epoch = 0;
