@@ -473,7 +473,6 @@ class ClientStream:
         self.recv_times: list = []       # monotonic seconds of each data message
         self.freshness_ns: list = []     # (receive realtime ns - ts_recv_oldest) per update
         self.held_ns: list = []          # (ts_send - ts_recv_oldest) per update: the gateway's share
-        self.heartbeats = 0              # heartbeats read_stream skipped
         self.checksums_ok = 0            # book messages whose checksum this client verified
 
     def on_ack(self, reply: dict, req_id: int, channels: list):
@@ -585,8 +584,9 @@ def book_checksum(bids, asks) -> int:
 
 async def read_stream(ws, stream: ClientStream, stop: asyncio.Event, idle_limit: float | None = None):
     """Reads data messages into stream until stop is set (or idle_limit seconds pass with
-    no data message). A heartbeat (the server sent nothing for --heartbeat-ms) is checked
-    and counted: a client that fell behind a finished feed reads one after the last data.
+    no data message). A heartbeat (the server sent nothing for --heartbeat-ms) has its stamp
+    checked and is skipped: a client that fell behind a finished feed reads one after the
+    last data.
     Any other non-data message is a failure here."""
     start = time.monotonic()
     for _ in range(10**7):
@@ -601,7 +601,6 @@ async def read_stream(ws, stream: ClientStream, stop: asyncio.Event, idle_limit:
             continue
         if msg.get("type") == "heartbeat":
             check_ts(msg.get("ts"), "ts", time.time_ns(), f"{stream.name} heartbeat")
-            stream.heartbeats += 1
             continue
         stream.on_data(msg, time.time_ns())
 
