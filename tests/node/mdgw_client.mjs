@@ -6,6 +6,7 @@
 // are the first). It shares no code with the gateway or the Python harness: the CRC-32
 // table, the book application and the trade accounting are written again here, so a
 // misreading of the spec in one client does not hide in the other.
+import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import http from 'node:http';
 import path from 'node:path';
@@ -199,7 +200,7 @@ export class Conn {
         this.checksumsVerified++;
       }
       if (!this.updates.has(u.channel)) this.updates.set(u.channel, []);
-      this.updates.get(u.channel).push({ t, u });
+      this.updates.get(u.channel).push({ t, sent: msg.ts_send, u });
     }
   }
 
@@ -252,6 +253,30 @@ export class Conn {
 }
 
 // Starts mdgw with args, runs body(gw), and stops mdgw cleanly (exit 0) afterwards.
+// A granted rate as the gateway kept it, read from its send stamps (ts_send, ns; not when
+// this client read the messages), over seconds 1 to 4 of the stream: the median spacing is
+// the interval within 10%; no second starting at a send holds more than rate + 1 sends
+// (due times sit on a grid: a late send may be followed by an on-time one); at least 60% of
+// the rate on average, since a machine that stops the gateway for longer than an interval
+// costs a slot (CI's loaded 2 cores: 15.7/s of 20 measured from arrival times).
+export function checkGrantedRate(ch, sentNs, rate) {
+  const s = sentNs.map((x) => (x - sentNs[0]) / 1e9);
+  const win = s.filter((x) => x >= 1 && x <= 4);
+  assert.ok(win.length >= 3, `${ch}: ${win.length} updates in 3 s`);
+  const gaps = win.slice(1).map((x, i) => x - win[i]).sort((a, b) => a - b);
+  const median = gaps[gaps.length >> 1];
+  let most = 0;
+  for (let i = 0, j = 0; i < win.length; ++i) {
+    while (j < win.length && win[j] < win[i] + 1) ++j;
+    most = Math.max(most, j - i);
+  }
+  const mean = (win.length - 1) / (win.at(-1) - win[0]);
+  const what = `${ch}: granted ${rate}/s, median spacing ${(median * 1e3).toFixed(1)} ms, ${most} in a second, ${mean.toFixed(2)}/s`;
+  assert.ok(Math.abs(median - 1 / rate) * rate < 0.1, what);
+  assert.ok(most <= rate + 1, what);
+  assert.ok(mean >= 0.6 * rate, what);
+}
+
 export async function withMdgw(args, body) {
   const gw = await Mdgw.start(...args);
   try {

@@ -5,7 +5,7 @@
 // Run: MDGW_BIN=build/gateway/mdgw node --test tests/node/ (meson test e2e_node_ws).
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { Conn, sleep, tradesIn, withMdgw } from './mdgw_client.mjs';
+import { checkGrantedRate, Conn, sleep, tradesIn, withMdgw } from './mdgw_client.mjs';
 
 test('resume after a reconnect returns exactly the missed trades; resets say why', { timeout: 60000 }, async () => {
   await withMdgw(['--sim-rate', 20000, '--sim-instruments', 4, '--trade-history', 4096], async (gw) => {
@@ -97,7 +97,7 @@ test('lost notices: exact counts, every trade received or announced lost', { tim
   });
 });
 
-test('granted rates within 10% and checksums on every book message', { timeout: 60000 }, async () => {
+test('granted rates kept (median spacing within 10%, never faster) and checksums on every book message', { timeout: 60000 }, async () => {
   await withMdgw(['--sim-rate', 20000, '--sim-instruments', 8, '--min-interval-ms', 50], async (gw) => {
     const syms = (await gw.instruments()).map((i) => i.symbol);
     const c = await Conn.open(gw, 'rates');
@@ -121,11 +121,7 @@ test('granted rates within 10% and checksums on every book message', { timeout: 
     await c.close();
     c.check();
     for (const [ch, rate] of [[`ticker.${syms[4]}`, 10], [`book.${syms[0]}.10`, 10], [`book.${syms[1]}.5`, 20], [`book.${syms[3]}.1`, 4]]) {
-      const times = (c.updates.get(ch) ?? []).map((x) => x.t / 1000);
-      const win = times.filter((t) => t >= times[0] + 1 && t <= times[0] + 4);
-      assert.ok(win.length >= 3, `${ch}: ${win.length} updates in 3 s`);
-      const measured = (win.length - 1) / (win.at(-1) - win[0]);
-      assert.ok(Math.abs(measured - rate) / rate < 0.1, `${ch}: measured ${measured.toFixed(2)}/s, granted ${rate}/s`);
+      checkGrantedRate(ch, (c.updates.get(ch) ?? []).map((x) => x.sent), rate);
     }
     // Deltas across rate-limited updates verified too: every book message was applied.
     const bookMsgs = [...c.updates.entries()].filter(([ch]) => ch.startsWith('book.')).reduce((n, [, v]) => n + v.length, 0);
