@@ -13,6 +13,8 @@ void run_counters::merge(const run_counters& o) noexcept {
   snapshots += o.snapshots;
   seq_gaps += o.seq_gaps;
   seq_missing += o.seq_missing;
+  seq_gaps_warmup += o.seq_gaps_warmup;
+  seq_missing_warmup += o.seq_missing_warmup;
   seq_errors += o.seq_errors;
   unknown_channel += o.unknown_channel;
   bad_messages += o.bad_messages;

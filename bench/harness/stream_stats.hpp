@@ -35,6 +35,11 @@ struct run_counters {
   uint64_t snapshots = 0;       // first update of a channel (not in freshness)
   uint64_t seq_gaps = 0;        // trades.*: jumps in seq
   uint64_t seq_missing = 0;     // trades.*: sequences missing in those jumps
+  // Of seq_gaps and seq_missing (whole run, like the errors), those before the measured
+  // part (--warmup: the ramp and the warm-up), so that a verdict on the measured part
+  // can leave them out while the report still shows every one.
+  uint64_t seq_gaps_warmup = 0;
+  uint64_t seq_missing_warmup = 0;
   uint64_t seq_errors = 0;      // seq not increasing
   uint64_t unknown_channel = 0; // data for a channel this connection did not subscribe
   uint64_t bad_messages = 0;    // messages the scan could not read
@@ -60,9 +65,12 @@ struct run_stats {
   latency_histogram connect;       // connect() to the 101 response
 
   // The measured part of a run begins (--warmup): the volume counters and the delivery
-  // latencies start again; connect times and every error counter are kept.
+  // latencies start again; connect times, every error counter and the sequence gaps are
+  // kept (the gaps so far are noted as the warm-up's).
   void restart_measurement() noexcept {
     c.messages = c.updates = c.represented = c.bytes = c.snapshots = 0;
+    c.seq_gaps_warmup = c.seq_gaps;
+    c.seq_missing_warmup = c.seq_missing;
     freshness.reset();
     send_to_recv.reset();
   }

@@ -192,6 +192,7 @@ TEST(RunStats, RestartingTheMeasurementKeepsConnectsAndErrors) {
   s.c.bytes = 100;
   s.c.connects = 3;
   s.c.seq_gaps = 1;
+  s.c.seq_missing = 7;
   s.c.bad_messages = 2;
   s.freshness.record(10);
   s.send_to_recv.record(10);
@@ -203,8 +204,20 @@ TEST(RunStats, RestartingTheMeasurementKeepsConnectsAndErrors) {
   EXPECT_EQ(s.send_to_recv.count(), 0u);
   EXPECT_EQ(s.c.connects, 3u);
   EXPECT_EQ(s.c.seq_gaps, 1u);
+  EXPECT_EQ(s.c.seq_missing, 7u);
   EXPECT_EQ(s.c.errors(), 2u);
   EXPECT_EQ(s.connect.count(), 1u);
+  // The gaps so far are the warm-up's; later ones count in the totals only.
+  EXPECT_EQ(s.c.seq_gaps_warmup, 1u);
+  EXPECT_EQ(s.c.seq_missing_warmup, 7u);
+  s.c.seq_gaps += 2;
+  s.c.seq_missing += 5;
+  run_stats merged;
+  merged.merge(s);
+  merged.merge(s);
+  EXPECT_EQ(merged.c.seq_gaps, 6u);
+  EXPECT_EQ(merged.c.seq_gaps_warmup, 2u);
+  EXPECT_EQ(merged.c.seq_missing_warmup, 14u);
 }
 
 TEST_F(recorder_fixture, FreshnessIsFromTheOldestStampAndSkipsSnapshots) {
