@@ -18,8 +18,8 @@ Rationale
   connection is open); server CPU is sampled from /proc over that window.
 - firehose steps the source trade rate up and stops at the first step whose clients fall
   behind: any trade lost in the measured window (mdgw announces them; losses while the
-  connections open and subscribe are printed beside it, not judged: near a step's
-  saturation the io thread's handshakes hold early subscribers back), or freshness p99 over 250 ms (a server
+  connections open and subscribe are printed beside it, not judged: while the others
+  connect, the first subscribers fall behind), or freshness p99 over 250 ms (a server
   whose send queues grow: the baseline), or fewer than 80% of the trades due delivered
   (due = the step's trades/s x 100 clients; the trade share of the capture converts it
   to a replay rate, so it is an estimate); the row shows the highest sustained step.
