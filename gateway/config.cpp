@@ -59,6 +59,8 @@ void apply(gateway_config& c, const std::string& name, const std::string& v) {
     c.auth_token = v;
   } else if (name == "io-threads") {
     c.io_threads = parse_int<unsigned>(flag, v, 1, 256);
+  } else if (name == "send-batch") {
+    c.send_batch = parse_int<unsigned>(flag, v, 0, 4096);
   } else if (name == "max-message-bytes") {
     c.max_message_bytes = parse_int<std::size_t>(flag, v, 64, std::size_t{1} << 30);
   } else if (name == "max-subscriptions") {
@@ -142,7 +144,7 @@ void apply(gateway_config& c, const std::string& name, const std::string& v) {
 }
 
 bool known_option(const std::string& name) {
-  static constexpr const char* kNames[] = {"bind", "port", "cert", "key", "auth-token", "io-threads", "max-message-bytes",
+  static constexpr const char* kNames[] = {"bind", "port", "cert", "key", "auth-token", "io-threads", "send-batch", "max-message-bytes",
                                            "max-subscriptions", "max-connections", "trade-history", "trade-queue", "max-requests-per-s",
                                            "heartbeat-ms", "min-interval-ms", "max-interval-ms", "handshake-timeout-ms",
                                            "idle-timeout-s", "sim-seed", "sim-instruments", "sim-rate", "sim-events",
@@ -194,6 +196,7 @@ std::string usage() {
          "  --port N                    port for HTTP/ws and TLS https/wss (default 8443, env MDGW_PORT; 0 = any)\n"
          "  --cert FILE --key FILE      PEM certificate and key; TLS is served only with both\n"
          "  --io-threads N              network threads, one io_context each (default 1)\n"
+         "  --send-batch N              plain ws sends made with one io_uring system call (default 64; 0 = one sendmsg each)\n"
          "  --max-message-bytes N       largest client frame; bigger closes with 1009 (default 65536)\n"
          "  --max-subscriptions N       per connection (default 1000)\n"
          "  --max-connections N         total (default 100000)\n"

@@ -22,11 +22,13 @@
 #pragma once
 
 #include "net.hpp"
+#include "send_batch.hpp"
 #include "write_gate.hpp"
 
 #include <sys/socket.h>
 #include <sys/uio.h>
 
+#include <algorithm>
 #include <array>
 #include <cerrno>
 #include <chrono>
@@ -125,22 +127,24 @@ public:
     do {
       n = ::sendmsg(st_->socket.native_handle(), &msg, MSG_DONTWAIT | MSG_NOSIGNAL);
     } while (n < 0 && errno == EINTR);
-    if (n < 0) {
-      if (errno == EAGAIN || errno == EWOULDBLOCK) return direct_result::nothing;
-      ec = error_code(errno, boost::system::system_category());
-      return direct_result::failed;
-    }
-    const auto sent = static_cast<std::size_t>(n);
-    if (sent == head.size() + body.size()) return direct_result::done;
-    if (sent == 0) return direct_result::nothing;
-    const std::array<net::const_buffer, 2> rest{head + std::min(sent, head.size()),
-                                                body + (sent > head.size() ? sent - head.size() : 0)};
+    return after_send(n < 0 ? -errno : n, head, body, ec, std::forward<MakeHandler>(make_on_rest));
+  }
+
+  // The same write as one send of the io thread's batch (send_batch.hpp): the gate stays
+  // closed until the batch calls `sender` back, which then calls finish_batched.
+  void queue_direct(send_batch& batch, net::const_buffer head, net::const_buffer body, batched_sender* sender,
+                    std::shared_ptr<void> keep) {
     st_->gate.close(st_->socket.get_executor());
-    net::async_write(st_->socket, rest, [st = st_, h = make_on_rest()](error_code e, std::size_t k) mutable {
-      st->gate.reopen();
-      h(e, k);
-    });
-    return direct_result::partial;
+    batch.queue(st_->socket.native_handle(), head.data(), head.size(), body.data(), body.size(), sender,
+                std::move(keep));
+  }
+  // How a queued write went (result: bytes sent, or -errno), as write_direct says it, with
+  // the same arguments as queue_direct's.
+  template <class MakeHandler>
+  direct_result finish_batched(ssize_t result, net::const_buffer head, net::const_buffer body, error_code& ec,
+                               MakeHandler&& make_on_rest) {
+    st_->gate.reopen();
+    return after_send(result, head, body, ec, std::forward<MakeHandler>(make_on_rest));
   }
 
   // Websocket teardown and close, as Beast does them for a socket.
@@ -157,6 +161,28 @@ public:
   }
 
 private:
+  // A send of head then body returned n (bytes, or -errno).
+  template <class MakeHandler>
+  direct_result after_send(ssize_t n, net::const_buffer head, net::const_buffer body, error_code& ec,
+                           MakeHandler&& make_on_rest) {
+    if (n < 0) {
+      if (n == -EAGAIN || n == -EWOULDBLOCK || n == -EINTR) return direct_result::nothing;
+      ec = error_code(static_cast<int>(-n), boost::system::system_category());
+      return direct_result::failed;
+    }
+    const auto sent = static_cast<std::size_t>(n);
+    if (sent == head.size() + body.size()) return direct_result::done;
+    if (sent == 0) return direct_result::nothing;
+    const std::array<net::const_buffer, 2> rest{head + std::min(sent, head.size()),
+                                                body + (sent > head.size() ? sent - head.size() : 0)};
+    st_->gate.close(st_->socket.get_executor());
+    net::async_write(st_->socket, rest, [st = st_, h = make_on_rest()](error_code e, std::size_t k) mutable {
+      st->gate.reopen();
+      h(e, k);
+    });
+    return direct_result::partial;
+  }
+
   // Shared with the operations in flight, which may complete after the stream is gone.
   std::shared_ptr<direct_detail::state> st_;
 };

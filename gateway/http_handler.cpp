@@ -49,6 +49,30 @@ std::string health(const http_context& ctx) {
   protocol::append_uint(out, ws);
   out.append("},\"io_threads\":");
   protocol::append_uint(out, ctx.workers.size());
+  // Plain ws sends made together with io_uring (send_batch.hpp), summed over io threads.
+  std::uint64_t submits = 0;
+  std::uint64_t batched = 0;
+  bool enabled = !ctx.workers.empty();
+  const char* why = "";
+  for (const io_worker* w : ctx.workers) {
+    submits += w->batch().submits();
+    batched += w->batch().sends();
+    if (!w->batch().enabled_any()) {
+      enabled = false;
+      why = w->batch().why_disabled();
+    }
+  }
+  out.append(",\"send_batch\":{\"enabled\":");
+  out.append(enabled ? "true" : "false");
+  if (!enabled) {
+    out.append(",\"why\":");
+    protocol::append_json_string(out, why);
+  }
+  out.append(",\"submits\":");
+  protocol::append_uint(out, submits);
+  out.append(",\"sends\":");
+  protocol::append_uint(out, batched);
+  out.push_back('}');
   out.append(",\"instruments\":");
   protocol::append_uint(out, ctx.pub.instrument_count());
   out.append(",\"feeds\":[");

@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <array>
+#include <cstdio>
 
 namespace mdgw {
 
@@ -23,7 +24,10 @@ void mark_all(const std::vector<subscription*>& subs, std::uint64_t exch_ts = 0,
 } // namespace
 
 io_worker::io_worker(std::size_t index, publication& pub, const gateway_config& cfg)
-    : index_(index), pub_(pub), cfg_(cfg) {
+    : index_(index), pub_(pub), cfg_(cfg), batch_(cfg.send_batch) {
+  if (cfg.send_batch != 0 && !batch_.enabled() && index == 0) {
+    std::fprintf(stderr, "mdgw: sends are not batched (%s): one sendmsg per message\n", batch_.why_disabled());
+  }
   guard_.emplace(net::make_work_guard(ioc_));
   // The feed thread calls this at most once per batch (publication's armed flag).
   pub_.set_waker(index_, [this] { net::post(ioc_, [this] { on_wake(); }); });
@@ -602,13 +606,22 @@ void io_worker::on_notice(const notice& n) {
 
 void io_worker::flush_ready() {
   flushing_ = true;
-  // By index: a session flushed here may list itself again (defer_flush) at the end.
-  for (std::size_t i = 0; i < ready_.size(); ++i) {
-    session_base* s = ready_[i];
-    if (s == nullptr) continue;
-    s->in_ready_list = false;
-    s->flush();
+  batch_.begin();
+  // By index: a session flushed here may list itself again (defer_flush) at the end, also
+  // when its batched send is called back, so the loop goes on after each submit.
+  for (std::size_t i = 0;;) {
+    if (i < ready_.size()) {
+      session_base* s = ready_[i++];
+      if (s == nullptr) continue;
+      s->in_ready_list = false;
+      s->flush();
+      if (batch_.full()) batch_.submit();
+      continue;
+    }
+    if (!batch_.pending()) break;
+    batch_.submit();
   }
+  batch_.end();
   ready_.clear();
   flushing_ = false;
 }

@@ -23,6 +23,7 @@
 #include "net.hpp"
 #include "protocol.hpp"
 #include "publication.hpp"
+#include "send_batch.hpp"
 #include "topic_codec.hpp"
 
 #include <array>
@@ -147,6 +148,10 @@ public:
   // rec == from_rec when the client is already there (frag is then empty).
   [[nodiscard]] encoded book_fragment(book_channel& ch, std::uint64_t from_rec,
                                       protocol::wire_format fmt = protocol::wire_format::json);
+  // Sends of a pass over the ready sessions, made together (send_batch.hpp); plain
+  // sessions queue their frame here while it accepts.
+  [[nodiscard]] send_batch& batch() noexcept { return batch_; }
+  [[nodiscard]] const send_batch& batch() const noexcept { return batch_; }
   void mark_ready(session_base* s); // a session with dirty subscriptions to flush
   // A session with more to send after a message it wrote at once: flushed again in this
   // round after the other ready sessions (one message each a round), or in a posted one.
@@ -283,6 +288,7 @@ private:
   std::vector<std::unique_ptr<book_channel>> channel_store_;
   std::vector<session_base*> ready_; // null: a session that left while listed
   bool flushing_ = false;            // flush_ready() is running
+  send_batch batch_;
   bool flush_posted_ = false;
   std::string scratch_;     // checksum text
   book_record candidate_;   // the next state, before it is known to differ

@@ -170,6 +170,10 @@ bool session_base::gather(subscription& s, protocol::batch_stamps& stamps, bool&
 void session_base::flush() {
   if (writing_ || closing_ || !attached_) return;
   if (!flush_one()) return; // nothing to send, or the write completes later
+  written_at_once();
+}
+
+void session_base::written_at_once() {
   // The socket took the message at once. One message a session a round: anything more
   // (the next reply, a trade backlog) waits for the other ready sessions.
   writing_ = false;

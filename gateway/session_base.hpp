@@ -102,6 +102,9 @@ protected:
   // Keeps the session alive while a timer of it is pending.
   virtual std::shared_ptr<void> keep_alive() = 0;
   void on_write_done();
+  // The message went out whole in the io thread's send batch (write_message returned
+  // false for it): as if the socket had taken it at once.
+  void written_at_once();
   // The connection is over: leave every channel and the worker's registry.
   void detach();
 

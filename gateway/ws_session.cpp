@@ -1,5 +1,7 @@
 #include "ws_session.hpp"
 
+#include <type_traits>
+
 namespace mdgw {
 
 template <class NextLayer>
@@ -159,6 +161,15 @@ bool ws_session<NextLayer>::write_message(net::const_buffer message) {
   NextLayer& stream = ws_.next_layer();
   if (ws_.is_open() && stream.can_write_direct()) {
     const std::size_t head = frame_header(frame_head_.data(), binary, message.size());
+    if constexpr (std::is_same_v<NextLayer, direct_socket>) {
+      // In a pass over the ready sessions: one system call sends many sessions' frames.
+      if (send_batch& batch = worker_.batch(); batch.accepting()) {
+        batched_head_ = head;
+        batched_ = message;
+        stream.queue_direct(batch, net::buffer(frame_head_.data(), head), message, this, this->shared_from_this());
+        return false;
+      }
+    }
     error_code ec;
     const auto make_on_rest = [this] {
       return beast::bind_front_handler(&ws_session::on_write, this->shared_from_this());
@@ -175,6 +186,28 @@ bool ws_session<NextLayer>::write_message(net::const_buffer message) {
   ws_.binary(binary);
   ws_.async_write(message, beast::bind_front_handler(&ws_session::on_write, this->shared_from_this()));
   return false;
+}
+
+template <class NextLayer>
+void ws_session<NextLayer>::batch_sent(ssize_t result) {
+  if constexpr (std::is_same_v<NextLayer, direct_socket>) {
+    error_code ec;
+    const auto make_on_rest = [this] {
+      return beast::bind_front_handler(&ws_session::on_write, this->shared_from_this());
+    };
+    const net::const_buffer head = net::buffer(frame_head_.data(), batched_head_);
+    switch (ws_.next_layer().finish_batched(result, head, batched_, ec, make_on_rest)) {
+    case direct_result::done: written_at_once(); return;
+    case direct_result::partial: return; // on_write when the rest is out
+    case direct_result::failed: on_write(ec, 0); return;
+    case direct_result::nothing: break;
+    }
+    // The socket was full: Beast's write waits for it, as in write_message.
+    ws_.binary(format_ == protocol::wire_format::capnp);
+    ws_.async_write(batched_, beast::bind_front_handler(&ws_session::on_write, this->shared_from_this()));
+  } else {
+    (void)result; // TLS frames are never batched
+  }
 }
 
 template <class NextLayer>

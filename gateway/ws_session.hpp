@@ -6,6 +6,7 @@
 
 #include "direct_socket.hpp"
 #include "net.hpp"
+#include "send_batch.hpp"
 #include "session_base.hpp"
 #include "tls_fd_stream.hpp"
 
@@ -15,7 +16,9 @@
 namespace mdgw {
 
 template <class NextLayer>
-class ws_session final : public session_base, public std::enable_shared_from_this<ws_session<NextLayer>> {
+class ws_session final : public session_base,
+                         public batched_sender,
+                         public std::enable_shared_from_this<ws_session<NextLayer>> {
 public:
   ws_session(io_worker& worker, NextLayer&& stream);
   ~ws_session() override;
@@ -29,6 +32,7 @@ private:
   void on_read(error_code ec, std::size_t n);
   bool write_message(net::const_buffer message) override;
   void on_write(error_code ec, std::size_t n);
+  void batch_sent(ssize_t result) override; // plain only: a frame queued in the send batch
   void close_with(std::uint16_t code, std::string_view reason) override;
   std::shared_ptr<void> keep_alive() override { return this->shared_from_this(); }
   void on_close(error_code ec);
@@ -37,6 +41,9 @@ private:
   static constexpr std::size_t kReadChunk = 256; // bytes a pending read prepares (do_read)
   beast::flat_buffer buffer_;
   std::array<unsigned char, 10> frame_head_{}; // of a direct frame in flight
+  // A frame in the io thread's send batch: its header's size and the message.
+  std::size_t batched_head_ = 0;
+  net::const_buffer batched_{};
   bool close_started_ = false;
   bool unauthorized_ = false;
 };
