@@ -5,13 +5,16 @@
 // send for a pass, whatever it does in user space (docs/performance.md, "Load scenarios").
 //
 //   mdgw_loopback_floor [--connections N] [--bytes B] [--seconds S] [--writer-cpu C] [--reader-cpu C]
+//                       [--batch K]
 //
 // The writer (pinned to --writer-cpu, default 0) sends B bytes (default 1400, about a
 // ui100 message) to each connection in turn with one send() each, non-blocking, skipping
 // a connection whose socket buffer is full; the reader (--reader-cpu, default 1) drains
 // every connection through level-triggered epoll. After a 1 s warm-up it measures for S
 // seconds (default 5) and prints sends/s, the writer's CPU time per send, and the time a
-// pass over all N connections takes at that rate.
+// pass over all N connections takes at that rate. With --batch K the writer makes K
+// sends (to K connections) with one io_uring system call, as mdgw does (--send-batch,
+// gateway/send_batch.hpp): the floor when the crossings are shared.
 //
 // Rationale
 // - Loopback runs the receiver's TCP path in the sender's softirq, so a send's cost
@@ -28,6 +31,9 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <liburing.h>
+
+#include <algorithm>
 #include <atomic>
 #include <cerrno>
 #include <chrono>
@@ -66,6 +72,7 @@ struct options {
   double seconds = 5;
   int writer_cpu = 0;
   int reader_cpu = 1;
+  int batch = 0; // sends per io_uring submission (0: one send() each)
 };
 
 options parse(int argc, char** argv) {
@@ -82,13 +89,14 @@ options parse(int argc, char** argv) {
     else if (a == "--seconds") o.seconds = std::atof(v);
     else if (a == "--writer-cpu") o.writer_cpu = std::atoi(v);
     else if (a == "--reader-cpu") o.reader_cpu = std::atoi(v);
+    else if (a == "--batch") o.batch = std::atoi(v);
     else {
       std::fprintf(stderr, "mdgw_loopback_floor: unknown option %s\n", a.c_str());
       std::exit(2);
     }
   }
-  if (o.connections <= 0 || o.bytes == 0 || o.seconds <= 0) {
-    std::fprintf(stderr, "mdgw_loopback_floor: --connections, --bytes and --seconds must be positive\n");
+  if (o.connections <= 0 || o.bytes == 0 || o.seconds <= 0 || o.batch < 0 || o.batch > 4096) {
+    std::fprintf(stderr, "mdgw_loopback_floor: --connections, --bytes and --seconds must be positive, --batch 0..4096\n");
     std::exit(2);
   }
   return o;
@@ -163,7 +171,22 @@ int main(int argc, char** argv) {
   std::uint64_t sends = 0, full = 0, read_at_start = 0;
   double cpu_at_start = 0;
   auto t0 = start;
-  for (std::size_t i = 0;; i = (i + 1) % writers.size()) {
+  io_uring ring{};
+  if (o.batch > 0) {
+    if (const int r = io_uring_queue_init(unsigned(o.batch), &ring, 0); r < 0) {
+      errno = -r;
+      die("io_uring_queue_init");
+    }
+  }
+  const auto count = [&](ssize_t r) {
+    if (r > 0) ++sends;
+    else if (r == -EAGAIN || r == -EWOULDBLOCK) ++full;
+    else {
+      errno = int(-r);
+      die("send");
+    }
+  };
+  for (std::size_t i = 0;;) {
     if (i == 0) {
       const auto now = clock::now();
       if (now >= until) break;
@@ -175,18 +198,41 @@ int main(int argc, char** argv) {
         read_at_start = bytes_read.load(std::memory_order_relaxed);
       }
     }
-    const ssize_t r = send(writers[i], msg.data(), msg.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
-    if (r > 0) ++sends;
-    else if (r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) ++full;
-    else die("send");
+    if (o.batch == 0) {
+      const ssize_t r = send(writers[i], msg.data(), msg.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
+      count(r < 0 ? -errno : r);
+      i = (i + 1) % writers.size();
+      continue;
+    }
+    // K sends to the next K connections, one system call; MSG_DONTWAIT: all complete in it.
+    const std::size_t k = std::min<std::size_t>(std::size_t(o.batch), writers.size() - i);
+    for (std::size_t j = 0; j < k; ++j)
+      io_uring_prep_send(io_uring_get_sqe(&ring), writers[i + j], msg.data(), msg.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
+    if (const int r = io_uring_submit_and_wait(&ring, unsigned(k)); r < 0) {
+      errno = -r;
+      die("io_uring_submit_and_wait");
+    }
+    for (std::size_t j = 0; j < k; ++j) {
+      io_uring_cqe* cqe = nullptr;
+      if (const int r = io_uring_wait_cqe(&ring, &cqe); r < 0) {
+        errno = -r;
+        die("io_uring_wait_cqe");
+      }
+      count(cqe->res);
+      io_uring_cqe_seen(&ring, cqe);
+    }
+    i = (i + k) % writers.size();
   }
+  if (o.batch > 0) io_uring_queue_exit(&ring);
   const double wall = std::chrono::duration<double>(clock::now() - t0).count();
   const double cpu = thread_cpu_s() - cpu_at_start;
   const std::uint64_t read = bytes_read.load(std::memory_order_relaxed) - read_at_start;
   stop = true;
   reader.join();
   const double per_send_us = cpu / double(sends) * 1e6;
-  std::printf("connections %d, %zu bytes per send, %.1f s measured\n", o.connections, o.bytes, wall);
+  std::printf("connections %d, %zu bytes per send, %s, %.1f s measured\n", o.connections, o.bytes,
+              o.batch > 0 ? ("batches of " + std::to_string(o.batch) + " sends per io_uring call").c_str() : "one send() each",
+              wall);
   std::printf("sends/s %.0f (socket full: %llu skipped), writer CPU %.0f%%, %.2f us of writer CPU per send\n",
               double(sends) / wall, static_cast<unsigned long long>(full), cpu / wall * 100, per_send_us);
   std::printf("reader: %.1f MB/s, CPU %.0f%% (whole run)\n", double(read) / wall / 1e6, reader_cpu / (wall + 1) * 100);

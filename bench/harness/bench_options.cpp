@@ -46,6 +46,8 @@ const char* usage() noexcept {
          "                         run lasts the ramp + S + --duration; rates, latencies and\n"
          "                         message counts cover the measured part (errors: the whole run)\n"
          "  --threads T            reader threads, each with its own epoll (default 1)\n"
+         "  --read-batch N         plain ws: the reads of one epoll round (up to N) made with one\n"
+         "                         io_uring system call (default 256; 0: one recv each)\n"
          "  --json FILE|-          write a JSON report\n"
          "  --plot FILE.png        latency percentile plot (needs gnuplot)\n"
          "  --quiet                no progress line\n"
@@ -128,6 +130,8 @@ bench_options parse_options(int argc, const char* const* argv, bool& help) {
       o.warmup_s = number<double>(a, value(), 0.0, 1e6);
     } else if (a == "--messages") {
       o.max_messages = number<uint64_t>(a, value(), 1, UINT64_MAX);
+    } else if (a == "--read-batch") {
+      o.read_batch = number<int>(a, value(), 0, 4096);
     } else if (a == "--threads") {
       o.threads = number<int>(a, value(), 1, 256);
     } else if (a == "--json") {

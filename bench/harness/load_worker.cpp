@@ -141,7 +141,7 @@ struct load_worker::frame_handler {
 
 load_worker::load_worker(const bench_options& opts, const resolved_target& to, SSL_CTX* tls,
                          std::vector<connection_plan> plan)
-    : opts_(opts), to_(to), tls_(tls) {
+    : opts_(opts), to_(to), tls_(tls), reads_(unsigned(opts.read_batch)) {
   epoll_fd_ = epoll_create1(EPOLL_CLOEXEC);
   if (epoll_fd_ < 0) throw std::runtime_error(std::string("epoll_create1: ") + std::strerror(errno));
   const auto total = std::size_t(std::max(opts.connections, 1));
@@ -399,29 +399,41 @@ void load_worker::on_upgrade_response(connection& c, int64_t now) {
   if (!c.plan.channels.empty()) append_client_frame(c.out, ws_opcode::text, c.subscribe_json, c.next_mask());
 }
 
+std::size_t load_worker::read_space(connection& c) {
+  const uint64_t need = c.reader.pending_frame_size();
+  if (need > c.rbuf.size()) c.rbuf.resize(std::size_t(need));
+  if (c.rlen == c.rbuf.size()) c.rbuf.resize(c.rbuf.size() * 2);
+  return c.rbuf.size() - c.rlen;
+}
+
 void load_worker::read_some(connection& c, int64_t now) {
   for (int iter = 0; iter < kReadsPerEvent; ++iter) {
-    const uint64_t need = c.reader.pending_frame_size();
-    if (need > c.rbuf.size()) c.rbuf.resize(std::size_t(need));
-    if (c.rlen == c.rbuf.size()) c.rbuf.resize(c.rbuf.size() * 2);
-    const std::size_t space = c.rbuf.size() - c.rlen;
+    const std::size_t space = read_space(c);
     std::size_t got = 0;
     const io_result r = io_transfer(c, false, c.rbuf.data() + c.rlen, space, got);
+    if (!on_read(c, r, got, space, real_ns(), now)) return;
+  }
+  // Records OpenSSL read ahead but did not decrypt yet count too (SSL_pending does not).
+  if (c.ssl && SSL_has_pending(c.ssl)) ready_.push_back(&c);
+}
+
+bool load_worker::on_read(connection& c, io_result r, std::size_t got, std::size_t space, int64_t recv_ns,
+                          int64_t now) {
+  {
     if (r == io_result::would_block) {
       update_interest(c);
-      return;
+      return false;
     }
     if (r == io_result::closed) {
       fail(c, c.st == connection::state::open ? "connection closed by the server" : "connection closed during upgrade",
            now);
-      return;
+      return false;
     }
-    const int64_t recv_ns = real_ns();
     stats_.c.bytes += got;
     c.rlen += got;
     if (c.st == connection::state::upgrading) {
       on_upgrade_response(c, now);
-      if (c.st != connection::state::open) return;
+      if (c.st != connection::state::open) return false;
     }
     frame_handler h{*this, c, recv_ns};
     const std::size_t used = c.reader.consume(c.rbuf.data(), c.rlen, h);
@@ -429,7 +441,7 @@ void load_worker::read_some(connection& c, int64_t now) {
       ++stats_.c.ws_errors;
       note_error(std::string("WebSocket protocol violation: ") + c.reader.error());
       fail(c, "WebSocket protocol violation", now);
-      return;
+      return false;
     }
     if (used) {
       std::memmove(c.rbuf.data(), c.rbuf.data() + used, c.rlen - used);
@@ -450,16 +462,35 @@ void load_worker::read_some(connection& c, int64_t now) {
       const std::string why = "server closed the WebSocket with code " + std::to_string(h.close_code);
       note_error(why);
       fail(c, "connection closed by the server", now);
-      return;
+      return false;
     }
     if (!c.out.empty() && !flush(c)) {
       fail(c, "write failed", now);
-      return;
+      return false;
     }
-    if (!c.ssl && got < space) return;  // the socket is drained: skip the EAGAIN round trip
+    return c.ssl || got == space;  // else the socket is drained: skip the EAGAIN round trip
   }
-  // Records OpenSSL read ahead but did not decrypt yet count too (SSL_pending does not).
-  if (c.ssl && SSL_has_pending(c.ssl)) ready_.push_back(&c);
+}
+
+bool load_worker::queue_read(connection& c) {
+  if (!reads_.accepting() || c.st != connection::state::open || c.ssl || !c.out.empty()) return false;
+  const std::size_t space = read_space(c);
+  reads_.queue(c.fd, c.rbuf.data() + c.rlen, space, &c);
+  return true;
+}
+
+void load_worker::finish_reads(int64_t now) {
+  // One receive stamp for the batch: every read in it was in this thread's hands when
+  // the one system call returned.
+  for (const read_batch::done& d : reads_.submit()) {
+    connection& c = *static_cast<connection*>(d.user);
+    io_result r = io_result::progress;
+    std::size_t got = 0;
+    if (d.result > 0) got = std::size_t(d.result);
+    else if (d.result == 0) r = io_result::closed;  // end of stream
+    else r = (d.result == -EAGAIN || d.result == -EINTR) ? io_result::would_block : io_result::closed;
+    if (on_read(c, r, got, d.space, reads_.recv_ns(), now)) read_some(c, now);  // it filled the buffer: more may wait
+  }
 }
 
 void load_worker::on_event(connection& c, uint32_t events, int64_t now) {
@@ -531,7 +562,15 @@ void load_worker::run(run_control& control, int64_t start_mono_ns) {
     }
     const int n = epoll_wait(epoll_fd_, events.data(), int(events.size()), timeout_ms);
     now = mono_ns();
-    for (int i = 0; i < n; ++i) on_event(*static_cast<connection*>(events[std::size_t(i)].data.ptr), events[std::size_t(i)].events, now);
+    // Plain open connections with nothing to write are read together, with one system
+    // call (read_batch.hpp); the others one by one as before.
+    reads_.begin();
+    for (int i = 0; i < n; ++i) {
+      connection& c = *static_cast<connection*>(events[std::size_t(i)].data.ptr);
+      if (!queue_read(c)) on_event(c, events[std::size_t(i)].events, now);
+    }
+    finish_reads(now);
+    reads_.end();
     if (!ready_.empty()) {
       ready.swap(ready_);
       for (connection* c : ready)

@@ -29,6 +29,7 @@
 
 #include "bench_options.hpp"
 #include "net_setup.hpp"
+#include "read_batch.hpp"
 #include "stream_stats.hpp"
 #include "ws_frame.hpp"
 
@@ -81,6 +82,15 @@ class load_worker {
   bool handshake_tls(connection& c);
   void on_upgrade_response(connection& c, int64_t now);
   void read_some(connection& c, int64_t now);
+  // Room to read into at the end of c's buffer (grown for a frame that needs more).
+  std::size_t read_space(connection& c);
+  // A read of c ended: r, with got bytes of the `space` offered at its buffer's end.
+  // Handles what arrived; true when c may have more to read now.
+  bool on_read(connection& c, io_result r, std::size_t got, std::size_t space, int64_t recv_ns, int64_t now);
+  // Queues c's read in this round's batch (true), when it is plain, open and has nothing
+  // to write; finish_reads() makes them all and handles what they got.
+  bool queue_read(connection& c);
+  void finish_reads(int64_t now);
   bool flush(connection& c);
   void update_interest(connection& c);
   // Ends c (counted as a connect failure or a disconnect) and schedules its reconnect.
@@ -97,6 +107,7 @@ class load_worker {
   int epoll_fd_ = -1;
   std::vector<std::unique_ptr<connection>> conns_;
   std::vector<connection*> ready_;  // TLS connections with bytes possibly buffered in OpenSSL
+  read_batch reads_;
   run_stats stats_;
   int open_ = 0;
   run_control* control_ = nullptr;

@@ -47,12 +47,13 @@ class BenchHarness(unittest.TestCase):
     def ws_count(self) -> int:
         return self.gw.health()["connections"]["ws"]
 
-    def run_bench(self, tls: bool, name: str):
+    def run_bench(self, tls: bool, name: str, extra=(), gw=None):
+        gw = gw or self.gw
         report = os.path.join(self.tmp.name, name + ".json")
         plot = os.path.join(self.tmp.name, name + ".png")
-        args = [bench_bin(), "--url", self.gw.ws_url(tls), "--connections", str(CONNECTIONS),
+        args = [bench_bin(), "--url", gw.ws_url(tls), "--connections", str(CONNECTIONS),
                 "--ramp-per-s", "200", "--books", "3", "--depth", "10", "--duration", str(DURATION_S),
-                "--threads", "2", "--json", report, "--plot", plot]
+                "--threads", "2", "--json", report, "--plot", plot, *extra]
         if tls:
             cert, _ = h.make_certs()
             args += ["--verify", "--ca", cert]
@@ -61,7 +62,7 @@ class BenchHarness(unittest.TestCase):
         peak = 0
         deadline = time.monotonic() + DURATION_S
         while time.monotonic() < deadline and proc.poll() is None:
-            peak = max(peak, self.ws_count())
+            peak = max(peak, gw.health()["connections"]["ws"])
             if peak >= CONNECTIONS:
                 break
             time.sleep(0.1)
@@ -114,7 +115,28 @@ class BenchHarness(unittest.TestCase):
                                 rep["latency_ns"]["send_to_recv"]["p50"])
 
     def test_plain(self):
+        before = self.gw.health()["send_batch"]
         self.check_report(self.run_bench(False, "plain"))
+        after = self.gw.health()["send_batch"]
+        # The gateway's data frames went out in io_uring batches (gateway/send_batch.hpp),
+        # several sessions' frames a system call: 20 clients of the same books are ready
+        # together.
+        self.assertTrue(after["enabled"], after)
+        sends, submits = after["sends"] - before["sends"], after["submits"] - before["submits"]
+        self.assertGreater(sends, CONNECTIONS * 100, after)
+        self.assertGreater(sends / submits, 1.5, f"batches of {sends / submits:.2f} sends: not batched")
+
+    def test_plain_without_batching(self):
+        """The paths without io_uring: the gateway's one sendmsg per frame (--send-batch 0)
+        and the harness's one recv per ready connection (--read-batch 0) deliver the same."""
+        gw = h.Mdgw("--sim-rate", "20000", "--send-batch", "0")
+        try:
+            rep = self.run_bench(False, "plain-unbatched", extra=("--read-batch", "0"), gw=gw)
+            health = gw.health()["send_batch"]
+        finally:
+            gw.close()
+        self.check_report(rep)
+        self.assertEqual(health, {"enabled": False, "why": "--send-batch 0", "submits": 0, "sends": 0})
 
     def test_tls(self):
         rep = self.run_bench(True, "tls")
