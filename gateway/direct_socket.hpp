@@ -130,13 +130,16 @@ public:
     return after_send(n < 0 ? -errno : n, head, body, ec, std::forward<MakeHandler>(make_on_rest));
   }
 
-  // The same write as one send of the io thread's batch (send_batch.hpp): the gate stays
-  // closed until the batch calls `sender` back, which then calls finish_batched.
-  void queue_direct(send_batch& batch, net::const_buffer head, net::const_buffer body, batched_sender* sender,
-                    std::shared_ptr<void> keep) {
+  // The same write as one send of the io thread's batch (send_batch.hpp): queued, the
+  // gate closed until the batch calls `sender` back, which then calls finish_batched.
+  // (The signature is tls_fd_stream's, which may not queue.)
+  template <class MakeHandler>
+  direct_result queue_direct(send_batch& batch, net::const_buffer head, net::const_buffer body, error_code&,
+                             MakeHandler&&, batched_sender* sender, std::shared_ptr<void> keep) {
     st_->gate.close(st_->socket.get_executor());
     batch.queue(st_->socket.native_handle(), head.data(), head.size(), body.data(), body.size(), sender,
                 std::move(keep));
+    return direct_result::queued;
   }
   // How a queued write went (result: bytes sent, or -errno), as write_direct says it, with
   // the same arguments as queue_direct's.

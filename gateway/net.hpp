@@ -26,8 +26,9 @@ class direct_socket;
 // What a direct write of a whole WebSocket frame (direct_socket, tls_fd_stream) did.
 // done: all of it went out. nothing: the stream took no byte (use Beast's write).
 // partial: the rest is being written and the write's handler is called when it is done.
-// failed: the error says why.
-enum class direct_result : unsigned char { done, nothing, partial, failed };
+// failed: the error says why. queued: in the io thread's send batch (send_batch.hpp);
+// the stream's finish_batched says how it went once the batch is sent.
+enum class direct_result : unsigned char { done, nothing, partial, failed, queued };
 
 using plain_stream = beast::tcp_stream;
 // The stream a WebSocket session runs on after the upgrade from an HTTP session on Stream.

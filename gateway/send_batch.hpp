@@ -71,6 +71,9 @@ public:
   // sender alive until its callback has run.
   void queue(int fd, const void* head, std::size_t head_size, const void* body, std::size_t body_size,
              batched_sender* sender, std::shared_ptr<void> keep);
+  // Bytes owned by the batch for the next queue() (accepting() must be true): valid until
+  // that send's sender has been called back. A TLS stream encrypts its record into it.
+  [[nodiscard]] std::string& next_storage() noexcept { return entries_[count_].storage; }
   // Sends everything queued with one system call and calls every sender back, in queue
   // order. A sender's callback may queue again (accepting() permitting): that send goes
   // in the next submit().
@@ -88,6 +91,7 @@ private:
     std::shared_ptr<void> keep;
     ssize_t result;
     bool done;
+    std::string storage; // next_storage(): kept (capacity too) for the next pass
   };
 
   std::unique_ptr<io_uring> ring_;

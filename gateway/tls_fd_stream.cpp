@@ -5,6 +5,7 @@
 
 #include <sys/socket.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <new>
 
@@ -52,6 +53,14 @@ int bio_write(BIO* b, const char* in, int len) {
   state& st = *of(b);
   BIO_clear_retry_flags(b);
   if (len <= 0) return 0;
+  if (st.capture != nullptr) { // into the send batch
+    st.capture->append(in, static_cast<std::size_t>(len));
+    return len;
+  }
+  if (st.owed.size() != st.owed_off) { // behind bytes the socket has not taken yet
+    st.owed.append(in, static_cast<std::size_t>(len));
+    return len;
+  }
   for (;;) {
     const ssize_t r = ::send(st.socket.native_handle(), in, static_cast<std::size_t>(len), MSG_NOSIGNAL);
     if (r >= 0) return static_cast<int>(r);
@@ -209,6 +218,24 @@ step drain(state& st, bool& send_shut) {
     if (errno == EAGAIN || errno == EWOULDBLOCK) return {{}, 0, want::read};
     return {error_code(errno, boost::system::system_category()), 0, want::nothing};
   }
+}
+
+step flush_owed(state& st) {
+  while (st.owed_off < st.owed.size()) {
+    const ssize_t r = ::send(st.socket.native_handle(), st.owed.data() + st.owed_off, st.owed.size() - st.owed_off,
+                             MSG_NOSIGNAL);
+    if (r > 0) {
+      st.owed_off += static_cast<std::size_t>(r);
+      continue;
+    }
+    if (r < 0 && errno == EINTR) continue;
+    if (r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return {{}, 0, want::write};
+    return {error_code(r < 0 ? errno : EPIPE, boost::system::system_category()), 0, want::nothing};
+  }
+  const std::size_t n = st.owed.size();
+  std::string().swap(st.owed); // a rare path: nothing stays allocated for it
+  st.owed_off = 0;
+  return {{}, n, want::nothing};
 }
 
 void kick_other(state& st, slot& mine) {

@@ -38,6 +38,7 @@
 #pragma once
 
 #include "net.hpp"
+#include "send_batch.hpp"
 #include "write_gate.hpp"
 
 #include <openssl/ssl.h>
@@ -48,6 +49,7 @@
 #include <iterator>
 #include <cstdint>
 #include <memory>
+#include <string>
 
 namespace mdgw {
 
@@ -81,7 +83,18 @@ struct state {
   slot wr;                      // write_some, shutdown, teardown; a direct record's retry
   // Beast's write-direction operations against direct records (write_gate.hpp).
   write_gate gate;
+  // A record through the io thread's send batch (queue_direct, finish_batched).
+  // capture: while set, the BIO appends what OpenSSL writes there instead of sending it.
+  // queued: the record's ciphertext in the batch. owed: ciphertext OpenSSL counts as sent
+  // that the socket has not taken yet (what the batch could not send, then anything
+  // OpenSSL writes meanwhile): the BIO appends to it while it is not empty, and
+  // flush_owed sends it, in order, before any other write.
+  std::string* capture = nullptr;
+  net::const_buffer queued;
+  std::string owed;
+  std::size_t owed_off = 0;
 };
+
 
 // The outcome of one attempt: done (ec, n) or wait for `w`.
 struct step {
@@ -100,6 +113,8 @@ inline constexpr std::size_t kRecord = 16 * 1024;
 [[nodiscard]] step shutdown(state& st);
 // Shuts the TCP send side (once) and reads until the peer closes.
 [[nodiscard]] step drain(state& st, bool& send_shut);
+// Sends `owed` (see state); want::write while the socket is full.
+[[nodiscard]] step flush_owed(state& st);
 // After `mine` made an SSL call that took bytes off the socket: wakes the other
 // direction if it waits for readability.
 void kick_other(state& st, slot& mine);
@@ -307,16 +322,63 @@ public:
     const std::uint64_t in = st.bytes_in;
     const tls_detail::step s = frame(st);
     if (st.bytes_in != in) tls_detail::kick_other(st, st.wr);
-    if (s.w == tls_detail::want::nothing) {
-      if (!s.ec) return direct_result::done;
-      ec = s.ec;
+    return after_attempt(s, frame, ec, std::forward<MakeHandler>(make_on_rest));
+  }
+
+  // The same record through the io thread's send batch: OpenSSL encrypts it into the
+  // batch's storage (the BIO captures it; OpenSSL counts it as sent), the gate closes,
+  // and the batch sends it; `sender` is then called back and calls finish_batched.
+  // queued when so; when OpenSSL wrote nothing (a handshake message must be read first,
+  // an error), what write_direct would say, having done what it would.
+  template <class MakeHandler>
+  direct_result queue_direct(send_batch& batch, net::const_buffer head, net::const_buffer body, error_code& ec,
+                             MakeHandler&& make_on_rest, batched_sender* sender, std::shared_ptr<void> keep) {
+    tls_detail::state& st = *st_;
+    if (head.size() + body.size() > tls_detail::kRecord || st.timed_out || st.ssl == nullptr) {
+      return direct_result::nothing;
+    }
+    std::string& out = batch.next_storage();
+    out.clear();
+    st.capture = &out;
+    tls_detail::direct_frame frame{head, body};
+    const std::uint64_t in = st.bytes_in;
+    const tls_detail::step s = frame(st);
+    st.capture = nullptr;
+    if (st.bytes_in != in) tls_detail::kick_other(st, st.wr);
+    if (!out.empty()) {
+      // Sent by OpenSSL's count: these bytes must reach the socket before any other.
+      st.gate.close(st.socket.get_executor());
+      st.queued = net::buffer(out);
+      batch.queue(st.socket.native_handle(), nullptr, 0, out.data(), out.size(), sender, std::move(keep));
+      return direct_result::queued;
+    }
+    return after_attempt(s, frame, ec, std::forward<MakeHandler>(make_on_rest));
+  }
+  // How a queued record went (result: bytes the batch sent, or -errno). What the socket
+  // did not take is owed and sent asynchronously, the gate closed until it is out.
+  template <class MakeHandler>
+  direct_result finish_batched(ssize_t result, net::const_buffer, net::const_buffer, error_code& ec,
+                               MakeHandler&& make_on_rest) {
+    tls_detail::state& st = *st_;
+    const net::const_buffer queued = st.queued;
+    st.queued = {};
+    if (result >= 0 && static_cast<std::size_t>(result) == queued.size()) {
+      st.gate.reopen();
+      return direct_result::done;
+    }
+    if (result < 0 && result != -EAGAIN && result != -EWOULDBLOCK && result != -EINTR) {
+      st.gate.reopen();
+      ec = error_code(static_cast<int>(-result), boost::system::system_category());
       return direct_result::failed;
     }
-    st.gate.close(st.socket.get_executor());
-    start<true>(st.wr, frame, [s = st_, h = make_on_rest()](error_code e, std::size_t k) mutable {
-      s->gate.reopen();
-      h(e, k);
-    });
+    const std::size_t sent = result > 0 ? static_cast<std::size_t>(result) : 0;
+    st.owed.assign(static_cast<const char*>(queued.data()) + sent, queued.size() - sent);
+    st.owed_off = 0;
+    start<true>(st.wr, [](tls_detail::state& s) { return tls_detail::flush_owed(s); },
+                [s = st_, h = make_on_rest()](error_code e, std::size_t k) mutable {
+                  s->gate.reopen();
+                  h(e, k);
+                });
     return direct_result::partial;
   }
 
@@ -347,6 +409,24 @@ public:
   friend void beast_close_socket(tls_fd_stream& s) { s.close(); }
 
 private:
+  // A direct record's SSL_write returned s: done, failed, or retried asynchronously with
+  // the gate closed until it is out (partial).
+  template <class MakeHandler>
+  direct_result after_attempt(const tls_detail::step& s, const tls_detail::direct_frame& frame, error_code& ec,
+                              MakeHandler&& make_on_rest) {
+    if (s.w == tls_detail::want::nothing) {
+      if (!s.ec) return direct_result::done;
+      ec = s.ec;
+      return direct_result::failed;
+    }
+    st_->gate.close(st_->socket.get_executor());
+    start<true>(st_->wr, frame, [st = st_, h = make_on_rest()](error_code e, std::size_t k) mutable {
+      st->gate.reopen();
+      h(e, k);
+    });
+    return direct_result::partial;
+  }
+
   template <bool WithSize, bool Gated = false, class Step, class Token>
   auto start(tls_detail::slot& slot, Step attempt, Token&& token) {
     using sig = std::conditional_t<WithSize, void(error_code, std::size_t), void(error_code)>;

@@ -1,7 +1,5 @@
 #include "ws_session.hpp"
 
-#include <type_traits>
-
 namespace mdgw {
 
 template <class NextLayer>
@@ -161,22 +159,24 @@ bool ws_session<NextLayer>::write_message(net::const_buffer message) {
   NextLayer& stream = ws_.next_layer();
   if (ws_.is_open() && stream.can_write_direct()) {
     const std::size_t head = frame_header(frame_head_.data(), binary, message.size());
-    if constexpr (std::is_same_v<NextLayer, direct_socket>) {
-      // In a pass over the ready sessions: one system call sends many sessions' frames.
-      if (send_batch& batch = worker_.batch(); batch.accepting()) {
-        batched_head_ = head;
-        batched_ = message;
-        stream.queue_direct(batch, net::buffer(frame_head_.data(), head), message, this, this->shared_from_this());
-        return false;
-      }
-    }
+    const net::const_buffer head_buf = net::buffer(frame_head_.data(), head);
     error_code ec;
     const auto make_on_rest = [this] {
       return beast::bind_front_handler(&ws_session::on_write, this->shared_from_this());
     };
-    switch (stream.write_direct(net::buffer(frame_head_.data(), head), message, ec, make_on_rest)) {
+    direct_result r;
+    if (send_batch& batch = worker_.batch(); batch.accepting()) {
+      // In a pass over the ready sessions: one system call sends many sessions' frames.
+      batched_head_ = head;
+      batched_ = message;
+      r = stream.queue_direct(batch, head_buf, message, ec, make_on_rest, this, this->shared_from_this());
+    } else {
+      r = stream.write_direct(head_buf, message, ec, make_on_rest);
+    }
+    switch (r) {
     case direct_result::done: return true;
-    case direct_result::partial: return false;
+    case direct_result::partial:
+    case direct_result::queued: return false;
     case direct_result::failed:
       on_write(ec, 0);
       return false;
@@ -190,24 +190,21 @@ bool ws_session<NextLayer>::write_message(net::const_buffer message) {
 
 template <class NextLayer>
 void ws_session<NextLayer>::batch_sent(ssize_t result) {
-  if constexpr (std::is_same_v<NextLayer, direct_socket>) {
-    error_code ec;
-    const auto make_on_rest = [this] {
-      return beast::bind_front_handler(&ws_session::on_write, this->shared_from_this());
-    };
-    const net::const_buffer head = net::buffer(frame_head_.data(), batched_head_);
-    switch (ws_.next_layer().finish_batched(result, head, batched_, ec, make_on_rest)) {
-    case direct_result::done: written_at_once(); return;
-    case direct_result::partial: return; // on_write when the rest is out
-    case direct_result::failed: on_write(ec, 0); return;
-    case direct_result::nothing: break;
-    }
-    // The socket was full: Beast's write waits for it, as in write_message.
-    ws_.binary(format_ == protocol::wire_format::capnp);
-    ws_.async_write(batched_, beast::bind_front_handler(&ws_session::on_write, this->shared_from_this()));
-  } else {
-    (void)result; // TLS frames are never batched
+  error_code ec;
+  const auto make_on_rest = [this] {
+    return beast::bind_front_handler(&ws_session::on_write, this->shared_from_this());
+  };
+  const net::const_buffer head = net::buffer(frame_head_.data(), batched_head_);
+  switch (ws_.next_layer().finish_batched(result, head, batched_, ec, make_on_rest)) {
+  case direct_result::done: written_at_once(); return;
+  case direct_result::partial:
+  case direct_result::queued: return; // on_write when the rest is out
+  case direct_result::failed: on_write(ec, 0); return;
+  case direct_result::nothing: break;
   }
+  // The socket took nothing (plain): Beast's write waits for it, as in write_message.
+  ws_.binary(format_ == protocol::wire_format::capnp);
+  ws_.async_write(batched_, beast::bind_front_handler(&ws_session::on_write, this->shared_from_this()));
 }
 
 template <class NextLayer>

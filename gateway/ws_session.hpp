@@ -32,7 +32,7 @@ private:
   void on_read(error_code ec, std::size_t n);
   bool write_message(net::const_buffer message) override;
   void on_write(error_code ec, std::size_t n);
-  void batch_sent(ssize_t result) override; // plain only: a frame queued in the send batch
+  void batch_sent(ssize_t result) override; // a frame queued in the io thread's send batch
   void close_with(std::uint16_t code, std::string_view reason) override;
   std::shared_ptr<void> keep_alive() override { return this->shared_from_this(); }
   void on_close(error_code ec);

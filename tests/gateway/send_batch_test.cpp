@@ -261,7 +261,9 @@ TEST(SendBatch, ADirectFrameInABatchHoldsBeastBackUntilItsRestIsOut) {
   s.rest_done = &rest_done;
   batch.begin();
   ASSERT_TRUE(p.server->can_write_direct());
-  p.server->queue_direct(batch, s.head, s.body, &s, {});
+  error_code ec;
+  int made = 0;
+  EXPECT_EQ(p.server->queue_direct(batch, s.head, s.body, ec, test::counted_rest(made), &s, {}), direct_result::queued);
   EXPECT_FALSE(p.server->can_write_direct()) << "a queued frame must keep every other write out";
   batch.submit();
   batch.end();
@@ -282,7 +284,9 @@ TEST(SendBatch, ASmallDirectFrameInABatchGoesOutWholeAndOpensTheGate) {
   s.body = net::buffer(body);
   s.rest_done = &rest_done;
   batch.begin();
-  p.server->queue_direct(batch, s.head, s.body, &s, {});
+  error_code ec;
+  int made = 0;
+  EXPECT_EQ(p.server->queue_direct(batch, s.head, s.body, ec, test::counted_rest(made), &s, {}), direct_result::queued);
   batch.submit();
   batch.end();
   EXPECT_EQ(s.said, direct_result::done);
