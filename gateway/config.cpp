@@ -196,7 +196,7 @@ std::string usage() {
          "  --port N                    port for HTTP/ws and TLS https/wss (default 8443, env MDGW_PORT; 0 = any)\n"
          "  --cert FILE --key FILE      PEM certificate and key; TLS is served only with both\n"
          "  --io-threads N              network threads, one io_context each (default 1)\n"
-         "  --send-batch N              plain ws sends made with one io_uring system call (default 64; 0 = one sendmsg each)\n"
+         "  --send-batch N              ws/wss frames of a pass sent with one io_uring system call (default 64; 0 = one write each)\n"
          "  --max-message-bytes N       largest client frame; bigger closes with 1009 (default 65536)\n"
          "  --max-subscriptions N       per connection (default 1000)\n"
          "  --max-connections N         total (default 100000)\n"

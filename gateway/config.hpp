@@ -25,7 +25,7 @@ struct gateway_config {
   std::string auth_token; // when set, a WebSocket must present it (?token= or Authorization: Bearer)
   unsigned io_threads = 1;
   // Sends a pass over the ready sessions makes with one io_uring submission (0: one
-  // sendmsg each; send_batch.hpp).
+  // write each; send_batch.hpp).
   unsigned send_batch = 64;
   std::size_t max_message_bytes = 64 * 1024;
   std::size_t max_subscriptions = 1000;

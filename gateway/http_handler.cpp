@@ -49,7 +49,7 @@ std::string health(const http_context& ctx) {
   protocol::append_uint(out, ws);
   out.append("},\"io_threads\":");
   protocol::append_uint(out, ctx.workers.size());
-  // Plain ws sends made together with io_uring (send_batch.hpp), summed over io threads.
+  // ws/wss frames sent together with io_uring (send_batch.hpp), summed over io threads.
   std::uint64_t submits = 0;
   std::uint64_t batched = 0;
   bool enabled = !ctx.workers.empty();

@@ -149,7 +149,7 @@ public:
   [[nodiscard]] encoded book_fragment(book_channel& ch, std::uint64_t from_rec,
                                       protocol::wire_format fmt = protocol::wire_format::json);
   // Sends of a pass over the ready sessions, made together (send_batch.hpp); plain
-  // sessions queue their frame here while it accepts.
+  // and TLS sessions queue their frame here while it accepts.
   [[nodiscard]] send_batch& batch() noexcept { return batch_; }
   [[nodiscard]] const send_batch& batch() const noexcept { return batch_; }
   void mark_ready(session_base* s); // a session with dirty subscriptions to flush

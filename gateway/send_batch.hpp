@@ -3,21 +3,22 @@
 //
 // Rationale: in ui (1,000 clients on one core) each message costs one sendmsg, and on
 // this project's machines the system call's entry and exit are a large share of it
-// (page-table isolation, a paravirtualized kernel): a bare loop of sendmsg over 1,000
-// loopback connections took 6.3 to 6.7 µs a send where batches of 64 sends in one
-// io_uring_enter took 4.2 to 4.6 (docs/performance.md, "Sends batched with io_uring").
-// The kernel's TCP work per send stays the same; only the crossings are shared.
+// (page-table isolation, a paravirtualized kernel): mdgw_loopback_floor's bare loop of
+// send() over 1,000 loopback connections took about twice the writer CPU per send of
+// batches of 64 sends in one io_uring_enter (4.3 against 2.2 µs on a quiet machine;
+// docs/performance.md, "Sends batched with io_uring"). The kernel's TCP work per send
+// stays the same; only the crossings are shared.
 //
 // Contract:
 // - Only a pass of io_worker::flush_ready() queues (begin() .. end()); a session that
 //   writes at any other time (a reply to a request, a timer, a write completion) uses its
-//   one sendmsg as before, so nothing queued ever waits for a later event.
+//   one write as before (sendmsg, or SSL_write), so nothing queued ever waits for a later event.
 // - Every queued send is MSG_DONTWAIT: the kernel completes it during submit(), whole,
 //   in part, or not at all (-EAGAIN), and submit() calls each sender back with that
 //   result before it returns. The caller keeps the bytes valid until then and holds its
 //   stream's write gate closed meanwhile (write_gate.hpp), so no other frame can start.
 // - Without io_uring (an old kernel, a sandbox that forbids it, --send-batch 0) enabled()
-//   is false and sessions send one sendmsg each.
+//   is false and sessions write each frame at once.
 #pragma once
 
 #include <sys/socket.h>
