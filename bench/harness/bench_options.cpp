@@ -46,7 +46,7 @@ const char* usage() noexcept {
          "                         run lasts the ramp + S + --duration; rates, latencies and\n"
          "                         message counts cover the measured part (errors: the whole run)\n"
          "  --threads T            reader threads, each with its own epoll (default 1)\n"
-         "  --read-batch N         plain ws: the reads of one epoll round (up to N) made with one\n"
+         "  --read-batch N         the socket reads of one epoll round (up to N) made with one\n"
          "                         io_uring system call (default 256; 0: one recv each)\n"
          "  --json FILE|-          write a JSON report\n"
          "  --plot FILE.png        latency percentile plot (needs gnuplot)\n"

@@ -32,7 +32,7 @@ struct bench_options {
   double warmup_s = -1;   // >= 0: measure only from this long after every connection opened
   uint64_t max_messages = 0;  // stop after this many data messages (0: duration only)
   int threads = 1;
-  int read_batch = 256;    // plain reads of one epoll round made with one io_uring call (0: one recv each)
+  int read_batch = 256;    // socket reads of one epoll round made with one io_uring call (0: one recv each)
   std::string json_file;   // "" none, "-" stdout
   std::string plot_file;   // PNG
   bool quiet = false;

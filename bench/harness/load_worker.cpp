@@ -1,6 +1,7 @@
 #include "load_worker.hpp"
 
 #include <netinet/tcp.h>
+#include <openssl/bio.h>
 #include <openssl/err.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
@@ -27,6 +28,8 @@ constexpr std::size_t kReadBufferMin = 16 * 1024;
 constexpr std::size_t kReadBufferBudget = std::size_t{128} << 20;
 constexpr std::size_t kMaxUpgradeResponse = 16 * 1024;
 constexpr int kReadsPerEvent = 16;
+// A batched TLS read takes up to this much ciphertext (then OpenSSL decrypts it).
+constexpr std::size_t kCipherChunk = 32 * 1024;
 constexpr int64_t kPublishEveryNs = 200'000'000;
 constexpr int64_t kFirstBackoffNs = 250'000'000;
 constexpr int64_t kMaxBackoffNs = 4'000'000'000;
@@ -84,6 +87,9 @@ struct load_worker::connection {
   state st = state::idle;
   int fd = -1;
   SSL* ssl = nullptr;
+  // TLS once open, with batched reads: OpenSSL reads records from this memory BIO, which
+  // the batch's recv of the socket fills (owned by ssl).
+  BIO* rmem = nullptr;
   uint32_t interest = 0;  // registered epoll events; 0: not registered
   bool want_write = false;  // the last TLS operation needs the socket writable
   bool started_before = false;
@@ -142,6 +148,8 @@ struct load_worker::frame_handler {
 load_worker::load_worker(const bench_options& opts, const resolved_target& to, SSL_CTX* tls,
                          std::vector<connection_plan> plan)
     : opts_(opts), to_(to), tls_(tls), reads_(unsigned(opts.read_batch)) {
+  // One ciphertext slot per read of a batch, and one for a read outside it.
+  if (opts.url.tls && reads_.enabled()) cipher_scratch_.resize((std::size_t(opts.read_batch) + 1) * kCipherChunk);
   epoll_fd_ = epoll_create1(EPOLL_CLOEXEC);
   if (epoll_fd_ < 0) throw std::runtime_error(std::string("epoll_create1: ") + std::strerror(errno));
   const auto total = std::size_t(std::max(opts.connections, 1));
@@ -221,6 +229,7 @@ void load_worker::close_socket(connection& c) {
     ::close(c.fd);
   }
   c.ssl = nullptr;
+  c.rmem = nullptr;
   c.fd = -1;
   c.interest = 0;
   c.want_write = false;
@@ -392,6 +401,16 @@ void load_worker::on_upgrade_response(connection& c, int64_t now) {
   std::memmove(c.rbuf.data(), c.rbuf.data() + used, c.rlen - used);
   c.rlen -= used;
   c.st = connection::state::open;
+  if (c.ssl && reads_.enabled()) {
+    // From now on the batch reads the socket and OpenSSL the bytes it read (records read
+    // ahead already are in OpenSSL's own buffer). Writes still go to the socket.
+    BIO* m = BIO_new(BIO_s_mem());
+    if (m) {
+      BIO_set_mem_eof_return(m, -1);  // drained: "retry", not end of stream
+      SSL_set0_rbio(c.ssl, m);
+      c.rmem = m;
+    }
+  }
   ++open_;
   ++stats_.c.connects;
   stats_.connect.record(mono_ns() - c.connect_started);
@@ -473,17 +492,39 @@ bool load_worker::on_read(connection& c, io_result r, std::size_t got, std::size
 }
 
 bool load_worker::queue_read(connection& c) {
-  if (!reads_.accepting() || c.st != connection::state::open || c.ssl || !c.out.empty()) return false;
+  if (!reads_.accepting() || c.st != connection::state::open || (c.ssl && !c.rmem) || !c.out.empty()) return false;
+  if (c.rmem) {
+    // Ciphertext into this round's scratch slot; decrypted in finish_reads.
+    char* slot = cipher_scratch_.data() + std::size_t(reads_.queued()) * kCipherChunk;
+    reads_.queue(c.fd, slot, kCipherChunk, &c);
+    return true;
+  }
   const std::size_t space = read_space(c);
   reads_.queue(c.fd, c.rbuf.data() + c.rlen, space, &c);
   return true;
 }
 
+void load_worker::read_tls(connection& c, const char* cipher, std::size_t n, int64_t now) {
+  if (BIO_write(c.rmem, cipher, int(n)) != int(n)) {
+    fail(c, "out of memory for TLS records", now);
+    return;
+  }
+  read_some(c, now);
+}
+
 void load_worker::finish_reads(int64_t now) {
   // One receive stamp for the batch: every read in it was in this thread's hands when
   // the one system call returned.
-  for (const read_batch::done& d : reads_.submit()) {
+  const std::span<const read_batch::done> done = reads_.submit();
+  for (std::size_t i = 0; i < done.size(); ++i) {
+    const read_batch::done& d = done[i];
     connection& c = *static_cast<connection*>(d.user);
+    if (c.rmem) {
+      if (d.result > 0) read_tls(c, cipher_scratch_.data() + i * kCipherChunk, std::size_t(d.result), now);
+      else if (d.result == 0) fail(c, "connection closed by the server", now);
+      else if (d.result != -EAGAIN && d.result != -EINTR) fail(c, "connection closed by the server", now, -d.result);
+      continue;
+    }
     io_result r = io_result::progress;
     std::size_t got = 0;
     if (d.result > 0) got = std::size_t(d.result);
@@ -513,6 +554,14 @@ void load_worker::on_event(connection& c, uint32_t events, int64_t now) {
     case connection::state::open:
       if (!c.out.empty() && !flush(c)) {
         fail(c, "write failed", now);
+        return;
+      }
+      if (c.rmem) {
+        // Not in this round's batch (a write was pending, or the batch was full).
+        const ssize_t n = ::recv(c.fd, cipher_scratch_.data() + cipher_scratch_.size() - kCipherChunk, kCipherChunk, 0);
+        if (n > 0) read_tls(c, cipher_scratch_.data() + cipher_scratch_.size() - kCipherChunk, std::size_t(n), now);
+        else if (n == 0 || (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR))
+          fail(c, "connection closed by the server", now, n == 0 ? 0 : errno);
         return;
       }
       read_some(c, now);

@@ -91,6 +91,8 @@ class load_worker {
   // to write; finish_reads() makes them all and handles what they got.
   bool queue_read(connection& c);
   void finish_reads(int64_t now);
+  // A TLS connection's ciphertext read by the batch: to OpenSSL, then read as usual.
+  void read_tls(connection& c, const char* cipher, std::size_t n, int64_t now);
   bool flush(connection& c);
   void update_interest(connection& c);
   // Ends c (counted as a connect failure or a disconnect) and schedules its reconnect.
@@ -108,6 +110,7 @@ class load_worker {
   std::vector<std::unique_ptr<connection>> conns_;
   std::vector<connection*> ready_;  // TLS connections with bytes possibly buffered in OpenSSL
   read_batch reads_;
+  std::vector<char> cipher_scratch_;  // TLS: a ciphertext slot per batched read, and one more
   run_stats stats_;
   int open_ = 0;
   run_control* control_ = nullptr;

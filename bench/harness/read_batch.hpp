@@ -1,5 +1,6 @@
 // The reads of one epoll round made with one system call: an io_uring submission of one
-// recv per ready connection (plain connections only; TLS reads go through OpenSSL).
+// recv per ready connection (a TLS connection's ciphertext then goes to OpenSSL through
+// a memory BIO).
 //
 // Rationale: the harness must not be the bottleneck (issue 6), and on loopback a recv is
 // mostly the system call's crossing on this project's machines (page-table isolation, a
@@ -39,6 +40,7 @@ class read_batch {
   void begin() noexcept { open_ = enabled(); }
   void end() noexcept { open_ = false; }
   [[nodiscard]] bool accepting() const noexcept { return open_ && count_ < capacity_; }
+  [[nodiscard]] unsigned queued() const noexcept { return count_; }
 
   void queue(int fd, void* buf, std::size_t space, void* user);
   // Reads everything queued with one system call; the results are in queue order, valid

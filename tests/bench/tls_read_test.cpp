@@ -104,10 +104,13 @@ class burst_server {
   std::thread thread_;
 };
 
-TEST(HarnessTls, ReadsEveryRecordOfABurstThatEndsInSilence) {
+// read_batch: the harness's --read-batch (0: OpenSSL reads the socket itself; else the
+// batch reads it and OpenSSL the ciphertext from a memory BIO).
+void reads_every_record_of_a_burst(int read_batch) {
   burst_server server;
   ASSERT_NE(server.port(), 0);
   bench_options o;
+  o.read_batch = read_batch;
   o.url = parse_url("wss://127.0.0.1:" + std::to_string(server.port()) + "/ws");
   o.channels = {"book.SIM:A.1"};
   o.reconnect = false;
@@ -133,6 +136,10 @@ TEST(HarnessTls, ReadsEveryRecordOfABurstThatEndsInSilence) {
   EXPECT_EQ(snap.stats.c.bad_messages, 0u);
   EXPECT_EQ(snap.stats.c.seq_errors, 0u);
 }
+
+TEST(HarnessTls, ReadsEveryRecordOfABurstThatEndsInSilence) { reads_every_record_of_a_burst(0); }
+
+TEST(HarnessTls, BatchedReadsEveryRecordOfABurstThatEndsInSilence) { reads_every_record_of_a_burst(256); }
 
 }  // namespace
 }  // namespace mdgw::bench
