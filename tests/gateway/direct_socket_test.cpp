@@ -1,6 +1,7 @@
 // direct_socket: a frame written directly never has another write's bytes inside it, and
-// a direct write never starts while Beast's write is under way. Loopback sockets with
-// small buffers make every large write partial, so the orders are deterministic.
+// a direct write never starts while Beast's write is under way, also for a frame sent
+// through the io thread's send batch. Loopback sockets with small buffers make every
+// large write partial, so the orders are deterministic.
 #include "direct_socket.hpp"
 #include "direct_write_checks.hpp"
 
@@ -83,6 +84,35 @@ TEST(DirectSocket, AFullSocketTakesNothingAndSaysSo) {
   net::read(p.client, net::buffer(tail));
   EXPECT_EQ(tail, std::string("\x81\x03xyz", 5));
   EXPECT_EQ(rest_handlers_made, 0);
+}
+
+TEST(DirectSocket, AFrameInASendBatchHoldsBeastBackUntilItsRestIsOut) {
+  pair p;
+  const std::string head = "HH";
+  const std::string body(1 << 20, 'a');
+  bool rest_done = false;
+  send_batch batch(4);
+  ASSERT_TRUE(batch.enabled()) << "io_uring is not available here: " << batch.why_disabled();
+  test::batched_frame<pair> f;
+  ASSERT_EQ(test::send_batched(batch, p, f, head, body, rest_done), direct_result::partial)
+      << "1 MiB into a 4 KiB buffer went out at once";
+  test::pong_waits_for_the_direct_rest(p, rest_done, head + body);
+}
+
+TEST(DirectSocket, ASmallFrameInASendBatchGoesOutWholeAndOpensTheGate) {
+  pair p;
+  const std::string head = "\x81\x03";
+  const std::string body = "xyz";
+  bool rest_done = false;
+  send_batch batch(4);
+  ASSERT_TRUE(batch.enabled()) << "io_uring is not available here: " << batch.why_disabled();
+  test::batched_frame<pair> f;
+  EXPECT_EQ(test::send_batched(batch, p, f, head, body, rest_done), direct_result::done);
+  EXPECT_TRUE(p.server->can_write_direct());
+  EXPECT_FALSE(rest_done);
+  std::string got(5, '\0');
+  net::read(p.client, net::buffer(got));
+  EXPECT_EQ(got, head + body);
 }
 
 } // namespace

@@ -6,6 +6,7 @@
 #pragma once
 
 #include "net.hpp"
+#include "send_batch.hpp"
 
 #include <gtest/gtest.h>
 
@@ -90,6 +91,43 @@ void no_direct_write_while_beast_writes(P& p) {
   EXPECT_TRUE(done);
   EXPECT_TRUE(got == big);
   EXPECT_TRUE(p.server->can_write_direct());
+}
+
+// A frame in a send batch (send_batch.hpp), as ws_session queues it: finish_batched is
+// called the way ws_session calls it, and what it said is kept.
+template <class P>
+struct batched_frame final : batched_sender {
+  P* p = nullptr;
+  net::const_buffer head, body;
+  direct_result said = direct_result::nothing;
+  bool* rest_done = nullptr;
+  void batch_sent(ssize_t result) override {
+    error_code ec;
+    said = p->server->finish_batched(result, head, body, ec, rest_handler(*p, *rest_done));
+    EXPECT_FALSE(ec) << ec.message();
+  }
+};
+
+// Queues head + body in `batch` (the stream must queue it), checks that the gate is
+// closed meanwhile, sends the batch and returns what finish_batched said. head and body
+// must stay valid until the frame is out.
+template <class P>
+direct_result send_batched(send_batch& batch, P& p, batched_frame<P>& f, const std::string& head,
+                           const std::string& body, bool& rest_done) {
+  f.p = &p;
+  f.head = net::buffer(head);
+  f.body = net::buffer(body);
+  f.rest_done = &rest_done;
+  batch.begin();
+  EXPECT_TRUE(p.server->can_write_direct());
+  error_code ec;
+  int made = 0;
+  EXPECT_EQ(p.server->queue_direct(batch, f.head, f.body, ec, counted_rest(made), &f, {}), direct_result::queued);
+  EXPECT_FALSE(p.server->can_write_direct()) << "a queued frame must keep every other write out";
+  batch.submit();
+  batch.end();
+  EXPECT_EQ(made, 0);
+  return f.said;
 }
 
 } // namespace mdgw::test

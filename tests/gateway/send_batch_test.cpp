@@ -1,8 +1,6 @@
 // send_batch: queued sends go out with one submission, each sender hears what its send
-// did (all, part, nothing), in queue order; a direct_socket's frame in a batch keeps
-// Beast's writes out until it is finished, also when the socket took only part of it.
-#include "direct_socket.hpp"
-#include "direct_write_checks.hpp"
+// did (all, part, nothing), in queue order. (A direct_socket's frame in a batch:
+// direct_socket_test.cpp; a TLS record in one: tls_direct_test.cpp.)
 #include "send_batch.hpp"
 
 #include <gtest/gtest.h>
@@ -16,8 +14,6 @@
 
 namespace mdgw {
 namespace {
-
-constexpr int kSmallBuffer = 4096;
 
 // What a sender was told.
 struct recorder final : batched_sender {
@@ -211,90 +207,6 @@ TEST(SendBatch, AClosedDescriptorFailsItsSendOnly) {
   EXPECT_EQ(results[1], 4);
   EXPECT_EQ(good.read_available(), msg);
   EXPECT_TRUE(batch.enabled()) << "one failed send does not end batching";
-}
-
-// direct_socket with its frame in a batch.
-struct tcp_pair {
-  net::io_context ioc;
-  tcp::socket client{ioc};
-  std::unique_ptr<direct_socket> server;
-
-  tcp_pair() {
-    tcp::acceptor acc(ioc, tcp::endpoint(net::ip::address_v4::loopback(), 0));
-    client.open(tcp::v4());
-    const int small = kSmallBuffer;
-    setsockopt(client.native_handle(), SOL_SOCKET, SO_RCVBUF, &small, sizeof small);
-    client.connect(acc.local_endpoint());
-    tcp::socket s = acc.accept();
-    setsockopt(s.native_handle(), SOL_SOCKET, SO_SNDBUF, &small, sizeof small);
-    s.non_blocking(true);
-    server = std::make_unique<direct_socket>(std::move(s));
-  }
-
-  std::string read_all(std::size_t n) { return test::read_all(ioc, client, n); }
-};
-
-// Calls finish_batched the way ws_session does and keeps what it said.
-struct direct_sender final : batched_sender {
-  tcp_pair* p;
-  net::const_buffer head, body;
-  direct_result said{};
-  bool* rest_done;
-  void batch_sent(ssize_t result) override {
-    error_code ec;
-    said = p->server->finish_batched(result, head, body, ec, test::rest_handler(*p, *rest_done));
-    EXPECT_FALSE(ec) << ec.message();
-  }
-};
-
-TEST(SendBatch, ADirectFrameInABatchHoldsBeastBackUntilItsRestIsOut) {
-  send_batch batch(4);
-  ASSERT_TRUE(batch.enabled()) << "io_uring is not available here: " << batch.why_disabled();
-  tcp_pair p;
-  const std::string head = "HH";
-  const std::string body(1 << 20, 'a');
-  bool rest_done = false;
-  direct_sender s;
-  s.p = &p;
-  s.head = net::buffer(head);
-  s.body = net::buffer(body);
-  s.rest_done = &rest_done;
-  batch.begin();
-  ASSERT_TRUE(p.server->can_write_direct());
-  error_code ec;
-  int made = 0;
-  EXPECT_EQ(p.server->queue_direct(batch, s.head, s.body, ec, test::counted_rest(made), &s, {}), direct_result::queued);
-  EXPECT_FALSE(p.server->can_write_direct()) << "a queued frame must keep every other write out";
-  batch.submit();
-  batch.end();
-  ASSERT_EQ(s.said, direct_result::partial) << "1 MiB into a 4 KiB buffer went out at once";
-  test::pong_waits_for_the_direct_rest(p, rest_done, head + body);
-}
-
-TEST(SendBatch, ASmallDirectFrameInABatchGoesOutWholeAndOpensTheGate) {
-  send_batch batch(4);
-  ASSERT_TRUE(batch.enabled()) << "io_uring is not available here: " << batch.why_disabled();
-  tcp_pair p;
-  const std::string head = "\x81\x03";
-  const std::string body = "xyz";
-  bool rest_done = false;
-  direct_sender s;
-  s.p = &p;
-  s.head = net::buffer(head);
-  s.body = net::buffer(body);
-  s.rest_done = &rest_done;
-  batch.begin();
-  error_code ec;
-  int made = 0;
-  EXPECT_EQ(p.server->queue_direct(batch, s.head, s.body, ec, test::counted_rest(made), &s, {}), direct_result::queued);
-  batch.submit();
-  batch.end();
-  EXPECT_EQ(s.said, direct_result::done);
-  EXPECT_TRUE(p.server->can_write_direct());
-  EXPECT_FALSE(rest_done);
-  std::string got(5, '\0');
-  net::read(p.client, net::buffer(got));
-  EXPECT_EQ(got, head + body);
 }
 
 } // namespace

@@ -6,7 +6,6 @@
 // refuse records, so the orders are deterministic.
 #include "direct_write_checks.hpp"
 #include "self_signed.hpp"
-#include "send_batch.hpp"
 #include "server.hpp"
 #include "tls_fd_stream.hpp"
 
@@ -137,39 +136,6 @@ TEST(TlsDirect, AFrameLongerThanARecordIsLeftToBeast) {
   EXPECT_EQ(rest_handlers_made, 0);
 }
 
-// A record queued in a send batch (as ws_session queues it): calls finish_batched the way
-// ws_session does and keeps what it said.
-struct batched_record final : batched_sender {
-  tls_pair* p = nullptr;
-  net::const_buffer head, body;
-  direct_result said = direct_result::nothing;
-  bool* rest_done = nullptr;
-  void batch_sent(ssize_t result) override {
-    error_code ec;
-    said = p->server->finish_batched(result, head, body, ec, test::rest_handler(*p, *rest_done));
-    EXPECT_FALSE(ec) << ec.message();
-  }
-};
-
-// One record through the batch: queued, sent with one submit, finished.
-direct_result send_batched(send_batch& batch, tls_pair& p, batched_record& rec, const std::string& head,
-                           const std::string& body, bool& rest_done) {
-  rec.p = &p;
-  rec.head = net::buffer(head);
-  rec.body = net::buffer(body);
-  rec.rest_done = &rest_done;
-  error_code ec;
-  int made = 0;
-  batch.begin();
-  const direct_result q = p.server->queue_direct(batch, rec.head, rec.body, ec, test::counted_rest(made), &rec, {});
-  EXPECT_EQ(q, direct_result::queued) << "an open TLS stream queues a record";
-  EXPECT_FALSE(p.server->can_write_direct()) << "a queued record must keep every other write out";
-  batch.submit();
-  batch.end();
-  EXPECT_EQ(made, 0);
-  return rec.said;
-}
-
 TEST(TlsDirect, BatchedRecordsStayInOrderAndBeastWaitsForOneTheSocketRefused) {
   tls_pair p;
   send_batch batch(4);
@@ -177,13 +143,13 @@ TEST(TlsDirect, BatchedRecordsStayInOrderAndBeastWaitsForOneTheSocketRefused) {
   std::string expected;
   std::vector<std::string> frames; // each stays valid: OpenSSL retries a refused record from it
   frames.reserve(64);
-  std::vector<batched_record> recs(64);
+  std::vector<test::batched_frame<tls_pair>> recs(64);
   const std::string head = "H:";
   bool rest_done = false;
   auto r = direct_result::done;
   while (r == direct_result::done && frames.size() < 64) {
     frames.push_back(std::string(tls_detail::kRecord - 2, static_cast<char>('a' + frames.size() % 26)));
-    r = send_batched(batch, p, recs[frames.size() - 1], head, frames.back(), rest_done);
+    r = test::send_batched(batch, p, recs[frames.size() - 1], head, frames.back(), rest_done);
     expected.append(head).append(frames.back());
     if (r == direct_result::done) {
       EXPECT_TRUE(p.server->can_write_direct());
@@ -201,8 +167,8 @@ TEST(TlsDirect, ASmallBatchedRecordGoesOutWholeAndOpensTheGate) {
   const std::string head = "\x81\x05";
   const std::string body = "hello";
   bool rest_done = false;
-  batched_record rec;
-  EXPECT_EQ(send_batched(batch, p, rec, head, body, rest_done), direct_result::done);
+  test::batched_frame<tls_pair> rec;
+  EXPECT_EQ(test::send_batched(batch, p, rec, head, body, rest_done), direct_result::done);
   EXPECT_TRUE(p.server->can_write_direct());
   EXPECT_FALSE(rest_done);
   // And a direct record after it arrives after it.
@@ -218,7 +184,7 @@ TEST(TlsDirect, AFrameLongerThanARecordIsNotQueued) {
   send_batch batch(4);
   ASSERT_TRUE(batch.enabled()) << batch.why_disabled();
   const std::string body(tls_detail::kRecord, 'x');
-  batched_record rec;
+  test::batched_frame<tls_pair> rec;
   error_code ec;
   int made = 0;
   batch.begin();
