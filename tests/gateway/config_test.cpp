@@ -16,6 +16,15 @@ TEST(Config, Defaults) {
   EXPECT_EQ(c.port, 8443);
   EXPECT_GE(c.io_threads, 1U);
   EXPECT_EQ(c.max_message_bytes, 65536U);
+  EXPECT_EQ(c.send_batch, 64U);
+}
+
+TEST(Config, SendBatch) {
+  EXPECT_EQ(parse_config({"--send-batch", "0"}).send_batch, 0U); // off: one write per frame
+  EXPECT_EQ(parse_config({"--send-batch=256"}).send_batch, 256U);
+  EXPECT_NE(error_of({"--send-batch", "4097"}).find("--send-batch"), std::string::npos);
+  EXPECT_NE(error_of({"--send-batch", "-1"}).find("--send-batch"), std::string::npos);
+  EXPECT_NE(error_of({"--send-batch", "lots"}).find("--send-batch"), std::string::npos);
 }
 
 TEST(Config, FlagsAndEnv) {
