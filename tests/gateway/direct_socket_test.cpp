@@ -4,6 +4,7 @@
 // large write partial, so the orders are deterministic.
 #include "direct_socket.hpp"
 #include "direct_write_checks.hpp"
+#include "send_batch_required.hpp"
 
 #include <gtest/gtest.h>
 
@@ -92,7 +93,7 @@ TEST(DirectSocket, AFrameInASendBatchHoldsBeastBackUntilItsRestIsOut) {
   const std::string body(1 << 20, 'a');
   bool rest_done = false;
   send_batch batch(4);
-  ASSERT_TRUE(batch.enabled()) << "io_uring is not available here: " << batch.why_disabled();
+  MDGW_REQUIRE_SEND_BATCH(batch);
   test::batched_frame<pair> f;
   ASSERT_EQ(test::send_batched(batch, p, f, head, body, rest_done), direct_result::partial)
       << "1 MiB into a 4 KiB buffer went out at once";
@@ -105,7 +106,7 @@ TEST(DirectSocket, ASmallFrameInASendBatchGoesOutWholeAndOpensTheGate) {
   const std::string body = "xyz";
   bool rest_done = false;
   send_batch batch(4);
-  ASSERT_TRUE(batch.enabled()) << "io_uring is not available here: " << batch.why_disabled();
+  MDGW_REQUIRE_SEND_BATCH(batch);
   test::batched_frame<pair> f;
   EXPECT_EQ(test::send_batched(batch, p, f, head, body, rest_done), direct_result::done);
   EXPECT_TRUE(p.server->can_write_direct());

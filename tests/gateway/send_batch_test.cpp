@@ -2,6 +2,7 @@
 // did (all, part, nothing), in queue order. (A direct_socket's frame in a batch:
 // direct_socket_test.cpp; a TLS record in one: tls_direct_test.cpp.)
 #include "send_batch.hpp"
+#include "send_batch_required.hpp"
 
 #include <gtest/gtest.h>
 
@@ -66,7 +67,7 @@ struct socket_pair {
 
 TEST(SendBatch, EverySenderHearsItsSendInQueueOrderAfterOneSubmit) {
   send_batch batch(16);
-  ASSERT_TRUE(batch.enabled()) << batch.why_disabled();
+  MDGW_REQUIRE_SEND_BATCH(batch);
   EXPECT_FALSE(batch.accepting()) << "outside a pass nothing may be queued";
   std::vector<socket_pair> pairs(5);
   std::vector<ssize_t> results;
@@ -103,7 +104,7 @@ TEST(SendBatch, EverySenderHearsItsSendInQueueOrderAfterOneSubmit) {
 
 TEST(SendBatch, AFullSocketTakesNothingAndAnAlmostFullOneTakesPart) {
   send_batch batch(4);
-  ASSERT_TRUE(batch.enabled()) << "io_uring is not available here: " << batch.why_disabled();
+  MDGW_REQUIRE_SEND_BATCH(batch);
   socket_pair full, room;
   full.fill();
   const std::size_t filled = room.fill();
@@ -130,7 +131,7 @@ TEST(SendBatch, AFullSocketTakesNothingAndAnAlmostFullOneTakesPart) {
 
 TEST(SendBatch, CapacityBoundsAPassAndACallbackMayQueueForTheNextSubmit) {
   send_batch batch(2);
-  ASSERT_TRUE(batch.enabled()) << "io_uring is not available here: " << batch.why_disabled();
+  MDGW_REQUIRE_SEND_BATCH(batch);
   socket_pair p1, p2, p3;
   std::vector<ssize_t> results;
   std::vector<int> order;
@@ -186,7 +187,7 @@ TEST(SendBatch, ZeroCapacityIsOffAndSaysWhy) {
 
 TEST(SendBatch, AClosedDescriptorFailsItsSendOnly) {
   send_batch batch(4);
-  ASSERT_TRUE(batch.enabled()) << "io_uring is not available here: " << batch.why_disabled();
+  MDGW_REQUIRE_SEND_BATCH(batch);
   socket_pair good;
   int fds[2];
   ASSERT_EQ(::socketpair(AF_UNIX, SOCK_STREAM, 0, fds), 0);

@@ -6,6 +6,7 @@
 // refuse records, so the orders are deterministic.
 #include "direct_write_checks.hpp"
 #include "self_signed.hpp"
+#include "send_batch_required.hpp"
 #include "server.hpp"
 #include "tls_fd_stream.hpp"
 
@@ -139,7 +140,7 @@ TEST(TlsDirect, AFrameLongerThanARecordIsLeftToBeast) {
 TEST(TlsDirect, BatchedRecordsStayInOrderAndBeastWaitsForOneTheSocketRefused) {
   tls_pair p;
   send_batch batch(4);
-  ASSERT_TRUE(batch.enabled()) << batch.why_disabled();
+  MDGW_REQUIRE_SEND_BATCH(batch);
   std::string expected;
   std::vector<std::string> frames; // each stays valid: OpenSSL retries a refused record from it
   frames.reserve(64);
@@ -163,7 +164,7 @@ TEST(TlsDirect, BatchedRecordsStayInOrderAndBeastWaitsForOneTheSocketRefused) {
 TEST(TlsDirect, ASmallBatchedRecordGoesOutWholeAndOpensTheGate) {
   tls_pair p;
   send_batch batch(4);
-  ASSERT_TRUE(batch.enabled()) << batch.why_disabled();
+  MDGW_REQUIRE_SEND_BATCH(batch);
   const std::string head = "\x81\x05";
   const std::string body = "hello";
   bool rest_done = false;
@@ -182,7 +183,7 @@ TEST(TlsDirect, ASmallBatchedRecordGoesOutWholeAndOpensTheGate) {
 TEST(TlsDirect, AFrameLongerThanARecordIsNotQueued) {
   tls_pair p;
   send_batch batch(4);
-  ASSERT_TRUE(batch.enabled()) << batch.why_disabled();
+  MDGW_REQUIRE_SEND_BATCH(batch);
   const std::string body(tls_detail::kRecord, 'x');
   test::batched_frame<tls_pair> rec;
   error_code ec;
