@@ -26,7 +26,7 @@ void mark_all(const std::vector<subscription*>& subs, std::uint64_t exch_ts = 0,
 io_worker::io_worker(std::size_t index, publication& pub, const gateway_config& cfg)
     : index_(index), pub_(pub), cfg_(cfg), batch_(cfg.send_batch) {
   if (cfg.send_batch != 0 && !batch_.enabled() && index == 0) {
-    std::fprintf(stderr, "mdgw: sends are not batched (%s): one sendmsg per message\n", batch_.why_disabled());
+    std::fprintf(stderr, "mdgw: sends are not batched (%s): each frame is written at once\n", batch_.why_disabled());
   }
   guard_.emplace(net::make_work_guard(ioc_));
   // The feed thread calls this at most once per batch (publication's armed flag).
