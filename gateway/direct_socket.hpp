@@ -67,7 +67,7 @@ struct gated_write_op {
       st->gate.beast_started();
     }
     if (st->gate.closed()) {
-      st->gate.wait(std::move(self)); // woken when the direct frame is done
+      st->gate.wait(st->socket.get_executor(), std::move(self)); // woken when the direct frame is done
       return;
     }
     writing = true;
@@ -136,7 +136,7 @@ public:
   template <class MakeHandler>
   direct_result queue_direct(send_batch& batch, net::const_buffer head, net::const_buffer body, error_code&,
                              MakeHandler&&, batched_sender* sender, std::shared_ptr<void> keep) {
-    st_->gate.close(st_->socket.get_executor());
+    st_->gate.close();
     batch.queue(st_->socket.native_handle(), head.data(), head.size(), body.data(), body.size(), sender,
                 std::move(keep));
     return direct_result::queued;
@@ -178,7 +178,7 @@ private:
     if (sent == 0) return direct_result::nothing;
     const std::array<net::const_buffer, 2> rest{head + std::min(sent, head.size()),
                                                 body + (sent > head.size() ? sent - head.size() : 0)};
-    st_->gate.close(st_->socket.get_executor());
+    st_->gate.close();
     net::async_write(st_->socket, rest, [st = st_, h = make_on_rest()](error_code e, std::size_t k) mutable {
       st->gate.reopen();
       h(e, k);

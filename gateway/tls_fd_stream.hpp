@@ -207,7 +207,7 @@ struct io_op {
         }
         if (st->gate.closed()) {
           ph = phase::gated;
-          st->gate.wait(std::move(self));
+          st->gate.wait(st->socket.get_executor(), std::move(self));
           return;
         }
       }
@@ -347,7 +347,7 @@ public:
     if (st.bytes_in != in) tls_detail::kick_other(st, st.wr);
     if (!out.empty()) {
       // Sent by OpenSSL's count: these bytes must reach the socket before any other.
-      st.gate.close(st.socket.get_executor());
+      st.gate.close();
       st.queued = net::buffer(out);
       batch.queue(st.socket.native_handle(), nullptr, 0, out.data(), out.size(), sender, std::move(keep));
       return direct_result::queued;
@@ -419,7 +419,7 @@ private:
       ec = s.ec;
       return direct_result::failed;
     }
-    st_->gate.close(st_->socket.get_executor());
+    st_->gate.close();
     start<true>(st_->wr, frame, [st = st_, h = make_on_rest()](error_code e, std::size_t k) mutable {
       st->gate.reopen();
       h(e, k);

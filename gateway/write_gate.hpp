@@ -26,18 +26,9 @@ public:
   void beast_started() noexcept { ++beast_writes_; }
   void beast_done() noexcept { --beast_writes_; }
 
-  // The rest of a direct frame is being written. The timer Beast's writes wait on is made
-  // on the first such frame (most connections never have one).
-  void close(const net::any_io_executor& ex) {
-    direct_pending_ = true;
-    if (!timer_) {
-      timer_ = std::make_unique<net::steady_timer>(ex);
-      timer_->expires_at(net::steady_timer::time_point::max());
-    }
-  }
-  // The rest is out: Beast's writes that waited go now. (Nearly always none did: then
-  // the timer is left alone; cancelling it was 1% of mdgw's CPU in ui with batched sends,
-  // which close and reopen the gate for every frame.)
+  // A direct frame is queued in a send batch, or its rest is being written.
+  void close() noexcept { direct_pending_ = true; }
+  // The frame is out: Beast's writes that waited go now.
   void reopen() noexcept {
     direct_pending_ = false;
     if (waiting_) {
@@ -46,8 +37,15 @@ public:
     }
   }
   // Waits (a composed op's `self`, called back with an error_code) until reopen or release.
+  // The timer is made for the first write that waits, not when the gate closes: with
+  // batched sends the gate closes for every frame, and a Beast write almost never finds
+  // it closed.
   template <class Self>
-  void wait(Self&& self) {
+  void wait(const net::any_io_executor& ex, Self&& self) {
+    if (!timer_) {
+      timer_ = std::make_unique<net::steady_timer>(ex);
+      timer_->expires_at(net::steady_timer::time_point::max());
+    }
     waiting_ = true;
     timer_->async_wait(std::forward<Self>(self));
   }
