@@ -95,7 +95,6 @@ struct state {
   std::size_t owed_off = 0;
 };
 
-
 // The outcome of one attempt: done (ec, n) or wait for `w`.
 struct step {
   error_code ec;
@@ -374,12 +373,8 @@ public:
     const std::size_t sent = result > 0 ? static_cast<std::size_t>(result) : 0;
     st.owed.assign(static_cast<const char*>(queued.data()) + sent, queued.size() - sent);
     st.owed_off = 0;
-    start<true>(st.wr, [](tls_detail::state& s) { return tls_detail::flush_owed(s); },
-                [s = st_, h = make_on_rest()](error_code e, std::size_t k) mutable {
-                  s->gate.reopen();
-                  h(e, k);
-                });
-    return direct_result::partial;
+    return finish_async([](tls_detail::state& s) { return tls_detail::flush_owed(s); },
+                        std::forward<MakeHandler>(make_on_rest));
   }
 
   template <class ConstBufferSequence, class Token>
@@ -419,8 +414,14 @@ private:
       ec = s.ec;
       return direct_result::failed;
     }
+    return finish_async(frame, std::forward<MakeHandler>(make_on_rest));
+  }
+  // Runs `step` asynchronously until it is done, the gate closed meanwhile, then calls the
+  // handler make_on_rest() makes (partial).
+  template <class Step, class MakeHandler>
+  direct_result finish_async(Step step, MakeHandler&& make_on_rest) {
     st_->gate.close();
-    start<true>(st_->wr, frame, [st = st_, h = make_on_rest()](error_code e, std::size_t k) mutable {
+    start<true>(st_->wr, std::move(step), [st = st_, h = make_on_rest()](error_code e, std::size_t k) mutable {
       st->gate.reopen();
       h(e, k);
     });

@@ -161,9 +161,7 @@ bool ws_session<NextLayer>::write_message(net::const_buffer message) {
     const std::size_t head = frame_header(frame_head_.data(), binary, message.size());
     const net::const_buffer head_buf = net::buffer(frame_head_.data(), head);
     error_code ec;
-    const auto make_on_rest = [this] {
-      return beast::bind_front_handler(&ws_session::on_write, this->shared_from_this());
-    };
+    const auto make_on_rest = [this] { return on_write_handler(); };
     direct_result r;
     if (send_batch& batch = worker_.batch(); batch.accepting()) {
       // In a pass over the ready sessions: one system call sends many sessions' frames.
@@ -184,16 +182,14 @@ bool ws_session<NextLayer>::write_message(net::const_buffer message) {
     }
   }
   ws_.binary(binary);
-  ws_.async_write(message, beast::bind_front_handler(&ws_session::on_write, this->shared_from_this()));
+  ws_.async_write(message, on_write_handler());
   return false;
 }
 
 template <class NextLayer>
 void ws_session<NextLayer>::batch_sent(ssize_t result) {
   error_code ec;
-  const auto make_on_rest = [this] {
-    return beast::bind_front_handler(&ws_session::on_write, this->shared_from_this());
-  };
+  const auto make_on_rest = [this] { return on_write_handler(); };
   const net::const_buffer head = net::buffer(frame_head_.data(), batched_head_);
   switch (ws_.next_layer().finish_batched(result, head, batched_, ec, make_on_rest)) {
   case direct_result::done: written_at_once(); return;
@@ -204,7 +200,7 @@ void ws_session<NextLayer>::batch_sent(ssize_t result) {
   }
   // The socket took nothing (plain): Beast's write waits for it, as in write_message.
   ws_.binary(format_ == protocol::wire_format::capnp);
-  ws_.async_write(batched_, beast::bind_front_handler(&ws_session::on_write, this->shared_from_this()));
+  ws_.async_write(batched_, on_write_handler());
 }
 
 template <class NextLayer>

@@ -32,6 +32,8 @@ private:
   void on_read(error_code ec, std::size_t n);
   bool write_message(net::const_buffer message) override;
   void on_write(error_code ec, std::size_t n);
+  // on_write bound to this session (which it keeps alive): a data frame's completion.
+  auto on_write_handler() { return beast::bind_front_handler(&ws_session::on_write, this->shared_from_this()); }
   void batch_sent(ssize_t result) override; // a frame queued in the io thread's send batch
   void close_with(std::uint16_t code, std::string_view reason) override;
   std::shared_ptr<void> keep_alive() override { return this->shared_from_this(); }
