@@ -12,8 +12,10 @@
 #include <cctype>
 #include <cerrno>
 #include <chrono>
+#include <cstdio>
 #include <cstring>
 #include <limits>
+#include <mutex>
 #include <stdexcept>
 
 namespace mdgw::bench {
@@ -150,6 +152,13 @@ load_worker::load_worker(const bench_options& opts, const resolved_target& to, S
     : opts_(opts), to_(to), tls_(tls), reads_(unsigned(opts.read_batch)) {
   // One ciphertext slot per read of a batch, and one for a read outside it.
   if (opts.url.tls && reads_.enabled()) cipher_scratch_.resize((std::size_t(opts.read_batch) + 1) * kCipherChunk);
+  if (opts.read_batch != 0 && !reads_.enabled()) {
+    static std::once_flag said;
+    std::call_once(said, [&] {
+      std::fprintf(stderr, "mdgw-bench: reads are not batched (%s): one recv per ready connection\n",
+                   reads_.why_disabled().c_str());
+    });
+  }
   epoll_fd_ = epoll_create1(EPOLL_CLOEXEC);
   if (epoll_fd_ < 0) throw std::runtime_error(std::string("epoll_create1: ") + std::strerror(errno));
   const auto total = std::size_t(std::max(opts.connections, 1));
@@ -438,57 +447,55 @@ void load_worker::read_some(connection& c, int64_t now) {
 
 bool load_worker::on_read(connection& c, io_result r, std::size_t got, std::size_t space, int64_t recv_ns,
                           int64_t now) {
-  {
-    if (r == io_result::would_block) {
-      update_interest(c);
-      return false;
-    }
-    if (r == io_result::closed) {
-      fail(c, c.st == connection::state::open ? "connection closed by the server" : "connection closed during upgrade",
-           now);
-      return false;
-    }
-    stats_.c.bytes += got;
-    c.rlen += got;
-    if (c.st == connection::state::upgrading) {
-      on_upgrade_response(c, now);
-      if (c.st != connection::state::open) return false;
-    }
-    frame_handler h{*this, c, recv_ns};
-    const std::size_t used = c.reader.consume(c.rbuf.data(), c.rlen, h);
-    if (c.reader.failed()) {
-      ++stats_.c.ws_errors;
-      note_error(std::string("WebSocket protocol violation: ") + c.reader.error());
-      fail(c, "WebSocket protocol violation", now);
-      return false;
-    }
-    if (used) {
-      std::memmove(c.rbuf.data(), c.rbuf.data() + used, c.rlen - used);
-      c.rlen -= used;
-    }
-    if (h.data_messages) {
-      const uint64_t total = control_->messages.fetch_add(h.data_messages, std::memory_order_relaxed) + h.data_messages;
-      if (control_->max_messages && total >= control_->max_messages) control_->stop.store(true);
-    }
-    if (h.closed) {
-      // Echo the close (RFC 6455 5.5.1), then drop the connection.
-      const uint8_t code[2] = {uint8_t(h.close_code >> 8), uint8_t(h.close_code)};
-      append_client_frame(c.out, ws_opcode::close,
-                          h.close_code == 1005 ? std::string_view{}
-                                               : std::string_view(reinterpret_cast<const char*>(code), 2),
-                          c.next_mask());
-      (void)flush(c);
-      const std::string why = "server closed the WebSocket with code " + std::to_string(h.close_code);
-      note_error(why);
-      fail(c, "connection closed by the server", now);
-      return false;
-    }
-    if (!c.out.empty() && !flush(c)) {
-      fail(c, "write failed", now);
-      return false;
-    }
-    return c.ssl || got == space;  // else the socket is drained: skip the EAGAIN round trip
+  if (r == io_result::would_block) {
+    update_interest(c);
+    return false;
   }
+  if (r == io_result::closed) {
+    fail(c, c.st == connection::state::open ? "connection closed by the server" : "connection closed during upgrade",
+         now);
+    return false;
+  }
+  stats_.c.bytes += got;
+  c.rlen += got;
+  if (c.st == connection::state::upgrading) {
+    on_upgrade_response(c, now);
+    if (c.st != connection::state::open) return false;
+  }
+  frame_handler h{*this, c, recv_ns};
+  const std::size_t used = c.reader.consume(c.rbuf.data(), c.rlen, h);
+  if (c.reader.failed()) {
+    ++stats_.c.ws_errors;
+    note_error(std::string("WebSocket protocol violation: ") + c.reader.error());
+    fail(c, "WebSocket protocol violation", now);
+    return false;
+  }
+  if (used) {
+    std::memmove(c.rbuf.data(), c.rbuf.data() + used, c.rlen - used);
+    c.rlen -= used;
+  }
+  if (h.data_messages) {
+    const uint64_t total = control_->messages.fetch_add(h.data_messages, std::memory_order_relaxed) + h.data_messages;
+    if (control_->max_messages && total >= control_->max_messages) control_->stop.store(true);
+  }
+  if (h.closed) {
+    // Echo the close (RFC 6455 5.5.1), then drop the connection.
+    const uint8_t code[2] = {uint8_t(h.close_code >> 8), uint8_t(h.close_code)};
+    append_client_frame(c.out, ws_opcode::close,
+                        h.close_code == 1005 ? std::string_view{}
+                                             : std::string_view(reinterpret_cast<const char*>(code), 2),
+                        c.next_mask());
+    (void)flush(c);
+    const std::string why = "server closed the WebSocket with code " + std::to_string(h.close_code);
+    note_error(why);
+    fail(c, "connection closed by the server", now);
+    return false;
+  }
+  if (!c.out.empty() && !flush(c)) {
+    fail(c, "write failed", now);
+    return false;
+  }
+  return c.ssl || got == space;  // else the socket is drained: skip the EAGAIN round trip
 }
 
 bool load_worker::queue_read(connection& c) {
@@ -611,8 +618,8 @@ void load_worker::run(run_control& control, int64_t start_mono_ns) {
     }
     const int n = epoll_wait(epoll_fd_, events.data(), int(events.size()), timeout_ms);
     now = mono_ns();
-    // Plain open connections with nothing to write are read together, with one system
-    // call (read_batch.hpp); the others one by one as before.
+    // Open connections with nothing to write are read together, with one system call
+    // (read_batch.hpp); the others one by one as before.
     reads_.begin();
     for (int i = 0; i < n; ++i) {
       connection& c = *static_cast<connection*>(events[std::size_t(i)].data.ptr);

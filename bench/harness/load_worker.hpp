@@ -87,8 +87,8 @@ class load_worker {
   // A read of c ended: r, with got bytes of the `space` offered at its buffer's end.
   // Handles what arrived; true when c may have more to read now.
   bool on_read(connection& c, io_result r, std::size_t got, std::size_t space, int64_t recv_ns, int64_t now);
-  // Queues c's read in this round's batch (true), when it is plain, open and has nothing
-  // to write; finish_reads() makes them all and handles what they got.
+  // Queues c's read in this round's batch (true), when it is open and has nothing to
+  // write; finish_reads() makes them all and handles what they got.
   bool queue_read(connection& c);
   void finish_reads(int64_t now);
   // A TLS connection's ciphertext read by the batch: to OpenSSL, then read as usual.

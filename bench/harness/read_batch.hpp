@@ -5,7 +5,7 @@
 // Rationale: the harness must not be the bottleneck (issue 6), and on loopback a recv is
 // mostly the system call's crossing on this project's machines (page-table isolation, a
 // paravirtualized kernel): with mdgw batching its sends, ui's one reader thread was 93%
-// busy at 113,000 messages/s with one recv per ready connection. Each recv is
+// busy at 107,000 messages/s with one recv per ready connection. Each recv is
 // MSG_DONTWAIT, so the kernel completes all of them during the submission.
 #pragma once
 
