@@ -5,7 +5,7 @@
 // this project's machines the system call's entry and exit are a large share of it
 // (page-table isolation, a paravirtualized kernel): mdgw_loopback_floor's bare loop of
 // send() over 1,000 loopback connections took about twice the writer CPU per send of
-// batches of 64 sends in one io_uring_enter (4.3 against 2.2 µs on a quiet machine;
+// batches of 64 sends in one io_uring_enter (4.33 to 4.52 against 2.03 to 2.16 µs;
 // docs/performance.md, "Sends batched with io_uring"). The kernel's TCP work per send
 // stays the same; only the crossings are shared.
 //
