@@ -44,9 +44,6 @@ class BenchHarness(unittest.TestCase):
         cls.gw.close()
         cls.tmp.cleanup()
 
-    def ws_count(self) -> int:
-        return self.gw.health()["connections"]["ws"]
-
     def run_bench(self, tls: bool, name: str, extra=(), gw=None):
         gw = gw or self.gw
         report = os.path.join(self.tmp.name, name + ".json")
