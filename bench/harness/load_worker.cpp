@@ -78,6 +78,97 @@ std::string subscribe_request(const std::vector<std::string>& channels) {
   return s;
 }
 
+// The ciphertext OpenSSL reads once a wss connection is open and its reads are batched:
+// the bytes a batched recv put in its scratch slot (`window`, only valid during read_tls),
+// after those an earlier read_tls left unread (`spill`, copied there then; rare). The
+// BIO hands OpenSSL these bytes in place: a memory BIO (BIO_s_mem) took a copy first and
+// zeroed the memory it grew into, 8% of the reading thread in the tls scenario
+// (docs/performance.md).
+struct tls_source {
+  std::string spill;
+  std::size_t spill_off = 0;
+  const char* window = nullptr;
+  std::size_t window_len = 0;
+
+  [[nodiscard]] std::size_t pending() const noexcept { return spill.size() - spill_off + window_len; }
+  // Copies up to len bytes to out; 0 when there are none.
+  std::size_t take(char* out, std::size_t len) noexcept {
+    std::size_t done = 0;
+    if (spill_off < spill.size()) {
+      done = std::min(len, spill.size() - spill_off);
+      std::memcpy(out, spill.data() + spill_off, done);
+      spill_off += done;
+      if (spill_off == spill.size()) {
+        spill.clear();
+        spill_off = 0;
+      }
+    }
+    if (done < len && window_len != 0) {
+      const std::size_t n = std::min(len - done, window_len);
+      std::memcpy(out + done, window, n);
+      window += n;
+      window_len -= n;
+      done += n;
+    }
+    return done;
+  }
+  // The end of a read_tls: what OpenSSL left of the window is kept for the next read.
+  void keep_rest() {
+    if (window_len != 0) spill.append(window, window_len);
+    window = nullptr;
+    window_len = 0;
+  }
+  void reset() noexcept {
+    spill.clear();
+    spill_off = 0;
+    window = nullptr;
+    window_len = 0;
+  }
+};
+
+int tls_source_read(BIO* b, char* out, int len) {
+  BIO_clear_retry_flags(b);
+  if (len <= 0) return 0;
+  const std::size_t n = static_cast<tls_source*>(BIO_get_data(b))->take(out, std::size_t(len));
+  if (n == 0) {
+    BIO_set_retry_read(b);  // drained: "retry", not end of stream
+    return -1;
+  }
+  return int(n);
+}
+
+long tls_source_ctrl(BIO* b, int cmd, long, void*) {
+  switch (cmd) {
+    case BIO_CTRL_PENDING:
+      return long(static_cast<tls_source*>(BIO_get_data(b))->pending());
+    case BIO_CTRL_FLUSH:
+      return 1;
+    default:
+      return 0;
+  }
+}
+
+int tls_source_create(BIO* b) {
+  BIO_set_init(b, 1);
+  return 1;
+}
+
+// Built once, shared by every connection; nullptr when OpenSSL could not make it (reads
+// then go through OpenSSL's socket BIO, unbatched).
+const BIO_METHOD* tls_source_method() {
+  static const BIO_METHOD* const method = []() -> const BIO_METHOD* {
+    BIO_METHOD* m = BIO_meth_new(BIO_get_new_index() | BIO_TYPE_SOURCE_SINK, "mdgw-bench batched reads");
+    if (m == nullptr) return nullptr;
+    if (BIO_meth_set_read(m, tls_source_read) != 1 || BIO_meth_set_ctrl(m, tls_source_ctrl) != 1 ||
+        BIO_meth_set_create(m, tls_source_create) != 1) {
+      BIO_meth_free(m);
+      return nullptr;
+    }
+    return m;
+  }();
+  return method;
+}
+
 }  // namespace
 
 struct load_worker::connection {
@@ -89,9 +180,10 @@ struct load_worker::connection {
   state st = state::idle;
   int fd = -1;
   SSL* ssl = nullptr;
-  // TLS once open, with batched reads: OpenSSL reads records from this memory BIO, which
-  // the batch's recv of the socket fills (owned by ssl).
+  // TLS once open, with batched reads: OpenSSL reads records through a BIO of ours
+  // (owned by ssl) from `cipher` (tls_source below).
   BIO* rmem = nullptr;
+  tls_source cipher;
   uint32_t interest = 0;  // registered epoll events; 0: not registered
   bool want_write = false;  // the last TLS operation needs the socket writable
   bool started_before = false;
@@ -239,6 +331,7 @@ void load_worker::close_socket(connection& c) {
   }
   c.ssl = nullptr;
   c.rmem = nullptr;
+  c.cipher.reset();
   c.fd = -1;
   c.interest = 0;
   c.want_write = false;
@@ -413,9 +506,10 @@ void load_worker::on_upgrade_response(connection& c, int64_t now) {
   if (c.ssl && reads_.enabled()) {
     // From now on the batch reads the socket and OpenSSL the bytes it read (records read
     // ahead already are in OpenSSL's own buffer). Writes still go to the socket.
-    BIO* m = BIO_new(BIO_s_mem());
+    const BIO_METHOD* method = tls_source_method();
+    BIO* m = method ? BIO_new(method) : nullptr;
     if (m) {
-      BIO_set_mem_eof_return(m, -1);  // drained: "retry", not end of stream
+      BIO_set_data(m, &c.cipher);
       SSL_set0_rbio(c.ssl, m);
       c.rmem = m;
     }
@@ -441,8 +535,9 @@ void load_worker::read_some(connection& c, int64_t now) {
     const io_result r = io_transfer(c, false, c.rbuf.data() + c.rlen, space, got);
     if (!on_read(c, r, got, space, real_ns(), now)) return;
   }
-  // Records OpenSSL read ahead but did not decrypt yet count too (SSL_pending does not).
-  if (c.ssl && SSL_has_pending(c.ssl)) ready_.push_back(&c);
+  // Records OpenSSL read ahead but did not decrypt yet count too (SSL_pending does not),
+  // and ciphertext a batched read left for it.
+  if (c.ssl && (SSL_has_pending(c.ssl) || c.cipher.pending() != 0)) ready_.push_back(&c);
 }
 
 bool load_worker::on_read(connection& c, io_result r, std::size_t got, std::size_t space, int64_t recv_ns,
@@ -512,11 +607,12 @@ bool load_worker::queue_read(connection& c) {
 }
 
 void load_worker::read_tls(connection& c, const char* cipher, std::size_t n, int64_t now) {
-  if (BIO_write(c.rmem, cipher, int(n)) != int(n)) {
-    fail(c, "out of memory for TLS records", now);
-    return;
-  }
+  c.cipher.window = cipher;
+  c.cipher.window_len = n;
   read_some(c, now);
+  // The slot is reused by the next round: what OpenSSL did not take yet (read_some's
+  // reads ran out, or the connection failed and reset it) is copied aside.
+  c.cipher.keep_rest();
 }
 
 void load_worker::finish_reads(int64_t now) {
