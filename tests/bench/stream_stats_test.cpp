@@ -57,6 +57,32 @@ TEST(MessageScan, FindsKeysAtTheEdgesAndSkipsLookAlikes) {
   EXPECT_EQ(find(b, e, "\"channel\":\""), nullptr);
 }
 
+// find() looks 16 bytes at a time and hands long stretches without the key's anchor to
+// memchr: every position of a key, in every length of text around it (look-alikes and
+// anchors without the key included), must give what std::string_view::find gives.
+TEST(MessageScan, FindAgreesWithStringFindAtEveryOffset) {
+  std::mt19937_64 rng(11);
+  const std::string_view keys[] = {"\"seq\":", "{\"channel\":\"", "\"ts_recv_oldest\":", "\"merged\":"};
+  const std::string_view filler[] = {"[\"152.6000\",\"5100\",4],", "\"quality\":\"ok\",", "\"prev\":17,",
+                                     "\"xseq\":3,", "\"ts_recv\":1,", "\"mergedx\":2,", "{\"channel\"", "0"};
+  for (const std::string_view key : keys) {
+    const key_pattern k = make_key(key);
+    for (int len = 0; len < 400; ++len) {
+      std::string s;
+      while (s.size() < std::size_t(len)) s += filler[rng() % std::size(filler)];
+      s.resize(std::size_t(len));
+      for (const bool with_key : {false, true}) {
+        std::string t = s;
+        if (with_key) t.insert(rng() % (t.size() + 1), key);
+        const std::size_t want = std::string_view(t).find(key);
+        const char* b = t.data();
+        const char* got = scan_detail::find(b, b + t.size(), k);
+        ASSERT_EQ(got ? std::size_t(got - b) : std::string_view::npos, want) << key << " in " << t;
+      }
+    }
+  }
+}
+
 TEST(MessageScan, ReadsIntegersOfEveryLength) {
   using scan_detail::read_uint;
   std::mt19937_64 rng(5);
