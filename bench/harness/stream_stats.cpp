@@ -1,6 +1,7 @@
 #include "stream_stats.hpp"
 
 #include <algorithm>
+#include <cstring>
 #include <limits>
 
 namespace mdgw::bench {
@@ -28,23 +29,44 @@ void run_counters::merge(const run_counters& o) noexcept {
   ws_errors += o.ws_errors;
 }
 
+uint64_t channel_table::hash(std::string_view name) noexcept {
+  uint64_t a = 0, b = 0;
+  const std::size_t n = name.size();
+  if (n >= 8) {
+    std::memcpy(&a, name.data() + n - 8, 8);
+    std::memcpy(&b, name.data(), 8);
+  } else {
+    std::memcpy(&a, name.data(), n);
+  }
+  uint64_t h = (a ^ (b * 0x9E3779B97F4A7C15ull) ^ n) * 0xBF58476D1CE4E5B9ull;
+  return h ^ (h >> 31);
+}
+
 void channel_table::assign(const std::vector<std::string>& channels) {
   entries_.clear();
-  for (const auto& ch : channels) entries_.push_back(entry{ch, -1, ch.starts_with("trades.")});
-  last_hit_ = 0;
+  std::size_t slots = 16;
+  while (slots < channels.size() * 2) slots *= 2;
+  index_.assign(slots, 0);
+  for (const auto& ch : channels) {
+    if (find(ch)) continue;  // listed twice: one entry
+    entries_.push_back(entry{ch, -1, ch.starts_with("trades.")});
+    for (std::size_t i = hash(ch) & (slots - 1);; i = (i + 1) & (slots - 1)) {
+      if (index_[i] == 0) {
+        index_[i] = uint32_t(entries_.size());
+        break;
+      }
+    }
+  }
 }
 
 channel_table::entry* channel_table::find(std::string_view name) noexcept {
-  const std::size_t n = entries_.size();
-  for (std::size_t k = 0; k < n; ++k) {
-    std::size_t i = last_hit_ + k;
-    if (i >= n) i -= n;
-    if (entries_[i].name == name) {
-      last_hit_ = i;
-      return &entries_[i];
-    }
+  if (index_.empty()) return nullptr;
+  const std::size_t mask = index_.size() - 1;
+  for (std::size_t i = hash(name) & mask;; i = (i + 1) & mask) {
+    const uint32_t k = index_[i];
+    if (k == 0) return nullptr;
+    if (entries_[k - 1].name == name) return &entries_[k - 1];
   }
-  return nullptr;
 }
 
 msg_type record_message(std::string_view msg, int64_t recv_ns, const scan_keys& keys, channel_table& channels,

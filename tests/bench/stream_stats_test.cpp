@@ -281,6 +281,31 @@ TEST_F(recorder_fixture, UnsubscribedChannelsAndRepliesAreCounted) {
   EXPECT_EQ(stats.c.errors(), 3u);
 }
 
+// Channels are looked up by a hash of their ends: names that share them (differing in the
+// middle), near misses and many names must all resolve to their own entry.
+TEST(ChannelTable, FindsEveryNameAndNothingElse) {
+  std::vector<std::string> names;
+  for (int i = 0; i < 300; ++i) names.push_back("book.SIM:S" + std::to_string(i) + "X.10");
+  for (int i = 0; i < 40; ++i) names.push_back("book.SIM:LONGSYMBOL" + std::string(1, char('A' + i % 26)) +
+                                               std::to_string(i / 26) + "MIDDLE.10");  // same first and last 8
+  names.push_back("trades.SIM:AAPL");
+  names.push_back("t.X");
+  channel_table t;
+  t.assign(names);
+  ASSERT_EQ(t.size(), names.size());
+  for (const auto& n : names) {
+    channel_table::entry* e = t.find(n);
+    ASSERT_NE(e, nullptr) << n;
+    EXPECT_EQ(e->name, n);
+    EXPECT_EQ(e->stream, n.starts_with("trades."));
+  }
+  for (const std::string_view miss : {"book.SIM:S300X.10", "book.SIM:S1X.1", "book.SIM:S1X.100", "t.Y", "", "t.",
+                                      "book.SIM:LONGSYMBOLA0MIDDLE.1", "book.SIM:LONGSYMBOLZ9MIDDLE.10"})
+    EXPECT_EQ(t.find(miss), nullptr) << miss;
+  channel_table empty;
+  EXPECT_EQ(empty.find("book.SIM:S1X.10"), nullptr);
+}
+
 TEST(RunStats, MergeAddsCountersAndHistograms) {
   run_stats a, b;
   a.c.messages = 3;
