@@ -103,6 +103,12 @@ const BIO_METHOD* fd_bio_method() {
   return method;
 }
 
+// A fatal error of the connection (see state::broken): kept, and returned.
+step breaks(state& st, error_code ec) {
+  st.broken = ec;
+  return {ec, 0, want::nothing};
+}
+
 // Maps the result of a failed SSL call (ret <= 0) to a step.
 step failed(state& st, int ret) {
   const int e = SSL_get_error(st.ssl, ret);
@@ -111,11 +117,11 @@ step failed(state& st, int ret) {
     return {{}, 0, want::read};
   case SSL_ERROR_WANT_WRITE:
     return {{}, 0, want::write};
-  case SSL_ERROR_ZERO_RETURN: // close_notify
+  case SSL_ERROR_ZERO_RETURN: // close_notify: the peer's direction ended, ours may go on
     return {net::error::eof, 0, want::nothing};
   case SSL_ERROR_SYSCALL:
-    if (st.last_errno != 0) return {error_code(st.last_errno, boost::system::system_category()), 0, want::nothing};
-    if (ERR_peek_error() == 0) return {ssl::error::stream_truncated, 0, want::nothing};
+    if (st.last_errno != 0) return breaks(st, error_code(st.last_errno, boost::system::system_category()));
+    if (ERR_peek_error() == 0) return breaks(st, ssl::error::stream_truncated);
     break;
   default:
     break;
@@ -123,10 +129,17 @@ step failed(state& st, int ret) {
   const unsigned long err = ERR_get_error();
   ERR_clear_error();
   if (ERR_GET_REASON(err) == SSL_R_UNEXPECTED_EOF_WHILE_READING || (err == 0 && st.eof)) {
-    return {ssl::error::stream_truncated, 0, want::nothing};
+    return breaks(st, ssl::error::stream_truncated);
   }
-  if (err == 0) return {ssl::error::unspecified_system_error, 0, want::nothing};
-  return {error_code(static_cast<int>(err), net::error::get_ssl_category()), 0, want::nothing};
+  if (err == 0) return breaks(st, ssl::error::unspecified_system_error);
+  return breaks(st, error_code(static_cast<int>(err), net::error::get_ssl_category()));
+}
+
+// An operation on a connection that broke earlier fails at once, with that error.
+bool is_broken(const state& st, step& s) {
+  if (!st.broken) return false;
+  s = {st.broken, 0, want::nothing};
+  return true;
 }
 
 // OpenSSL reports through the thread's error queue and our errno slot: both start empty.
@@ -163,6 +176,7 @@ char* write_scratch() noexcept { return scratch; }
 
 step handshake(state& st) {
   if (st.ssl == nullptr) return {net::error::no_memory, 0, want::nothing};
+  if (step b; is_broken(st, b)) return b;
   before_call(st);
   const int r = SSL_do_handshake(st.ssl);
   step s = r == 1 ? step{{}, st.prefix_used, want::nothing} : failed(st, r);
@@ -175,6 +189,7 @@ step handshake(state& st) {
 
 step read(state& st, void* data, std::size_t size) {
   if (st.ssl == nullptr) return {net::error::no_memory, 0, want::nothing};
+  if (step b; is_broken(st, b)) return b;
   if (size == 0) return {};
   before_call(st);
   std::size_t n = 0;
@@ -184,6 +199,7 @@ step read(state& st, void* data, std::size_t size) {
 
 step write(state& st, const void* data, std::size_t size) {
   if (st.ssl == nullptr) return {net::error::no_memory, 0, want::nothing};
+  if (step b; is_broken(st, b)) return b;
   if (size == 0) return {};
   before_call(st);
   std::size_t n = 0;
@@ -193,6 +209,7 @@ step write(state& st, const void* data, std::size_t size) {
 
 step shutdown(state& st) {
   if (st.ssl == nullptr) return {net::error::no_memory, 0, want::nothing};
+  if (step b; is_broken(st, b)) return b;
   before_call(st);
   const int r = SSL_shutdown(st.ssl);
   if (r >= 0) return {}; // 0: close_notify sent, the peer's is not awaited
@@ -229,7 +246,8 @@ step flush_owed(state& st) {
     }
     if (r < 0 && errno == EINTR) continue;
     if (r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return {{}, 0, want::write};
-    return {error_code(r < 0 ? errno : EPIPE, boost::system::system_category()), 0, want::nothing};
+    // OpenSSL counted these bytes as sent: the stream cannot go on without them.
+    return breaks(st, error_code(r < 0 ? errno : EPIPE, boost::system::system_category()));
   }
   const std::size_t n = st.owed.size();
   std::string().swap(st.owed); // a rare path: nothing stays allocated for it

@@ -93,6 +93,13 @@ struct state {
   net::const_buffer queued;
   std::string owed;
   std::size_t owed_off = 0;
+  // The first fatal error: an SSL call failed (SSL_ERROR_SYSCALL or SSL_ERROR_SSL), or
+  // ciphertext OpenSSL counts as sent never reached the socket. OpenSSL must not be called
+  // again (SSL_get_error(3)): every later operation fails with this error, not with what a
+  // call into the broken SSL object would say. (A record left half sent made the close
+  // frame Beast writes in reply to a client's close fail with "bad length" instead of the
+  // connection reset behind it.)
+  error_code broken;
 };
 
 // The outcome of one attempt: done (ec, n) or wait for `w`.
@@ -317,6 +324,10 @@ public:
     if (head.size() + body.size() > tls_detail::kRecord || st.timed_out || st.ssl == nullptr) {
       return direct_result::nothing;
     }
+    if (st.broken) {
+      ec = st.broken;
+      return direct_result::failed;
+    }
     tls_detail::direct_frame frame{head, body};
     const std::uint64_t in = st.bytes_in;
     const tls_detail::step s = frame(st);
@@ -335,6 +346,10 @@ public:
     tls_detail::state& st = *st_;
     if (head.size() + body.size() > tls_detail::kRecord || st.timed_out || st.ssl == nullptr) {
       return direct_result::nothing;
+    }
+    if (st.broken) {
+      ec = st.broken;
+      return direct_result::failed;
     }
     std::string& out = batch.next_storage();
     out.clear();
@@ -368,6 +383,7 @@ public:
     if (result < 0 && result != -EAGAIN && result != -EWOULDBLOCK && result != -EINTR) {
       st.gate.reopen();
       ec = error_code(static_cast<int>(-result), boost::system::system_category());
+      st.broken = ec; // OpenSSL counted the record as sent
       return direct_result::failed;
     }
     const std::size_t sent = result > 0 ? static_cast<std::size_t>(result) : 0;

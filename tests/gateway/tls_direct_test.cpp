@@ -19,6 +19,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <cstdio>
 #include <filesystem>
 #include <string>
@@ -111,6 +112,55 @@ TEST(TlsDirect, BeastWriteWaitsForARefusedDirectRecord) {
   }
   ASSERT_EQ(r, direct_result::partial) << frames.size() << " full records into 4 KiB buffers all went out at once";
   test::pong_waits_for_the_direct_rest(p, rest_done, expected);
+}
+
+// A record the socket refused, then the client resets the connection: the record's retry
+// fails with the reset, and so must every later operation, without calling into the
+// broken SSL object (which still holds the half-sent record: a 4-byte write then failed
+// with "bad length" from OpenSSL, the log line a mass disconnect of wss clients left).
+TEST(TlsDirect, AfterTheConnectionBreaksEveryOperationFailsWithItsCause) {
+  tls_pair p;
+  std::vector<std::string> frames;
+  frames.reserve(64);
+  error_code rest_error;
+  bool rest_done = false;
+  auto r = direct_result::done;
+  while (r == direct_result::done && frames.size() < 64) {
+    frames.push_back(std::string(tls_detail::kRecord - 2, 'r'));
+    error_code ec;
+    r = p.server->write_direct(net::buffer("H:", 2), net::buffer(frames.back()), ec, [&] {
+      return [&](error_code e, std::size_t) {
+        rest_error = e;
+        rest_done = true;
+      };
+    });
+    ASSERT_FALSE(ec) << ec.message();
+  }
+  ASSERT_EQ(r, direct_result::partial) << "the socket took every record";
+  // The client goes away with its receive buffer full: the kernel resets the connection.
+  const linger hard{1, 0};
+  setsockopt(p.client.next_layer().native_handle(), SOL_SOCKET, SO_LINGER, &hard, sizeof hard);
+  p.client.next_layer().close();
+  p.ioc.run_for(std::chrono::seconds(5));
+  p.ioc.restart();
+  ASSERT_TRUE(rest_done);
+  ASSERT_TRUE(rest_error == net::error::connection_reset || rest_error == net::error::broken_pipe)
+      << rest_error.message();
+  // Beast's close frame (what it writes when a client's close arrives), a read, another
+  // direct frame: each fails with the reset, none with an error of OpenSSL's.
+  error_code write_error, read_error;
+  net::async_write(*p.server, net::buffer("\x88\x02\x03\xe8", 4), [&](error_code e, std::size_t) { write_error = e; });
+  char buf[64];
+  p.server->async_read_some(net::buffer(buf), [&](error_code e, std::size_t) { read_error = e; });
+  p.ioc.run_for(std::chrono::seconds(5));
+  EXPECT_EQ(write_error, rest_error) << write_error.message();
+  EXPECT_EQ(read_error, rest_error) << read_error.message();
+  error_code ec;
+  int made = 0;
+  EXPECT_EQ(p.server->write_direct(net::buffer("H", 1), net::buffer("x", 1), ec, test::counted_rest(made)),
+            direct_result::failed);
+  EXPECT_EQ(ec, rest_error) << ec.message();
+  EXPECT_EQ(made, 0);
 }
 
 TEST(TlsDirect, NoDirectWriteWhileBeastWrites) {
