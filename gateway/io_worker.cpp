@@ -613,6 +613,11 @@ void io_worker::flush_ready() {
     if (i < ready_.size()) {
       session_base* s = ready_[i++];
       if (s == nullptr) continue;
+      // Hints for the sessions next in line (session_base::prefetch_session).
+      const std::size_t n = ready_.size();
+      if (i + 2 < n && ready_[i + 2] != nullptr) ready_[i + 2]->prefetch_session();
+      if (i + 1 < n && ready_[i + 1] != nullptr) ready_[i + 1]->prefetch_dirty_list();
+      if (i < n && ready_[i] != nullptr) ready_[i]->prefetch_first_dirty();
       s->in_ready_list = false;
       s->flush();
       if (batch_.full()) batch_.submit();
