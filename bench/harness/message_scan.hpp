@@ -6,8 +6,11 @@
 //   not parsed: the scan looks for key patterns ("seq": and so on) and reads the integer
 //   after them. A key pattern with its quotes cannot occur inside a JSON
 //   string value (a quote there is escaped), so the patterns only match keys.
-// - An update is the stretch from one "channel":"..." to the next; its fields are looked
-//   up inside that stretch only. The gateway writes "channel" first in every update.
+// - An update is the stretch from one {"channel":"..." to the next; its fields are looked
+//   up inside that stretch only. The gateway (and the baseline) writes "channel" first in
+//   every update, so the '{' before it marks an update's start; ts_recv and merged are
+//   looked for after the oldest stamp first (where the gateway writes them), then in the
+//   whole update, so any order of the other keys still reads right.
 // - Freshness wants the gateway-receive stamp of the OLDEST source update merged into a
 //   message. Protocol v0 has only ts_recv (the newest update of a state); a later
 //   version may add an oldest stamp and a merged count. The key of the oldest stamp is
