@@ -135,12 +135,6 @@ step failed(state& st, int ret) {
   return breaks(st, error_code(static_cast<int>(err), net::error::get_ssl_category()));
 }
 
-// An operation on a connection that broke earlier fails at once, with that error.
-bool is_broken(const state& st, step& s) {
-  if (!st.broken) return false;
-  s = {st.broken, 0, want::nothing};
-  return true;
-}
 
 // OpenSSL reports through the thread's error queue and our errno slot: both start empty.
 void before_call(state& st) {
@@ -156,11 +150,15 @@ state::state(tcp::socket&& s, SSL_CTX* ctx) : socket(std::move(s)) {
   error_code ec;
   socket.non_blocking(true, ec);
   ssl = SSL_new(ctx);
-  if (ssl == nullptr) return; // every operation then fails (see below)
+  if (ssl == nullptr) {
+    broken = net::error::no_memory; // every operation then fails
+    return;
+  }
   BIO* bio = BIO_new(fd_bio_method());
   if (bio == nullptr) {
     SSL_free(ssl);
     ssl = nullptr;
+    broken = net::error::no_memory;
     return;
   }
   BIO_set_data(bio, this);
@@ -175,8 +173,7 @@ state::~state() {
 char* write_scratch() noexcept { return scratch; }
 
 step handshake(state& st) {
-  if (st.ssl == nullptr) return {net::error::no_memory, 0, want::nothing};
-  if (step b; is_broken(st, b)) return b;
+  if (st.broken) return {st.broken, 0, want::nothing}; // also: no SSL object (no_memory)
   before_call(st);
   const int r = SSL_do_handshake(st.ssl);
   step s = r == 1 ? step{{}, st.prefix_used, want::nothing} : failed(st, r);
@@ -188,8 +185,7 @@ step handshake(state& st) {
 }
 
 step read(state& st, void* data, std::size_t size) {
-  if (st.ssl == nullptr) return {net::error::no_memory, 0, want::nothing};
-  if (step b; is_broken(st, b)) return b;
+  if (st.broken) return {st.broken, 0, want::nothing}; // also: no SSL object (no_memory)
   if (size == 0) return {};
   before_call(st);
   std::size_t n = 0;
@@ -198,8 +194,7 @@ step read(state& st, void* data, std::size_t size) {
 }
 
 step write(state& st, const void* data, std::size_t size) {
-  if (st.ssl == nullptr) return {net::error::no_memory, 0, want::nothing};
-  if (step b; is_broken(st, b)) return b;
+  if (st.broken) return {st.broken, 0, want::nothing}; // also: no SSL object (no_memory)
   if (size == 0) return {};
   before_call(st);
   std::size_t n = 0;
@@ -208,8 +203,7 @@ step write(state& st, const void* data, std::size_t size) {
 }
 
 step shutdown(state& st) {
-  if (st.ssl == nullptr) return {net::error::no_memory, 0, want::nothing};
-  if (step b; is_broken(st, b)) return b;
+  if (st.broken) return {st.broken, 0, want::nothing}; // also: no SSL object (no_memory)
   before_call(st);
   const int r = SSL_shutdown(st.ssl);
   if (r >= 0) return {}; // 0: close_notify sent, the peer's is not awaited

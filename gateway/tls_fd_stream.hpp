@@ -98,7 +98,8 @@ struct state {
   // again (SSL_get_error(3)): every later operation fails with this error, not with what a
   // call into the broken SSL object would say. (A record left half sent made the close
   // frame Beast writes in reply to a client's close fail with "bad length" instead of the
-  // connection reset behind it.)
+  // connection reset behind it.) Set from the start (no_memory) when there is no SSL
+  // object. Direct frames meet it in tls_detail::write.
   error_code broken;
 };
 
@@ -324,10 +325,6 @@ public:
     if (head.size() + body.size() > tls_detail::kRecord || st.timed_out || st.ssl == nullptr) {
       return direct_result::nothing;
     }
-    if (st.broken) {
-      ec = st.broken;
-      return direct_result::failed;
-    }
     tls_detail::direct_frame frame{head, body};
     const std::uint64_t in = st.bytes_in;
     const tls_detail::step s = frame(st);
@@ -346,10 +343,6 @@ public:
     tls_detail::state& st = *st_;
     if (head.size() + body.size() > tls_detail::kRecord || st.timed_out || st.ssl == nullptr) {
       return direct_result::nothing;
-    }
-    if (st.broken) {
-      ec = st.broken;
-      return direct_result::failed;
     }
     std::string& out = batch.next_storage();
     out.clear();
