@@ -181,8 +181,8 @@ struct load_worker::connection {
   int fd = -1;
   SSL* ssl = nullptr;
   // TLS once open, with batched reads: OpenSSL reads records through a BIO of ours
-  // (owned by ssl) from `cipher` (tls_source below).
-  BIO* rmem = nullptr;
+  // (tls_source_method, owned by ssl) from `cipher`.
+  bool tls_batched = false;
   tls_source cipher;
   uint32_t interest = 0;  // registered epoll events; 0: not registered
   bool want_write = false;  // the last TLS operation needs the socket writable
@@ -330,7 +330,7 @@ void load_worker::close_socket(connection& c) {
     ::close(c.fd);
   }
   c.ssl = nullptr;
-  c.rmem = nullptr;
+  c.tls_batched = false;
   c.cipher.reset();
   c.fd = -1;
   c.interest = 0;
@@ -511,7 +511,7 @@ void load_worker::on_upgrade_response(connection& c, int64_t now) {
     if (m) {
       BIO_set_data(m, &c.cipher);
       SSL_set0_rbio(c.ssl, m);
-      c.rmem = m;
+      c.tls_batched = true;
     }
   }
   ++open_;
@@ -594,8 +594,8 @@ bool load_worker::on_read(connection& c, io_result r, std::size_t got, std::size
 }
 
 bool load_worker::queue_read(connection& c) {
-  if (!reads_.accepting() || c.st != connection::state::open || (c.ssl && !c.rmem) || !c.out.empty()) return false;
-  if (c.rmem) {
+  if (!reads_.accepting() || c.st != connection::state::open || (c.ssl && !c.tls_batched) || !c.out.empty()) return false;
+  if (c.tls_batched) {
     // Ciphertext into this round's scratch slot; decrypted in finish_reads.
     char* slot = cipher_scratch_.data() + std::size_t(reads_.queued()) * kCipherChunk;
     reads_.queue(c.fd, slot, kCipherChunk, &c);
@@ -622,7 +622,7 @@ void load_worker::finish_reads(int64_t now) {
   for (std::size_t i = 0; i < done.size(); ++i) {
     const read_batch::done& d = done[i];
     connection& c = *static_cast<connection*>(d.user);
-    if (c.rmem) {
+    if (c.tls_batched) {
       if (d.result > 0) read_tls(c, cipher_scratch_.data() + i * kCipherChunk, std::size_t(d.result), now);
       else if (d.result == 0) fail(c, "connection closed by the server", now);
       else if (d.result != -EAGAIN && d.result != -EINTR) fail(c, "connection closed by the server", now, -d.result);
@@ -659,7 +659,7 @@ void load_worker::on_event(connection& c, uint32_t events, int64_t now) {
         fail(c, "write failed", now);
         return;
       }
-      if (c.rmem) {
+      if (c.tls_batched) {
         // Not in this round's batch (a write was pending, or the batch was full).
         const ssize_t n = ::recv(c.fd, cipher_scratch_.data() + cipher_scratch_.size() - kCipherChunk, kCipherChunk, 0);
         if (n > 0) read_tls(c, cipher_scratch_.data() + cipher_scratch_.size() - kCipherChunk, std::size_t(n), now);
