@@ -89,9 +89,9 @@ public:
   bool in_ready_list = false;
   // Cache hints for io_worker::flush_ready, which looks ahead along its ready list: a
   // pass finds nearly every session out of cache, and flush_one waited on its list of
-  // dirty subscriptions, then on the first of them (their first few are not covered by
-  // flush_one's own hints). In three stages, each reading what the one before loaded:
-  // the session's line with the list, the list, the first subscriptions.
+  // dirty subscriptions and on the subscriptions in it (its own hints run 4 ahead in the
+  // list, so the first 4 were never hinted). In three stages, each reading what the one
+  // before loaded: the session's line with the list, the list, the first subscriptions.
   void prefetch_session() const noexcept;
   void prefetch_dirty_list() const noexcept;
   void prefetch_first_dirty() const noexcept;
