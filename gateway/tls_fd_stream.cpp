@@ -1,6 +1,7 @@
 #include "tls_fd_stream.hpp"
 
 #include <openssl/bio.h>
+#include <openssl/crypto.h>
 #include <openssl/err.h>
 
 #include <sys/socket.h>
@@ -52,6 +53,7 @@ int bio_write(BIO* b, const char* in, int len) {
   state& st = *of(b);
   BIO_clear_retry_flags(b);
   if (len <= 0) return 0;
+  if (st.own) return len; // sealed again from the message callback (state::own)
   if (st.capture != nullptr) { // into the send batch
     st.capture->append(in, static_cast<std::size_t>(len));
     return len;
@@ -144,6 +146,134 @@ void before_call(state& st) {
 
 thread_local char scratch[kRecord];
 
+// A record of a record's size and a KeyUpdate before it.
+constexpr std::size_t kSealedMax = kRecord + 2 * tls13_sealer::kOverhead + 8;
+thread_local unsigned char sealed_out[kSealedMax];
+
+// KeyUpdate(update_not_requested): handshake type 24, length 1, value 0.
+constexpr unsigned char kKeyUpdate[5] = {24, 0, 0, 1, 0};
+
+// Seals, into out (kSealedMax bytes), a KeyUpdate first when one is due, then one record
+// of `type`. 0 when sealing failed.
+std::size_t seal_records(tls13_sealer& own, unsigned char type, const tls13_sealer::piece* pieces, std::size_t n,
+                         unsigned char* out) {
+  std::size_t k = 0;
+  if (own.key_update_due()) {
+    const tls13_sealer::piece ku{kKeyUpdate, sizeof kKeyUpdate};
+    k = own.seal(tls13_sealer::kHandshake, &ku, 1, out);
+    if (k == 0 || !own.update_key()) return 0;
+  }
+  const std::size_t r = own.seal(type, pieces, n, out + k);
+  return r == 0 ? 0 : k + r;
+}
+
+int hex_value(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+// The context's keylog callback (prepare_context): keeps the server's first application
+// traffic secret for the connection ("SERVER_TRAFFIC_SECRET_0 <client random> <secret>",
+// in hex); the other lines are ignored.
+void on_keylog(const SSL* ssl, const char* line) {
+  static constexpr char kLabel[] = "SERVER_TRAFFIC_SECRET_0 ";
+  if (std::strncmp(line, kLabel, sizeof kLabel - 1) != 0) return;
+  auto* st = static_cast<state*>(SSL_get_app_data(ssl));
+  if (st == nullptr) return;
+  const char* hex = std::strchr(line + sizeof kLabel - 1, ' ');
+  if (hex == nullptr) return;
+  ++hex;
+  const std::size_t digits = std::strlen(hex);
+  if (digits % 2 != 0 || digits / 2 > tls13_sealer::kMaxSecret) return;
+  auto secret = std::make_unique<unsigned char[]>(tls13_sealer::kMaxSecret);
+  for (std::size_t i = 0; i < digits / 2; ++i) {
+    const int hi = hex_value(hex[2 * i]);
+    const int lo = hex_value(hex[2 * i + 1]);
+    if (hi < 0 || lo < 0) {
+      OPENSSL_cleanse(secret.get(), tls13_sealer::kMaxSecret);
+      return;
+    }
+    secret[i] = static_cast<unsigned char>(hi * 16 + lo);
+  }
+  if (st->secret) OPENSSL_cleanse(st->secret.get(), tls13_sealer::kMaxSecret);
+  st->secret = std::move(secret);
+  st->secret_len = digits / 2;
+  st->app_records = 0;
+}
+
+void forget_secret(state& st) {
+  if (!st.secret) return;
+  OPENSSL_cleanse(st.secret.get(), tls13_sealer::kMaxSecret);
+  st.secret.reset();
+  st.secret_len = 0;
+}
+
+// Seals a record of `type` into `owed` (behind what is there), and with a KeyUpdate moves
+// the sealer to the next secret.
+void seal_owed(state& st, unsigned char type, const void* data, std::size_t len) {
+  const tls13_sealer::piece p{data, len};
+  const std::size_t k = seal_records(*st.own, type, &p, 1, sealed_out);
+  const bool key_update = type == tls13_sealer::kHandshake && static_cast<const unsigned char*>(data)[0] == 24;
+  if (k == 0 || (key_update && !st.own->update_key())) {
+    st.broken = ssl::error::unspecified_system_error;
+    return;
+  }
+  if (st.owed.size() == st.owed_off) {
+    st.owed.clear();
+    st.owed_off = 0;
+  }
+  st.owed.append(reinterpret_cast<const char*>(sealed_out), k);
+}
+
+// Every message OpenSSL reads or writes.
+// - Before `own`: counts the records OpenSSL seals under the secret kept (each record's
+//   header is reported).
+// - With `own`: a handshake message or an alert OpenSSL writes by itself is sealed again
+//   (seal_owed). A KeyUpdate from the client that asks for ours makes one due: OpenSSL 3.0
+//   would only send it on its next call, after records of ours, so it is sealed here after
+//   the read (flush_resealed) and OpenSSL's own, when it comes, is dropped.
+void on_message(int write_p, int, int content_type, const void* buf, std::size_t len, SSL*, void* arg) {
+  state& st = *static_cast<state*>(arg);
+  const auto* bytes = static_cast<const unsigned char*>(buf);
+  if (!st.own) {
+    if (write_p != 0 && content_type == SSL3_RT_HEADER && st.secret) ++st.app_records;
+    return;
+  }
+  if ((content_type != SSL3_RT_HANDSHAKE && content_type != SSL3_RT_ALERT) || len == 0 || st.broken) return;
+  const bool key_update = content_type == SSL3_RT_HANDSHAKE && bytes[0] == 24;
+  if (write_p == 0) {
+    if (key_update && len == 5 && bytes[4] == 1) st.key_update_reply_due = true; // update_requested
+    return;
+  }
+  if (len > tls13_sealer::kMaxPlaintext) {
+    st.broken = ssl::error::unspecified_system_error;
+    return;
+  }
+  if (key_update) {
+    if (st.drop_openssl_key_update) { // answered already (flush_resealed)
+      st.drop_openssl_key_update = false;
+      return;
+    }
+    st.key_update_reply_due = false;
+  }
+  seal_owed(st, content_type == SSL3_RT_HANDSHAKE ? tls13_sealer::kHandshake : tls13_sealer::kAlert, buf, len);
+}
+
+// After an SSL call with `own`: seals the KeyUpdate due, then sends what is owed if nothing
+// is queued in a send batch before it; what the socket does not take goes before the next
+// record.
+void flush_resealed(state& st) {
+  if (!st.own || st.broken) return;
+  if (st.key_update_reply_due) {
+    st.key_update_reply_due = false;
+    st.drop_openssl_key_update = true;
+    seal_owed(st, tls13_sealer::kHandshake, kKeyUpdate, sizeof kKeyUpdate);
+  }
+  if (st.owed.size() != st.owed_off && st.queued.size() == 0 && !st.broken) (void)flush_owed(st);
+}
+
 } // namespace
 
 state::state(tcp::socket&& s, SSL_CTX* ctx) : socket(std::move(s)) {
@@ -164,9 +294,13 @@ state::state(tcp::socket&& s, SSL_CTX* ctx) : socket(std::move(s)) {
   BIO_set_data(bio, this);
   SSL_set_bio(ssl, bio, bio);
   SSL_set_accept_state(ssl);
+  SSL_set_app_data(ssl, this);
+  SSL_set_msg_callback(ssl, on_message);
+  SSL_set_msg_callback_arg(ssl, this);
 }
 
 state::~state() {
+  forget_secret(*this);
   if (ssl != nullptr) SSL_free(ssl); // frees the BIO
 }
 
@@ -181,6 +315,15 @@ step handshake(state& st) {
     s.n = st.prefix_used;
     st.prefix = {}; // the caller's buffer is only valid during the handshake
   }
+  if (r == 1) {
+    if (st.secret && SSL_version(st.ssl) == TLS1_3_VERSION) {
+      const SSL_CIPHER* c = SSL_get_current_cipher(st.ssl);
+      if (c != nullptr) {
+        st.own = tls13_sealer::make(SSL_CIPHER_get_protocol_id(c), st.secret.get(), st.secret_len, st.app_records);
+      }
+    }
+    forget_secret(st);
+  }
   return s;
 }
 
@@ -190,7 +333,9 @@ step read(state& st, void* data, std::size_t size) {
   before_call(st);
   std::size_t n = 0;
   const int r = SSL_read_ex(st.ssl, data, size, &n);
-  return r == 1 ? step{{}, n, want::nothing} : failed(st, r);
+  const step s = r == 1 ? step{{}, n, want::nothing} : failed(st, r);
+  flush_resealed(st);
+  return s;
 }
 
 step write(state& st, const void* data, std::size_t size) {
@@ -204,6 +349,22 @@ step write(state& st, const void* data, std::size_t size) {
 
 step shutdown(state& st) {
   if (st.broken) return {st.broken, 0, want::nothing}; // also: no SSL object (no_memory)
+  if (st.own) {
+    if (!st.close_sealed) {
+      static constexpr unsigned char kCloseNotify[2] = {1, 0}; // warning, close_notify
+      const tls13_sealer::piece p{kCloseNotify, sizeof kCloseNotify};
+      const std::size_t k = seal_records(*st.own, tls13_sealer::kAlert, &p, 1, sealed_out);
+      if (k == 0) return breaks(st, ssl::error::unspecified_system_error);
+      st.close_sealed = true;
+      if (st.owed.size() == st.owed_off) {
+        st.owed.clear();
+        st.owed_off = 0;
+      }
+      st.owed.append(reinterpret_cast<const char*>(sealed_out), k);
+    }
+    const step f = flush_owed(st);
+    return f.w != want::nothing || f.ec ? f : step{};
+  }
   before_call(st);
   const int r = SSL_shutdown(st.ssl);
   if (r >= 0) return {}; // 0: close_notify sent, the peer's is not awaited
@@ -211,6 +372,36 @@ step shutdown(state& st) {
   // WANT_READ: ours is out and OpenSSL would now wait for the peer's.
   if (s.w == want::read) return {};
   return s;
+}
+
+step seal_and_send(state& st, const tls13_sealer::piece* pieces, std::size_t n) {
+  const std::size_t k = seal_records(*st.own, tls13_sealer::kApplicationData, pieces, n, sealed_out);
+  if (k == 0) return breaks(st, ssl::error::unspecified_system_error);
+  std::size_t sent = 0;
+  while (sent < k) {
+    const ssize_t r = ::send(st.socket.native_handle(), sealed_out + sent, k - sent, MSG_NOSIGNAL);
+    if (r > 0) {
+      sent += static_cast<std::size_t>(r);
+      continue;
+    }
+    if (r < 0 && errno == EINTR) continue;
+    if (r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) break;
+    // The record is sealed (its sequence number used): the stream cannot go on without it.
+    return breaks(st, error_code(r < 0 ? errno : EPIPE, boost::system::system_category()));
+  }
+  if (sent == k) return {};
+  st.owed.assign(reinterpret_cast<const char*>(sealed_out) + sent, k - sent);
+  st.owed_off = 0;
+  return {{}, 0, want::write};
+}
+
+std::size_t seal_into(state& st, const tls13_sealer::piece* pieces, std::size_t n, std::string& out) {
+  // Sized once (zeros written then only): the record is written over its start.
+  if (out.size() < kSealedMax) out.resize(kSealedMax);
+  const std::size_t k = seal_records(*st.own, tls13_sealer::kApplicationData, pieces, n,
+                                     reinterpret_cast<unsigned char*>(out.data()));
+  if (k == 0) st.broken = ssl::error::unspecified_system_error;
+  return k;
 }
 
 step drain(state& st, bool& send_shut) {
@@ -266,6 +457,8 @@ void on_timeout(state& st) {
 }
 
 } // namespace tls_detail
+
+void tls_fd_stream::prepare_context(SSL_CTX* ctx) { SSL_CTX_set_keylog_callback(ctx, tls_detail::on_keylog); }
 
 tls_fd_stream::tls_fd_stream(tcp::socket&& socket, SSL_CTX* ctx)
     : st_(std::make_shared<tls_detail::state>(std::move(socket), ctx)) {}

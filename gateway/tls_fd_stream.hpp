@@ -39,6 +39,7 @@
 
 #include "net.hpp"
 #include "send_batch.hpp"
+#include "tls13_sealer.hpp"
 #include "write_gate.hpp"
 
 #include <openssl/ssl.h>
@@ -101,6 +102,24 @@ struct state {
   // connection reset behind it.) Set from the start (no_memory) when there is no SSL
   // object. Direct frames meet it in tls_detail::write.
   error_code broken;
+  // Records sealed here after the handshake (tls13_sealer.hpp), not by SSL_write.
+  // - secret: the server's application traffic secret, from the context's keylog
+  //   callback (prepare_context), held until the handshake ends; app_records: the records
+  //   OpenSSL sealed under it meanwhile (its session tickets), counted by the message
+  //   callback: the sequence number to go on from.
+  // - own: set when the handshake ends with TLS 1.3 and a suite the sealer has. From then
+  //   on every record to the client is sealed by it, and OpenSSL only reads. What OpenSSL
+  //   still writes on its own (a KeyUpdate in reply to the client's, an alert) reaches
+  //   the message callback as plaintext, is sealed again by `own` into `owed` (flushed
+  //   before any other record) and its own bytes are dropped by the BIO.
+  // Without a secret (a context without the callback), or under TLS 1.2, OpenSSL writes.
+  std::unique_ptr<unsigned char[]> secret;
+  std::size_t secret_len = 0;
+  std::uint32_t app_records = 0;
+  std::unique_ptr<tls13_sealer> own;
+  bool close_sealed = false; // own: close_notify is sealed (sent or owed)
+  bool key_update_reply_due = false;   // own: the client asked for our KeyUpdate
+  bool drop_openssl_key_update = false; // own: ours answered it; OpenSSL's, when it comes, is not sent
 };
 
 // The outcome of one attempt: done (ec, n) or wait for `w`.
@@ -118,6 +137,14 @@ struct step {
 inline constexpr std::size_t kRecord = 16 * 1024;
 [[nodiscard]] char* write_scratch() noexcept;
 [[nodiscard]] step shutdown(state& st);
+// own: seals `n` pieces (at most a record in all) as one application data record, after
+// a KeyUpdate when one is due, and sends them (`owed` must be empty). done when the
+// socket took it all; want::write when the rest is owed (sent, by OpenSSL's measure).
+[[nodiscard]] step seal_and_send(state& st, const tls13_sealer::piece* pieces, std::size_t n);
+// own: seals them over the start of `out` instead (sized once to hold any record, so that
+// a batch entry's storage is not zero-filled per record); the records' size, 0 if sealing
+// failed (the connection is then broken).
+[[nodiscard]] std::size_t seal_into(state& st, const tls13_sealer::piece* pieces, std::size_t n, std::string& out);
 // Shuts the TCP send side (once) and reads until the peer closes.
 [[nodiscard]] step drain(state& st, bool& send_shut);
 // Sends `owed` (see state); want::write while the socket is full.
@@ -130,8 +157,19 @@ void on_timeout(state& st);
 // Writes the first non-empty buffer of a sequence directly when it is the only one or
 // at least a record long, else the sequence's first 16 KiB copied into the scratch. The
 // same sequence always gives the same bytes, as a retried SSL_write needs.
+// With `own`, the same bytes are sealed once (`sealed`: how many), and the step then waits
+// until the socket has taken the record.
 template <class ConstBufferSequence>
-[[nodiscard]] step write_some(state& st, const ConstBufferSequence& buffers) {
+[[nodiscard]] step write_some(state& st, const ConstBufferSequence& buffers, std::size_t& sealed) {
+  if (st.own) {
+    if (sealed != 0) {
+      const step f = flush_owed(st);
+      return f.ec || f.w != want::nothing ? f : step{{}, sealed, want::nothing};
+    }
+    if (st.broken) return {st.broken, 0, want::nothing};
+    const step f = flush_owed(st); // what OpenSSL's own messages left
+    if (f.ec || f.w != want::nothing) return f;
+  }
   auto it = net::buffer_sequence_begin(buffers);
   const auto end = net::buffer_sequence_end(buffers);
   while (it != end && net::const_buffer(*it).size() == 0) ++it;
@@ -139,16 +177,27 @@ template <class ConstBufferSequence>
   const net::const_buffer first(*it);
   auto next = std::next(it);
   while (next != end && net::const_buffer(*next).size() == 0) ++next;
-  if (next == end || first.size() >= kRecord) return write(st, first.data(), first.size());
-  char* out = write_scratch();
-  std::size_t n = 0;
-  for (; it != end && n < kRecord; ++it) {
-    const net::const_buffer c(*it);
-    const std::size_t k = std::min(c.size(), kRecord - n);
-    std::memcpy(out + n, c.data(), k);
-    n += k;
+  const char* data = static_cast<const char*>(first.data());
+  std::size_t n = first.size();
+  if (next != end && n < kRecord) {
+    char* out = write_scratch();
+    n = 0;
+    for (; it != end && n < kRecord; ++it) {
+      const net::const_buffer c(*it);
+      const std::size_t k = std::min(c.size(), kRecord - n);
+      std::memcpy(out + n, c.data(), k);
+      n += k;
+    }
+    data = out;
   }
-  return write(st, out, n);
+  if (!st.own) return write(st, data, n);
+  n = std::min(n, kRecord);
+  const tls13_sealer::piece p{data, n};
+  step s = seal_and_send(st, &p, 1);
+  if (s.ec) return s;
+  sealed = n;
+  s.n = s.w == want::nothing ? n : 0;
+  return s;
 }
 
 // A direct frame (head and body, at most a record) as one record: each attempt copies
@@ -156,12 +205,30 @@ template <class ConstBufferSequence>
 // made again with the same bytes (off only moves on success; the scratch may have
 // served other connections in between, hence the copy and
 // SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER).
+// With `own` it is sealed straight from head and body, once, and the step then waits
+// until the socket has taken the record.
 struct direct_frame {
   net::const_buffer head;
   net::const_buffer body;
   std::size_t off = 0;
+  bool sealed = false; // own
   step operator()(state& st) {
     const std::size_t size = head.size() + body.size();
+    if (st.own) {
+      if (!sealed) {
+        if (st.broken) return {st.broken, 0, want::nothing};
+        const step f = flush_owed(st); // what OpenSSL's own messages left
+        if (f.ec || f.w != want::nothing) return f;
+        const tls13_sealer::piece p[2] = {{head.data(), head.size()}, {body.data(), body.size()}};
+        const step s = seal_and_send(st, p, 2);
+        if (s.ec) return s;
+        sealed = true;
+        if (s.w != want::nothing) return s;
+        return {{}, size, want::nothing};
+      }
+      const step f = flush_owed(st);
+      return f.ec || f.w != want::nothing ? f : step{{}, size, want::nothing};
+    }
     char* out = write_scratch();
     std::memcpy(out, head.data(), head.size());
     std::memcpy(out + head.size(), body.data(), body.size());
@@ -269,6 +336,17 @@ public:
   [[nodiscard]] executor_type get_executor() noexcept { return st_->socket.get_executor(); }
   [[nodiscard]] tcp::socket& socket() noexcept { return st_->socket; }
   [[nodiscard]] SSL* native_handle() noexcept { return st_->ssl; }
+  // Whether records to the client are sealed by tls13_sealer (see state::own).
+  [[nodiscard]] bool seals_own_records() const noexcept { return st_->own != nullptr; }
+  // For tests: a KeyUpdate after every `n` records sealed here.
+  void set_records_per_key(std::uint64_t n) noexcept {
+    if (st_->own) st_->own->set_records_per_key(n);
+  }
+
+  // Sets up a server context for tls_fd_stream's own TLS 1.3 records (state::own): its
+  // keylog callback hands each connection its application traffic secret. A context
+  // without it still works; OpenSSL then writes every record.
+  static void prepare_context(SSL_CTX* ctx);
 
   // --- the lowest-layer API of beast::tcp_stream that the sessions use ---
   void expires_after(std::chrono::steady_clock::duration d);
@@ -345,6 +423,20 @@ public:
       return direct_result::nothing;
     }
     std::string& out = batch.next_storage();
+    if (st.own) {
+      // Sealed straight into the batch; nothing may go before what is owed.
+      if (st.owed.size() != st.owed_off || st.broken) return direct_result::nothing;
+      const tls13_sealer::piece p[2] = {{head.data(), head.size()}, {body.data(), body.size()}};
+      const std::size_t k = tls_detail::seal_into(st, p, 2, out);
+      if (k == 0) {
+        ec = st.broken;
+        return direct_result::failed;
+      }
+      st.gate.close();
+      st.queued = net::buffer(out.data(), k);
+      batch.queue(st.socket.native_handle(), nullptr, 0, out.data(), k, sender, std::move(keep));
+      return direct_result::queued;
+    }
     out.clear();
     st.capture = &out;
     tls_detail::direct_frame frame{head, body};
@@ -388,8 +480,11 @@ public:
 
   template <class ConstBufferSequence, class Token>
   auto async_write_some(const ConstBufferSequence& buffers, Token&& token) {
-    return start<true, true>(st_->wr, [buffers](tls_detail::state& st) { return tls_detail::write_some(st, buffers); },
-                       std::forward<Token>(token));
+    return start<true, true>(st_->wr,
+                             [buffers, sealed = std::size_t{0}](tls_detail::state& st) mutable {
+                               return tls_detail::write_some(st, buffers, sealed);
+                             },
+                             std::forward<Token>(token));
   }
 
   // Websocket teardown: close_notify, then the TCP close as Beast does for a socket.

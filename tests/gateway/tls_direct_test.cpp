@@ -20,6 +20,8 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <functional>
+#include <optional>
 #include <cstdio>
 #include <filesystem>
 #include <string>
@@ -56,15 +58,29 @@ struct cert_files {
   }
 };
 
+// Counts the KeyUpdate messages a client receives (its message callback).
+void count_key_updates(int write_p, int, int content_type, const void* buf, std::size_t len, SSL*, void* arg) {
+  if (write_p == 0 && content_type == SSL3_RT_HANDSHAKE && len > 0 && static_cast<const unsigned char*>(buf)[0] == 24) {
+    ++*static_cast<int*>(arg);
+  }
+}
+
 struct tls_pair {
   cert_files certs;
   std::unique_ptr<ssl::context> server_ctx = make_tls_server_context(certs.cfg);
   ssl::context client_ctx{ssl::context::tls_client};
   net::io_context ioc;
-  ssl::stream<tcp::socket> client{ioc, client_ctx};
+  std::optional<ssl::stream<tcp::socket>> client_storage;
+  ssl::stream<tcp::socket>& client;
   std::unique_ptr<tls_fd_stream> server;
+  int key_updates_received = 0; // by the client
 
-  tls_pair() {
+  // `configure` may change either context before the connection (suites, versions,
+  // session tickets).
+  explicit tls_pair(const std::function<void(SSL_CTX* server, SSL_CTX* client)>& configure = {})
+      : client(setup(configure)) {
+    SSL_set_msg_callback(client.native_handle(), count_key_updates);
+    SSL_set_msg_callback_arg(client.native_handle(), &key_updates_received);
     tcp::acceptor acc(ioc, tcp::endpoint(net::ip::address_v4::loopback(), 0));
     // Small buffers on both ends, set before the connection so the window stays small.
     tcp::socket& c = client.next_layer();
@@ -93,7 +109,28 @@ struct tls_pair {
   }
 
   std::string read_all(std::size_t n) { return test::read_all(ioc, client, n); }
+
+private:
+  ssl::stream<tcp::socket>& setup(const std::function<void(SSL_CTX*, SSL_CTX*)>& configure) {
+    if (configure) configure(server_ctx->native_handle(), client_ctx.native_handle());
+    return client_storage.emplace(ioc, client_ctx);
+  }
 };
+
+// Writes `count` direct frames of distinct bytes and returns what the client must read.
+std::string write_frames(tls_pair& p, int count, std::size_t size) {
+  std::string expected;
+  for (int i = 0; i < count; ++i) {
+    const std::string body(size, static_cast<char>('a' + i % 26));
+    error_code ec;
+    int made = 0;
+    EXPECT_EQ(p.server->write_direct(net::buffer("F:", 2), net::buffer(body), ec, test::counted_rest(made)),
+              direct_result::done);
+    EXPECT_FALSE(ec) << ec.message();
+    expected.append("F:").append(body);
+  }
+  return expected;
+}
 
 TEST(TlsDirect, BeastWriteWaitsForARefusedDirectRecord) {
   tls_pair p;
@@ -244,6 +281,105 @@ TEST(TlsDirect, AFrameLongerThanARecordIsNotQueued) {
   EXPECT_FALSE(batch.pending());
   EXPECT_TRUE(p.server->can_write_direct());
   batch.end();
+}
+
+// After a TLS 1.3 handshake the server seals its records itself (tls13_sealer), going on
+// from the session tickets OpenSSL sent, however many: OpenSSL's client reads them.
+TEST(TlsOwnRecords, TheClientReadsThemAfterAnyNumberOfSessionTickets) {
+  for (const std::size_t tickets : {0, 1, 2, 5}) {
+    tls_pair p([&](SSL_CTX* server, SSL_CTX*) { SSL_CTX_set_num_tickets(server, tickets); });
+    ASSERT_TRUE(p.server->seals_own_records()) << tickets << " tickets";
+    const std::string expected = write_frames(p, 3, 1000);
+    EXPECT_TRUE(p.read_all(expected.size()) == expected) << tickets << " tickets";
+  }
+}
+
+TEST(TlsOwnRecords, EverySuiteOfTls13) {
+  for (const char* suite : {"TLS_AES_128_GCM_SHA256", "TLS_AES_256_GCM_SHA384", "TLS_CHACHA20_POLY1305_SHA256"}) {
+    tls_pair p([&](SSL_CTX*, SSL_CTX* client) { ASSERT_EQ(SSL_CTX_set_ciphersuites(client, suite), 1); });
+    ASSERT_STREQ(SSL_CIPHER_get_name(SSL_get_current_cipher(p.client.native_handle())), suite);
+    ASSERT_TRUE(p.server->seals_own_records()) << suite;
+    // A full record, a small one, and Beast's write of a gathered sequence.
+    std::string expected = write_frames(p, 1, 2000);
+    expected += write_frames(p, 1, 10);
+    const std::array<net::const_buffer, 3> parts{net::buffer("one,", 4), net::buffer("two,", 4), net::buffer("3", 1)};
+    net::async_write(*p.server, parts, [](error_code e, std::size_t) { EXPECT_FALSE(e) << e.message(); });
+    expected += "one,two,3";
+    EXPECT_TRUE(p.read_all(expected.size()) == expected) << suite;
+  }
+}
+
+// A TLS 1.2 client: OpenSSL writes every record, as before.
+TEST(TlsOwnRecords, Tls12IsLeftToOpenSsl) {
+  tls_pair p([](SSL_CTX*, SSL_CTX* client) { SSL_CTX_set_max_proto_version(client, TLS1_2_VERSION); });
+  ASSERT_EQ(SSL_version(p.client.native_handle()), TLS1_2_VERSION);
+  EXPECT_FALSE(p.server->seals_own_records());
+  const std::string expected = write_frames(p, 3, 1000);
+  EXPECT_TRUE(p.read_all(expected.size()) == expected);
+}
+
+// The client asks for a KeyUpdate: OpenSSL's reply is sealed under the old key, and every
+// record after it under the next one, which the client derives on its own.
+TEST(TlsOwnRecords, AClientsKeyUpdateRequestIsAnsweredAndTheKeyMovesOn) {
+  tls_pair p;
+  ASSERT_TRUE(p.server->seals_own_records());
+  std::string expected = write_frames(p, 2, 500);
+  ASSERT_TRUE(p.read_all(expected.size()) == expected);
+  for (int round = 1; round <= 3; ++round) {
+    ASSERT_EQ(SSL_key_update(p.client.native_handle(), SSL_KEY_UPDATE_REQUESTED), 1);
+    net::write(p.client, net::buffer("x", 1)); // the KeyUpdate goes out before it
+    char got = 0;
+    bool read = false;
+    p.server->async_read_some(net::buffer(&got, 1), [&](error_code e, std::size_t n) {
+      EXPECT_FALSE(e) << e.message();
+      read = n == 1;
+    });
+    p.ioc.run();
+    p.ioc.restart();
+    ASSERT_TRUE(read);
+    EXPECT_EQ(got, 'x');
+    expected = write_frames(p, 2, 500);
+    EXPECT_TRUE(p.read_all(expected.size()) == expected) << "round " << round;
+    EXPECT_EQ(p.key_updates_received, round);
+  }
+}
+
+// The sealer updates its key on its own after so many records (here 3 instead of 2^24).
+TEST(TlsOwnRecords, TheServerUpdatesItsKeyAfterSoManyRecords) {
+  tls_pair p;
+  ASSERT_TRUE(p.server->seals_own_records());
+  p.server->set_records_per_key(3);
+  std::string expected = write_frames(p, 10, 300);
+  send_batch batch(4);
+  if (batch.enabled()) { // and through a send batch
+    bool rest_done = false;
+    std::vector<test::batched_frame<tls_pair>> recs(4);
+    for (auto& rec : recs) {
+      const std::string body(200, 'q');
+      EXPECT_EQ(test::send_batched(batch, p, rec, "B:", body, rest_done), direct_result::done);
+      expected.append("B:").append(body);
+    }
+  }
+  EXPECT_TRUE(p.read_all(expected.size()) == expected);
+  EXPECT_GE(p.key_updates_received, 3);
+}
+
+// close_notify, sealed here, ends the client's reading cleanly.
+TEST(TlsOwnRecords, CloseNotifyEndsTheStream) {
+  tls_pair p;
+  ASSERT_TRUE(p.server->seals_own_records());
+  const std::string expected = write_frames(p, 1, 100);
+  bool shut = false;
+  p.server->async_shutdown([&](error_code e) {
+    EXPECT_FALSE(e) << e.message();
+    shut = true;
+  });
+  EXPECT_TRUE(p.read_all(expected.size()) == expected);
+  EXPECT_TRUE(shut);
+  char c;
+  error_code ec;
+  p.client.read_some(net::buffer(&c, 1), ec);
+  EXPECT_EQ(ec, net::error::eof) << ec.message();
 }
 
 } // namespace
