@@ -39,7 +39,7 @@ std::unique_ptr<ssl::context> make_tls_server_context(const gateway_config& cfg)
   SSL_CTX_set_mode(native, SSL_MODE_RELEASE_BUFFERS | SSL_MODE_ENABLE_PARTIAL_WRITE |
                                SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
   SSL_CTX_set_options(native, SSL_OP_NO_RENEGOTIATION);
-  tls_fd_stream::prepare_context(native); // records sealed by tls13_sealer after a TLS 1.3 handshake
+  tls_fd_stream::prepare_context(native); // records sealed by tls13_record_key after a TLS 1.3 handshake
   error_code ec;
   ctx->use_certificate_chain_file(cfg.cert_file, ec);
   if (ec) throw std::runtime_error("--cert '" + cfg.cert_file + "': " + ec.message());

@@ -147,7 +147,7 @@ void before_call(state& st) {
 thread_local char scratch[kRecord];
 
 // A record of a record's size and a KeyUpdate before it.
-constexpr std::size_t kSealedMax = kRecord + 2 * tls13_sealer::kOverhead + 8;
+constexpr std::size_t kSealedMax = kRecord + 2 * tls13_record_key::kOverhead + 8;
 thread_local unsigned char sealed_out[kSealedMax];
 
 // KeyUpdate(update_not_requested): handshake type 24, length 1, value 0.
@@ -155,57 +155,35 @@ constexpr unsigned char kKeyUpdate[5] = {24, 0, 0, 1, 0};
 
 // Seals, into out (kSealedMax bytes), a KeyUpdate first when one is due, then one record
 // of `type`. 0 when sealing failed.
-std::size_t seal_records(tls13_sealer& own, unsigned char type, const tls13_sealer::piece* pieces, std::size_t n,
+std::size_t seal_records(tls13_record_key& own, unsigned char type, const tls13_record_key::piece* pieces, std::size_t n,
                          unsigned char* out) {
   std::size_t k = 0;
   if (own.key_update_due()) {
-    const tls13_sealer::piece ku{kKeyUpdate, sizeof kKeyUpdate};
-    k = own.seal(tls13_sealer::kHandshake, &ku, 1, out);
+    const tls13_record_key::piece ku{kKeyUpdate, sizeof kKeyUpdate};
+    k = own.seal(tls13_record_key::kHandshake, &ku, 1, out);
     if (k == 0 || !own.update_key()) return 0;
   }
   const std::size_t r = own.seal(type, pieces, n, out + k);
   return r == 0 ? 0 : k + r;
 }
 
-int hex_value(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
-
 // The context's keylog callback (prepare_context): keeps the server's first application
-// traffic secret for the connection ("SERVER_TRAFFIC_SECRET_0 <client random> <secret>",
-// in hex); the other lines are ignored.
+// traffic secret for the connection; the other lines are ignored.
 void on_keylog(const SSL* ssl, const char* line) {
-  static constexpr char kLabel[] = "SERVER_TRAFFIC_SECRET_0 ";
-  if (std::strncmp(line, kLabel, sizeof kLabel - 1) != 0) return;
   auto* st = static_cast<state*>(SSL_get_app_data(ssl));
   if (st == nullptr) return;
-  const char* hex = std::strchr(line + sizeof kLabel - 1, ' ');
-  if (hex == nullptr) return;
-  ++hex;
-  const std::size_t digits = std::strlen(hex);
-  if (digits % 2 != 0 || digits / 2 > tls13_sealer::kMaxSecret) return;
-  auto secret = std::make_unique<unsigned char[]>(tls13_sealer::kMaxSecret);
-  for (std::size_t i = 0; i < digits / 2; ++i) {
-    const int hi = hex_value(hex[2 * i]);
-    const int lo = hex_value(hex[2 * i + 1]);
-    if (hi < 0 || lo < 0) {
-      OPENSSL_cleanse(secret.get(), tls13_sealer::kMaxSecret);
-      return;
-    }
-    secret[i] = static_cast<unsigned char>(hi * 16 + lo);
-  }
-  if (st->secret) OPENSSL_cleanse(st->secret.get(), tls13_sealer::kMaxSecret);
+  auto secret = std::make_unique<unsigned char[]>(tls13_record_key::kMaxSecret);
+  const std::size_t n = tls13_record_key::secret_from_keylog(line, "SERVER_TRAFFIC_SECRET_0", secret.get());
+  if (n == 0) return;
+  if (st->secret) OPENSSL_cleanse(st->secret.get(), tls13_record_key::kMaxSecret);
   st->secret = std::move(secret);
-  st->secret_len = digits / 2;
+  st->secret_len = n;
   st->app_records = 0;
 }
 
 void forget_secret(state& st) {
   if (!st.secret) return;
-  OPENSSL_cleanse(st.secret.get(), tls13_sealer::kMaxSecret);
+  OPENSSL_cleanse(st.secret.get(), tls13_record_key::kMaxSecret);
   st.secret.reset();
   st.secret_len = 0;
 }
@@ -213,9 +191,9 @@ void forget_secret(state& st) {
 // Seals a record of `type` into `owed` (behind what is there), and with a KeyUpdate moves
 // the sealer to the next secret.
 void seal_owed(state& st, unsigned char type, const void* data, std::size_t len) {
-  const tls13_sealer::piece p{data, len};
+  const tls13_record_key::piece p{data, len};
   const std::size_t k = seal_records(*st.own, type, &p, 1, sealed_out);
-  const bool key_update = type == tls13_sealer::kHandshake && static_cast<const unsigned char*>(data)[0] == 24;
+  const bool key_update = type == tls13_record_key::kHandshake && static_cast<const unsigned char*>(data)[0] == 24;
   if (k == 0 || (key_update && !st.own->update_key())) {
     st.broken = ssl::error::unspecified_system_error;
     return;
@@ -247,7 +225,7 @@ void on_message(int write_p, int, int content_type, const void* buf, std::size_t
     if (key_update && len == 5 && bytes[4] == 1) st.key_update_reply_due = true; // update_requested
     return;
   }
-  if (len > tls13_sealer::kMaxPlaintext) {
+  if (len > tls13_record_key::kMaxPlaintext) {
     st.broken = ssl::error::unspecified_system_error;
     return;
   }
@@ -258,7 +236,7 @@ void on_message(int write_p, int, int content_type, const void* buf, std::size_t
     }
     st.key_update_reply_due = false;
   }
-  seal_owed(st, content_type == SSL3_RT_HANDSHAKE ? tls13_sealer::kHandshake : tls13_sealer::kAlert, buf, len);
+  seal_owed(st, content_type == SSL3_RT_HANDSHAKE ? tls13_record_key::kHandshake : tls13_record_key::kAlert, buf, len);
 }
 
 // After an SSL call with `own`: seals the KeyUpdate due, then sends what is owed if nothing
@@ -269,7 +247,7 @@ void flush_resealed(state& st) {
   if (st.key_update_reply_due) {
     st.key_update_reply_due = false;
     st.drop_openssl_key_update = true;
-    seal_owed(st, tls13_sealer::kHandshake, kKeyUpdate, sizeof kKeyUpdate);
+    seal_owed(st, tls13_record_key::kHandshake, kKeyUpdate, sizeof kKeyUpdate);
   }
   if (st.owed.size() != st.owed_off && st.queued.size() == 0 && !st.broken) (void)flush_owed(st);
 }
@@ -319,7 +297,7 @@ step handshake(state& st) {
     if (st.secret && SSL_version(st.ssl) == TLS1_3_VERSION) {
       const SSL_CIPHER* c = SSL_get_current_cipher(st.ssl);
       if (c != nullptr) {
-        st.own = tls13_sealer::make(SSL_CIPHER_get_protocol_id(c), st.secret.get(), st.secret_len, st.app_records);
+        st.own = tls13_record_key::make(SSL_CIPHER_get_protocol_id(c), st.secret.get(), st.secret_len, st.app_records);
       }
     }
     forget_secret(st);
@@ -352,8 +330,8 @@ step shutdown(state& st) {
   if (st.own) {
     if (!st.close_sealed) {
       static constexpr unsigned char kCloseNotify[2] = {1, 0}; // warning, close_notify
-      const tls13_sealer::piece p{kCloseNotify, sizeof kCloseNotify};
-      const std::size_t k = seal_records(*st.own, tls13_sealer::kAlert, &p, 1, sealed_out);
+      const tls13_record_key::piece p{kCloseNotify, sizeof kCloseNotify};
+      const std::size_t k = seal_records(*st.own, tls13_record_key::kAlert, &p, 1, sealed_out);
       if (k == 0) return breaks(st, ssl::error::unspecified_system_error);
       st.close_sealed = true;
       if (st.owed.size() == st.owed_off) {
@@ -374,8 +352,8 @@ step shutdown(state& st) {
   return s;
 }
 
-step seal_and_send(state& st, const tls13_sealer::piece* pieces, std::size_t n) {
-  const std::size_t k = seal_records(*st.own, tls13_sealer::kApplicationData, pieces, n, sealed_out);
+step seal_and_send(state& st, const tls13_record_key::piece* pieces, std::size_t n) {
+  const std::size_t k = seal_records(*st.own, tls13_record_key::kApplicationData, pieces, n, sealed_out);
   if (k == 0) return breaks(st, ssl::error::unspecified_system_error);
   std::size_t sent = 0;
   while (sent < k) {
@@ -395,10 +373,10 @@ step seal_and_send(state& st, const tls13_sealer::piece* pieces, std::size_t n) 
   return {{}, 0, want::write};
 }
 
-std::size_t seal_into(state& st, const tls13_sealer::piece* pieces, std::size_t n, std::string& out) {
+std::size_t seal_into(state& st, const tls13_record_key::piece* pieces, std::size_t n, std::string& out) {
   // Sized once (zeros written then only): the record is written over its start.
   if (out.size() < kSealedMax) out.resize(kSealedMax);
-  const std::size_t k = seal_records(*st.own, tls13_sealer::kApplicationData, pieces, n,
+  const std::size_t k = seal_records(*st.own, tls13_record_key::kApplicationData, pieces, n,
                                      reinterpret_cast<unsigned char*>(out.data()));
   if (k == 0) st.broken = ssl::error::unspecified_system_error;
   return k;

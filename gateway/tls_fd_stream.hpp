@@ -39,7 +39,7 @@
 
 #include "net.hpp"
 #include "send_batch.hpp"
-#include "tls13_sealer.hpp"
+#include "tls13_record_key.hpp"
 #include "write_gate.hpp"
 
 #include <openssl/ssl.h>
@@ -102,7 +102,7 @@ struct state {
   // connection reset behind it.) Set from the start (no_memory) when there is no SSL
   // object. Direct frames meet it in tls_detail::write.
   error_code broken;
-  // Records sealed here after the handshake (tls13_sealer.hpp), not by SSL_write.
+  // Records sealed here after the handshake (tls13_record_key.hpp), not by SSL_write.
   // - secret: the server's application traffic secret, from the context's keylog
   //   callback (prepare_context), held until the handshake ends; app_records: the records
   //   OpenSSL sealed under it meanwhile (its session tickets), counted by the message
@@ -116,7 +116,7 @@ struct state {
   std::unique_ptr<unsigned char[]> secret;
   std::size_t secret_len = 0;
   std::uint32_t app_records = 0;
-  std::unique_ptr<tls13_sealer> own;
+  std::unique_ptr<tls13_record_key> own;
   bool close_sealed = false; // own: close_notify is sealed (sent or owed)
   bool key_update_reply_due = false;   // own: the client asked for our KeyUpdate
   bool drop_openssl_key_update = false; // own: ours answered it; OpenSSL's, when it comes, is not sent
@@ -140,11 +140,11 @@ inline constexpr std::size_t kRecord = 16 * 1024;
 // own: seals `n` pieces (at most a record in all) as one application data record, after
 // a KeyUpdate when one is due, and sends them (`owed` must be empty). done when the
 // socket took it all; want::write when the rest is owed (sent, by OpenSSL's measure).
-[[nodiscard]] step seal_and_send(state& st, const tls13_sealer::piece* pieces, std::size_t n);
+[[nodiscard]] step seal_and_send(state& st, const tls13_record_key::piece* pieces, std::size_t n);
 // own: seals them over the start of `out` instead (sized once to hold any record, so that
 // a batch entry's storage is not zero-filled per record); the records' size, 0 if sealing
 // failed (the connection is then broken).
-[[nodiscard]] std::size_t seal_into(state& st, const tls13_sealer::piece* pieces, std::size_t n, std::string& out);
+[[nodiscard]] std::size_t seal_into(state& st, const tls13_record_key::piece* pieces, std::size_t n, std::string& out);
 // Shuts the TCP send side (once) and reads until the peer closes.
 [[nodiscard]] step drain(state& st, bool& send_shut);
 // Sends `owed` (see state); want::write while the socket is full.
@@ -192,7 +192,7 @@ template <class ConstBufferSequence>
   }
   if (!st.own) return write(st, data, n);
   n = std::min(n, kRecord);
-  const tls13_sealer::piece p{data, n};
+  const tls13_record_key::piece p{data, n};
   step s = seal_and_send(st, &p, 1);
   if (s.ec) return s;
   sealed = n;
@@ -219,7 +219,7 @@ struct direct_frame {
         if (st.broken) return {st.broken, 0, want::nothing};
         const step f = flush_owed(st); // what OpenSSL's own messages left
         if (f.ec || f.w != want::nothing) return f;
-        const tls13_sealer::piece p[2] = {{head.data(), head.size()}, {body.data(), body.size()}};
+        const tls13_record_key::piece p[2] = {{head.data(), head.size()}, {body.data(), body.size()}};
         const step s = seal_and_send(st, p, 2);
         if (s.ec) return s;
         sealed = true;
@@ -336,7 +336,7 @@ public:
   [[nodiscard]] executor_type get_executor() noexcept { return st_->socket.get_executor(); }
   [[nodiscard]] tcp::socket& socket() noexcept { return st_->socket; }
   [[nodiscard]] SSL* native_handle() noexcept { return st_->ssl; }
-  // Whether records to the client are sealed by tls13_sealer (see state::own).
+  // Whether records to the client are sealed by tls13_record_key (see state::own).
   [[nodiscard]] bool seals_own_records() const noexcept { return st_->own != nullptr; }
   // For tests: a KeyUpdate after every `n` records sealed here.
   void set_records_per_key(std::uint64_t n) noexcept {
@@ -426,7 +426,7 @@ public:
     if (st.own) {
       // Sealed straight into the batch; nothing may go before what is owed.
       if (st.owed.size() != st.owed_off || st.broken) return direct_result::nothing;
-      const tls13_sealer::piece p[2] = {{head.data(), head.size()}, {body.data(), body.size()}};
+      const tls13_record_key::piece p[2] = {{head.data(), head.size()}, {body.data(), body.size()}};
       const std::size_t k = tls_detail::seal_into(st, p, 2, out);
       if (k == 0) {
         ec = st.broken;

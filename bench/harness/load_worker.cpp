@@ -1,8 +1,12 @@
 #include "load_worker.hpp"
 
+#include "tls13_record_key.hpp"
+
 #include <netinet/tcp.h>
 #include <openssl/bio.h>
+#include <openssl/crypto.h>
 #include <openssl/err.h>
+#include <openssl/ssl.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
 #include <time.h>
@@ -169,6 +173,25 @@ const BIO_METHOD* tls_source_method() {
   return method;
 }
 
+// The server's first application traffic secret of a TLS 1.3 connection, from the
+// context's keylog callback, and the records OpenSSL opened under it so far.
+struct read_secret {
+  unsigned char bytes[tls13_record_key::kMaxSecret] = {};
+  std::size_t len = 0;
+  std::uint32_t records = 0;
+  read_secret() = default;
+  read_secret(const read_secret&) = delete;
+  read_secret& operator=(const read_secret&) = delete;
+  ~read_secret() { OPENSSL_cleanse(bytes, sizeof bytes); }
+};
+
+// The client context's keylog callback (load_worker::prepare_tls_context): keeps the
+// server's first application traffic secret for the connection.
+void on_keylog(const SSL* ssl, const char* line);
+// A connection's message callback: counts the records OpenSSL opens under that secret
+// (each record's header is reported), to go on from.
+void on_tls_message(int write_p, int, int content_type, const void*, std::size_t, SSL*, void* arg);
+
 }  // namespace
 
 struct load_worker::connection {
@@ -184,6 +207,11 @@ struct load_worker::connection {
   // (tls_source_method, owned by ssl) from `cipher`.
   bool tls_batched = false;
   tls_source cipher;
+  // TLS 1.3 once open: the server's records are opened here (tls13_record_key, a copy and
+  // OpenSSL's per-record work saved), straight from the batch's scratch into rbuf;
+  // cipher.spill holds a record cut at the end of a read. OpenSSL still writes.
+  std::unique_ptr<read_secret> secret;
+  std::unique_ptr<tls13_record_key> opener;
   uint32_t interest = 0;  // registered epoll events; 0: not registered
   bool want_write = false;  // the last TLS operation needs the socket writable
   bool started_before = false;
@@ -331,6 +359,8 @@ void load_worker::close_socket(connection& c) {
   }
   c.ssl = nullptr;
   c.tls_batched = false;
+  c.secret.reset();
+  c.opener.reset();
   c.cipher.reset();
   c.fd = -1;
   c.interest = 0;
@@ -397,6 +427,9 @@ void load_worker::on_connected(connection& c, int64_t now) {
     }
     SSL_set_fd(c.ssl, c.fd);
     prepare_client_ssl(c.ssl, opts_.url.host);
+    SSL_set_app_data(c.ssl, &c);
+    SSL_set_msg_callback(c.ssl, on_tls_message);
+    SSL_set_msg_callback_arg(c.ssl, &c);
     SSL_set_connect_state(c.ssl);
     c.st = connection::state::tls;
     if (!handshake_tls(c)) fail(c, ("TLS handshake failed: " + tls_error_text()).c_str(), now);
@@ -512,8 +545,17 @@ void load_worker::on_upgrade_response(connection& c, int64_t now) {
       BIO_set_data(m, &c.cipher);
       SSL_set0_rbio(c.ssl, m);
       c.tls_batched = true;
+      // The server sends nothing after its 101 until the subscription: OpenSSL holds no
+      // record, and the next one is the secret's records + 1.
+      if (c.secret && SSL_version(c.ssl) == TLS1_3_VERSION && !SSL_has_pending(c.ssl)) {
+        if (const SSL_CIPHER* suite = SSL_get_current_cipher(c.ssl)) {
+          c.opener = tls13_record_key::make(SSL_CIPHER_get_protocol_id(suite), c.secret->bytes, c.secret->len,
+                                            c.secret->records, true);
+        }
+      }
     }
   }
+  c.secret.reset();
   ++open_;
   ++stats_.c.connects;
   stats_.connect.record(mono_ns() - c.connect_started);
@@ -607,12 +649,88 @@ bool load_worker::queue_read(connection& c) {
 }
 
 void load_worker::read_tls(connection& c, const char* cipher, std::size_t n, int64_t now) {
+  if (c.opener) {
+    open_records(c, cipher, n, now);
+    return;
+  }
   c.cipher.window = cipher;
   c.cipher.window_len = n;
   read_some(c, now);
   // The slot is reused by the next round: what OpenSSL did not take yet (read_some's
   // reads ran out, or the connection failed and reset it) is copied aside.
   c.cipher.keep_rest();
+}
+
+void load_worker::open_records(connection& c, const char* cipher, std::size_t n, int64_t now) {
+  std::string& spill = c.cipher.spill;
+  const unsigned char* p = reinterpret_cast<const unsigned char*>(cipher);
+  std::size_t avail = n;
+  if (!spill.empty()) { // the start of a record from the last read
+    spill.append(cipher, n);
+    p = reinterpret_cast<const unsigned char*>(spill.data());
+    avail = spill.size();
+  }
+  std::size_t used = 0;
+  std::size_t got = 0;
+  bool closed = false;
+  const char* error = nullptr;
+  while (avail - used >= 5) {
+    const unsigned char* h = p + used;
+    const std::size_t len = std::size_t(h[3]) << 8 | h[4];
+    if (h[0] != tls13_record_key::kApplicationData || len > tls13_record_key::kMaxPlaintext + 256) {
+      error = "malformed TLS record from the server";
+      break;
+    }
+    if (avail - used < 5 + len) break;
+    if (c.rbuf.size() - c.rlen - got < len) c.rbuf.resize(c.rlen + got + len);
+    unsigned char* out = c.rbuf.data() + c.rlen + got;
+    unsigned char type = 0;
+    const long k = c.opener->open(h, h + 5, len, out, type);
+    if (k < 0) {
+      error = "a TLS record from the server does not authenticate";
+      break;
+    }
+    used += 5 + len;
+    ++own_records_;
+    if (type == tls13_record_key::kApplicationData) {
+      got += std::size_t(k);
+    } else if (type == tls13_record_key::kHandshake) {
+      // Handshake messages after the handshake: a KeyUpdate moves the key on (and is
+      // answered through OpenSSL's writer if the server asks); a session ticket is not kept.
+      for (long m = 0; m + 4 <= k;) {
+        const std::size_t body = std::size_t(out[m + 1]) << 16 | std::size_t(out[m + 2]) << 8 | out[m + 3];
+        if (out[m] == 24) {
+          if (!c.opener->update_key()) error = "TLS key update failed";
+          if (body == 1 && m + 4 < k && out[m + 4] == 1) SSL_key_update(c.ssl, SSL_KEY_UPDATE_NOT_REQUESTED);
+        }
+        m += 4 + long(body);
+      }
+      if (error) break;
+    } else if (type == tls13_record_key::kAlert) {
+      closed = true; // close_notify, or a fatal alert: the server ends the stream
+      break;
+    } else {
+      error = "unexpected TLS record type from the server";
+      break;
+    }
+  }
+  if (error == nullptr && !closed) {
+    if (p == reinterpret_cast<const unsigned char*>(spill.data())) {
+      spill.erase(0, used);
+    } else if (used < avail) {
+      spill.assign(reinterpret_cast<const char*>(p + used), avail - used);
+    }
+  }
+  if (got != 0) {
+    (void)on_read(c, io_result::progress, got, got, real_ns(), now);
+    if (c.st != connection::state::open) return; // on_read failed it
+  }
+  if (error) {
+    note_error(error);
+    fail(c, "connection closed by the server", now);
+  } else if (closed) {
+    fail(c, "connection closed by the server", now);
+  }
 }
 
 void load_worker::finish_reads(int64_t now) {
@@ -748,5 +866,24 @@ void load_worker::run(run_control& control, int64_t start_mono_ns) {
     c->st = connection::state::closed;
   }
 }
+
+namespace {
+
+void on_keylog(const SSL* ssl, const char* line) {
+  auto* c = static_cast<load_worker::connection*>(SSL_get_app_data(ssl));
+  if (c == nullptr) return;
+  auto secret = std::make_unique<read_secret>();
+  secret->len = tls13_record_key::secret_from_keylog(line, "SERVER_TRAFFIC_SECRET_0", secret->bytes);
+  if (secret->len != 0) c->secret = std::move(secret);
+}
+
+void on_tls_message(int write_p, int, int content_type, const void*, std::size_t, SSL*, void* arg) {
+  auto& c = *static_cast<load_worker::connection*>(arg);
+  if (write_p == 0 && content_type == SSL3_RT_HEADER && c.secret) ++c.secret->records;
+}
+
+}  // namespace
+
+void load_worker::prepare_tls_context(SSL_CTX* ctx) { SSL_CTX_set_keylog_callback(ctx, on_keylog); }
 
 }  // namespace mdgw::bench

@@ -71,8 +71,17 @@ class load_worker {
   // The first error seen of each kind, for the report (empty when none).
   [[nodiscard]] std::vector<std::string> first_errors() const;
 
+  // Sets up the client context so that TLS 1.3 connections open the server's records
+  // themselves once the WebSocket is open (its keylog callback hands each connection the
+  // server's traffic secret). Without it OpenSSL reads every record.
+  static void prepare_tls_context(SSL_CTX* ctx);
+
+  struct connection;  // public for the context's callbacks; defined in load_worker.cpp
+
+  // Records opened by tls13_record_key instead of OpenSSL (read when run() has returned).
+  [[nodiscard]] uint64_t own_records_opened() const noexcept { return own_records_; }
+
  private:
-  struct connection;
   struct frame_handler;
   enum class io_result { progress, would_block, closed };
 
@@ -93,6 +102,8 @@ class load_worker {
   void finish_reads(int64_t now);
   // A TLS connection's ciphertext read by the batch: to OpenSSL, then read as usual.
   void read_tls(connection& c, const char* cipher, std::size_t n, int64_t now);
+  // read_tls with c.opener: opens the whole records of the read into rbuf.
+  void open_records(connection& c, const char* cipher, std::size_t n, int64_t now);
   bool flush(connection& c);
   void update_interest(connection& c);
   // Ends c (counted as a connect failure or a disconnect) and schedules its reconnect.
@@ -106,6 +117,7 @@ class load_worker {
   const bench_options& opts_;
   resolved_target to_;
   SSL_CTX* tls_;
+  uint64_t own_records_ = 0;
   int epoll_fd_ = -1;
   std::vector<std::unique_ptr<connection>> conns_;
   std::vector<connection*> ready_;  // TLS connections with bytes possibly buffered in OpenSSL

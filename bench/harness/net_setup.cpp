@@ -1,5 +1,7 @@
 #include "net_setup.hpp"
 
+#include "load_worker.hpp"
+
 #include <arpa/inet.h>
 #include <netdb.h>
 #include <openssl/err.h>
@@ -66,6 +68,7 @@ ssl_ctx_ptr make_client_tls(bool verify, const std::string& ca_file) {
   // tls scenario (reader thread 99% busy; docs/performance.md). Buffered records are
   // invisible to epoll, so the reader checks SSL_has_pending after each burst.
   SSL_CTX_set_read_ahead(ctx.get(), 1);
+  load_worker::prepare_tls_context(ctx.get());
   if (verify) {
     SSL_CTX_set_verify(ctx.get(), SSL_VERIFY_PEER, nullptr);
     const int ok = ca_file.empty() ? SSL_CTX_set_default_verify_paths(ctx.get())

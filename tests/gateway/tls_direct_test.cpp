@@ -283,7 +283,7 @@ TEST(TlsDirect, AFrameLongerThanARecordIsNotQueued) {
   batch.end();
 }
 
-// After a TLS 1.3 handshake the server seals its records itself (tls13_sealer), going on
+// After a TLS 1.3 handshake the server seals its records itself (tls13_record_key), going on
 // from the session tickets OpenSSL sent, however many: OpenSSL's client reads them.
 TEST(TlsOwnRecords, TheClientReadsThemAfterAnyNumberOfSessionTickets) {
   for (const std::size_t tickets : {0, 1, 2, 5}) {

@@ -1,4 +1,4 @@
-#include "tls13_sealer.hpp"
+#include "tls13_record_key.hpp"
 
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
@@ -59,43 +59,77 @@ bool expand_label(const EVP_MD* md, const unsigned char* secret, std::size_t sec
   return true;
 }
 
+// The nonce of the record with sequence number `seq` (RFC 8446 5.3).
+void nonce_for(const unsigned char* iv, std::uint64_t seq, unsigned char* nonce) {
+  std::memcpy(nonce, iv, 12);
+  for (int i = 0; i < 8; ++i) nonce[11 - i] ^= static_cast<unsigned char>(seq >> (8 * i));
+}
+
 } // namespace
 
-std::unique_ptr<tls13_sealer> tls13_sealer::make(std::uint16_t suite, const unsigned char* secret,
-                                                 std::size_t secret_len, std::uint64_t seq) {
+std::size_t tls13_record_key::secret_from_keylog(const char* line, const char* label, unsigned char* out) {
+  const std::size_t label_len = std::strlen(label);
+  if (std::strncmp(line, label, label_len) != 0 || line[label_len] != ' ') return 0;
+  const char* hex = std::strchr(line + label_len + 1, ' '); // after the client random
+  if (hex == nullptr) return 0;
+  ++hex;
+  const std::size_t digits = std::strlen(hex);
+  if (digits == 0 || digits % 2 != 0 || digits / 2 > kMaxSecret) return 0;
+  const auto value = [](char c) {
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+    return -1;
+  };
+  for (std::size_t i = 0; i < digits / 2; ++i) {
+    const int hi = value(hex[2 * i]);
+    const int lo = value(hex[2 * i + 1]);
+    if (hi < 0 || lo < 0) {
+      OPENSSL_cleanse(out, kMaxSecret);
+      return 0;
+    }
+    out[i] = static_cast<unsigned char>(hi * 16 + lo);
+  }
+  return digits / 2;
+}
+
+std::unique_ptr<tls13_record_key> tls13_record_key::make(std::uint16_t suite, const unsigned char* secret,
+                                                 std::size_t secret_len, std::uint64_t seq, bool opening) {
   suite_params p{};
   if (!params_of(suite, p) || secret_len != static_cast<std::size_t>(EVP_MD_get_size(p.md))) return nullptr;
-  std::unique_ptr<tls13_sealer> s(new tls13_sealer);
+  std::unique_ptr<tls13_record_key> s(new tls13_record_key);
   s->suite_ = suite;
+  s->opening_ = opening;
   s->secret_len_ = secret_len;
   s->key_len_ = p.key_len;
   s->seq_ = seq;
   std::memcpy(s->secret_, secret, secret_len);
   s->ctx_ = EVP_CIPHER_CTX_new();
-  if (s->ctx_ == nullptr || EVP_EncryptInit_ex(s->ctx_, p.cipher, nullptr, nullptr, nullptr) != 1 || !s->derive()) {
+  if (s->ctx_ == nullptr || EVP_CipherInit_ex(s->ctx_, p.cipher, nullptr, nullptr, nullptr, opening ? 0 : 1) != 1 ||
+      !s->derive()) {
     return nullptr;
   }
   return s;
 }
 
-tls13_sealer::~tls13_sealer() {
+tls13_record_key::~tls13_record_key() {
   OPENSSL_cleanse(secret_, sizeof secret_);
   OPENSSL_cleanse(iv_, sizeof iv_);
   EVP_CIPHER_CTX_free(ctx_); // clears the key schedule
 }
 
-bool tls13_sealer::derive() {
+bool tls13_record_key::derive() {
   suite_params p{};
   if (!params_of(suite_, p)) return false;
   unsigned char key[32];
   const bool ok = expand_label(p.md, secret_, secret_len_, "key", key, key_len_) &&
                   expand_label(p.md, secret_, secret_len_, "iv", iv_, sizeof iv_) &&
-                  EVP_EncryptInit_ex(ctx_, nullptr, nullptr, key, nullptr) == 1;
+                  EVP_CipherInit_ex(ctx_, nullptr, nullptr, key, nullptr, opening_ ? 0 : 1) == 1;
   OPENSSL_cleanse(key, sizeof key);
   return ok;
 }
 
-bool tls13_sealer::update_key() {
+bool tls13_record_key::update_key() {
   suite_params p{};
   unsigned char next[kMaxSecret];
   if (!params_of(suite_, p) || !expand_label(p.md, secret_, secret_len_, "traffic upd", next, secret_len_)) {
@@ -107,7 +141,31 @@ bool tls13_sealer::update_key() {
   return derive();
 }
 
-std::size_t tls13_sealer::seal(unsigned char type, const piece* pieces, std::size_t n, unsigned char* out) {
+long tls13_record_key::open(const unsigned char* header, const unsigned char* body, std::size_t len,
+                            unsigned char* out, unsigned char& type) {
+  if (!opening_ || len < kTag + 1 || len > kMaxPlaintext + 256) return -1;
+  unsigned char nonce[12];
+  nonce_for(iv_, seq_, nonce);
+  unsigned char tag[kTag];
+  std::memcpy(tag, body + len - kTag, kTag);
+  int n = 0;
+  int fin = 0;
+  const int inner = static_cast<int>(len - kTag);
+  if (EVP_DecryptInit_ex(ctx_, nullptr, nullptr, nullptr, nonce) != 1 ||
+      EVP_DecryptUpdate(ctx_, nullptr, &n, header, 5) != 1 || EVP_DecryptUpdate(ctx_, out, &n, body, inner) != 1 ||
+      EVP_CIPHER_CTX_ctrl(ctx_, EVP_CTRL_AEAD_SET_TAG, static_cast<int>(kTag), tag) != 1 ||
+      EVP_DecryptFinal_ex(ctx_, out + n, &fin) != 1 || n + fin != inner) {
+    return -1;
+  }
+  ++seq_;
+  long end = inner; // the content, then the type, then zeros (RFC 8446 5.4)
+  while (end > 0 && out[end - 1] == 0) --end;
+  if (end == 0) return -1;
+  type = out[end - 1];
+  return end - 1;
+}
+
+std::size_t tls13_record_key::seal(unsigned char type, const piece* pieces, std::size_t n, unsigned char* out) {
   std::size_t size = 0;
   for (std::size_t i = 0; i < n; ++i) size += pieces[i].size;
   if (size > kMaxPlaintext) return 0;
@@ -117,9 +175,9 @@ std::size_t tls13_sealer::seal(unsigned char type, const piece* pieces, std::siz
   out[2] = 0x03;
   out[3] = static_cast<unsigned char>(body >> 8);
   out[4] = static_cast<unsigned char>(body);
+  if (opening_) return 0;
   unsigned char nonce[12];
-  std::memcpy(nonce, iv_, sizeof nonce);
-  for (int i = 0; i < 8; ++i) nonce[11 - i] ^= static_cast<unsigned char>(seq_ >> (8 * i));
+  nonce_for(iv_, seq_, nonce);
   int len = 0;
   if (EVP_EncryptInit_ex(ctx_, nullptr, nullptr, nullptr, nonce) != 1 ||
       EVP_EncryptUpdate(ctx_, nullptr, &len, out, 5) != 1) { // the header is the additional data

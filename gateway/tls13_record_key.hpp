@@ -12,8 +12,10 @@
 //
 // What it does: AES-128-GCM, AES-256-GCM and ChaCha20-Poly1305 records under a traffic
 // secret, the per-record nonce (the IV xor the 64-bit sequence number), the inner content
-// type, no padding; and the next secret for a KeyUpdate ("traffic upd"). What it does not
-// do: anything of the handshake, reading, TLS 1.2.
+// type, no padding; and the next secret for a KeyUpdate ("traffic upd"). A key made for
+// opening does the reverse: mdgw-bench reads the gateway's records with it, for the same
+// reason (bench/harness/load_worker.cpp). What it does not do: anything of the
+// handshake, TLS 1.2.
 #pragma once
 
 #include <cstddef>
@@ -24,7 +26,7 @@ typedef struct evp_cipher_ctx_st EVP_CIPHER_CTX;
 
 namespace mdgw {
 
-class tls13_sealer {
+class tls13_record_key {
 public:
   // Record content types (RFC 8446 5.1) that the server writes.
   static constexpr unsigned char kAlert = 21;
@@ -41,23 +43,36 @@ public:
   };
 
   // suite: the negotiated TLS 1.3 suite's two-byte id (0x1301 AES-128-GCM-SHA256, 0x1302
-  // AES-256-GCM-SHA384, 0x1303 CHACHA20-POLY1305-SHA256); secret: the server's current
-  // application traffic secret (its hash's length); seq: records already sealed under it.
+  // AES-256-GCM-SHA384, 0x1303 CHACHA20-POLY1305-SHA256); secret: the current
+  // application traffic secret of the side that seals (its hash's length); seq: records
+  // already sealed under it; opening: a key that opens records instead of sealing them.
   // Null when the suite is not one of these or OpenSSL cannot set the key.
-  static std::unique_ptr<tls13_sealer> make(std::uint16_t suite, const unsigned char* secret, std::size_t secret_len,
-                                            std::uint64_t seq);
-  ~tls13_sealer();
-  tls13_sealer(const tls13_sealer&) = delete;
-  tls13_sealer& operator=(const tls13_sealer&) = delete;
+  static std::unique_ptr<tls13_record_key> make(std::uint16_t suite, const unsigned char* secret,
+                                                std::size_t secret_len, std::uint64_t seq, bool opening = false);
+  ~tls13_record_key();
+  tls13_record_key(const tls13_record_key&) = delete;
+  tls13_record_key& operator=(const tls13_record_key&) = delete;
 
   // Seals the concatenation of `n` pieces (at most kMaxPlaintext bytes in all) as one
   // record of content type `type` into `out`, which has room for their size + kOverhead.
   // Returns the record's size, or 0 if OpenSSL failed (nothing may be sent then).
   [[nodiscard]] std::size_t seal(unsigned char type, const piece* pieces, std::size_t n, unsigned char* out);
 
+  // Opens one protected record: `header` its 5 bytes, `body` the `len` after them, into
+  // `out` (room for len bytes). Returns the content's size (without the inner content
+  // type and padding) and sets `type`; -1 when the record does not authenticate or is
+  // malformed.
+  [[nodiscard]] long open(const unsigned char* header, const unsigned char* body, std::size_t len, unsigned char* out,
+                          unsigned char& type);
+
   // Moves to the next traffic secret (after sending a KeyUpdate under this one). False if
   // OpenSSL failed.
   [[nodiscard]] bool update_key();
+
+  // The secret of a keylog line (SSL_CTX_set_keylog_callback: "<label> <client random>
+  // <secret>", in hex) with this label, into `out` (kMaxSecret bytes): its length, or 0
+  // when the line has another label or is malformed.
+  [[nodiscard]] static std::size_t secret_from_keylog(const char* line, const char* label, unsigned char* out);
 
   [[nodiscard]] std::uint64_t seq() const noexcept { return seq_; }
   // RFC 8446 5.5: AES-GCM keys must be updated before about 2^24.5 records; a KeyUpdate
@@ -68,11 +83,12 @@ public:
   void set_records_per_key(std::uint64_t n) noexcept { records_per_key_ = n; }
 
 private:
-  tls13_sealer() = default;
+  tls13_record_key() = default;
   [[nodiscard]] bool derive();
 
   EVP_CIPHER_CTX* ctx_ = nullptr;
   std::uint16_t suite_ = 0;
+  bool opening_ = false;
   std::size_t secret_len_ = 0;
   std::size_t key_len_ = 0;
   std::uint64_t seq_ = 0;
