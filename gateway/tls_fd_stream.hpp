@@ -17,6 +17,9 @@
 //   wants a write it refused (WANT_WRITE) retried with the same bytes: the op retries
 //   with the same buffer sequence, re-copied (SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER: the
 //   scratch may have served other connections in between).
+// - After a TLS 1.3 handshake, records to the client are sealed by tls13_record_key, not
+//   SSL_write (state::own): the same writes, each sealed once, what the socket does not
+//   take owed and sent before anything else; OpenSSL then only reads.
 // - Waiting: on SSL_ERROR_WANT_READ / WANT_WRITE an op waits for that readiness of the
 //   socket (socket.async_wait). A read and a write may be outstanding at once (the
 //   websocket read loop, writes, pings), and TLS 1.3 post-handshake messages can make
@@ -100,7 +103,7 @@ struct state {
   // call into the broken SSL object would say. (A record left half sent made the close
   // frame Beast writes in reply to a client's close fail with "bad length" instead of the
   // connection reset behind it.) Set from the start (no_memory) when there is no SSL
-  // object. Direct frames meet it in tls_detail::write.
+  // object. Direct frames meet it in tls_detail::write (with `own`, in direct_frame).
   error_code broken;
   // Records sealed here after the handshake (tls13_record_key.hpp), not by SSL_write.
   // - secret: the server's application traffic secret, from the context's keylog
