@@ -330,15 +330,9 @@ step shutdown(state& st) {
   if (st.own) {
     if (!st.close_sealed) {
       static constexpr unsigned char kCloseNotify[2] = {1, 0}; // warning, close_notify
-      const tls13_record_key::piece p{kCloseNotify, sizeof kCloseNotify};
-      const std::size_t k = seal_records(*st.own, tls13_record_key::kAlert, &p, 1, sealed_out);
-      if (k == 0) return breaks(st, ssl::error::unspecified_system_error);
+      seal_owed(st, tls13_record_key::kAlert, kCloseNotify, sizeof kCloseNotify);
+      if (st.broken) return {st.broken, 0, want::nothing};
       st.close_sealed = true;
-      if (st.owed.size() == st.owed_off) {
-        st.owed.clear();
-        st.owed_off = 0;
-      }
-      st.owed.append(reinterpret_cast<const char*>(sealed_out), k);
     }
     const step f = flush_owed(st);
     return f.w != want::nothing || f.ec ? f : step{};
