@@ -146,6 +146,23 @@ void before_call(state& st) {
 
 thread_local char scratch[kRecord];
 
+// Sends what the socket takes now of [data, data + len): the bytes taken (fewer when it
+// is full), or -errno when it failed otherwise.
+ssize_t send_now(state& st, const char* data, std::size_t len) {
+  std::size_t sent = 0;
+  while (sent < len) {
+    const ssize_t r = ::send(st.socket.native_handle(), data + sent, len - sent, MSG_NOSIGNAL);
+    if (r > 0) {
+      sent += static_cast<std::size_t>(r);
+      continue;
+    }
+    if (r < 0 && errno == EINTR) continue;
+    if (r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) break;
+    return r < 0 ? -errno : -EPIPE;
+  }
+  return static_cast<ssize_t>(sent);
+}
+
 // A record of a record's size and a KeyUpdate before it.
 constexpr std::size_t kSealedMax = kRecord + 2 * tls13_record_key::kOverhead + 8;
 thread_local unsigned char sealed_out[kSealedMax];
@@ -346,25 +363,25 @@ step shutdown(state& st) {
   return s;
 }
 
-step seal_and_send(state& st, const tls13_record_key::piece* pieces, std::size_t n) {
-  const std::size_t k = seal_records(*st.own, tls13_record_key::kApplicationData, pieces, n, sealed_out);
-  if (k == 0) return breaks(st, ssl::error::unspecified_system_error);
-  std::size_t sent = 0;
-  while (sent < k) {
-    const ssize_t r = ::send(st.socket.native_handle(), sealed_out + sent, k - sent, MSG_NOSIGNAL);
-    if (r > 0) {
-      sent += static_cast<std::size_t>(r);
-      continue;
-    }
-    if (r < 0 && errno == EINTR) continue;
-    if (r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) break;
+step own_write(state& st, const tls13_record_key::piece* pieces, std::size_t n, std::size_t size,
+               std::size_t& sealed) {
+  if (sealed == 0) {
+    if (st.broken) return {st.broken, 0, want::nothing};
+    const step f = flush_owed(st); // what OpenSSL's own messages left
+    if (f.ec || f.w != want::nothing) return f;
+    const std::size_t k = seal_records(*st.own, tls13_record_key::kApplicationData, pieces, n, sealed_out);
+    if (k == 0) return breaks(st, ssl::error::unspecified_system_error);
+    sealed = size;
+    const ssize_t r = send_now(st, reinterpret_cast<const char*>(sealed_out), k);
     // The record is sealed (its sequence number used): the stream cannot go on without it.
-    return breaks(st, error_code(r < 0 ? errno : EPIPE, boost::system::system_category()));
+    if (r < 0) return breaks(st, error_code(static_cast<int>(-r), boost::system::system_category()));
+    if (static_cast<std::size_t>(r) == k) return {{}, size, want::nothing};
+    st.owed.assign(reinterpret_cast<const char*>(sealed_out) + r, k - static_cast<std::size_t>(r));
+    st.owed_off = 0;
+    return {{}, 0, want::write};
   }
-  if (sent == k) return {};
-  st.owed.assign(reinterpret_cast<const char*>(sealed_out) + sent, k - sent);
-  st.owed_off = 0;
-  return {{}, 0, want::write};
+  const step f = flush_owed(st);
+  return f.ec || f.w != want::nothing ? f : step{{}, size, want::nothing};
 }
 
 std::size_t seal_into(state& st, const tls13_record_key::piece* pieces, std::size_t n, std::string& out) {
@@ -394,17 +411,12 @@ step drain(state& st, bool& send_shut) {
 }
 
 step flush_owed(state& st) {
-  while (st.owed_off < st.owed.size()) {
-    const ssize_t r = ::send(st.socket.native_handle(), st.owed.data() + st.owed_off, st.owed.size() - st.owed_off,
-                             MSG_NOSIGNAL);
-    if (r > 0) {
-      st.owed_off += static_cast<std::size_t>(r);
-      continue;
-    }
-    if (r < 0 && errno == EINTR) continue;
-    if (r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return {{}, 0, want::write};
-    // OpenSSL counted these bytes as sent: the stream cannot go on without them.
-    return breaks(st, error_code(r < 0 ? errno : EPIPE, boost::system::system_category()));
+  if (st.owed_off < st.owed.size()) {
+    const ssize_t r = send_now(st, st.owed.data() + st.owed_off, st.owed.size() - st.owed_off);
+    // Counted as sent (by OpenSSL, or sealed by us): the stream cannot go on without them.
+    if (r < 0) return breaks(st, error_code(static_cast<int>(-r), boost::system::system_category()));
+    st.owed_off += static_cast<std::size_t>(r);
+    if (st.owed_off < st.owed.size()) return {{}, 0, want::write};
   }
   const std::size_t n = st.owed.size();
   std::string().swap(st.owed); // a rare path: nothing stays allocated for it

@@ -140,10 +140,12 @@ struct step {
 inline constexpr std::size_t kRecord = 16 * 1024;
 [[nodiscard]] char* write_scratch() noexcept;
 [[nodiscard]] step shutdown(state& st);
-// own: seals `n` pieces (at most a record in all) as one application data record, after
-// a KeyUpdate when one is due, and sends them (`owed` must be empty). done when the
-// socket took it all; want::write when the rest is owed (sent, by OpenSSL's measure).
-[[nodiscard]] step seal_and_send(state& st, const tls13_record_key::piece* pieces, std::size_t n);
+// own: one write of `n` pieces (`size` bytes in all, at most a record) as one application
+// data record. First what is owed goes out; then the pieces are sealed, once (`sealed`
+// becomes `size`; a retry only sends), and sent, after a KeyUpdate when one is due. done
+// (n = size) when the socket has taken it all; want::write while some is owed.
+[[nodiscard]] step own_write(state& st, const tls13_record_key::piece* pieces, std::size_t n, std::size_t size,
+                             std::size_t& sealed);
 // own: seals them over the start of `out` instead (sized once to hold any record, so that
 // a batch entry's storage is not zero-filled per record); the records' size, 0 if sealing
 // failed (the connection is then broken).
@@ -164,15 +166,7 @@ void on_timeout(state& st);
 // until the socket has taken the record.
 template <class ConstBufferSequence>
 [[nodiscard]] step write_some(state& st, const ConstBufferSequence& buffers, std::size_t& sealed) {
-  if (st.own) {
-    if (sealed != 0) {
-      const step f = flush_owed(st);
-      return f.ec || f.w != want::nothing ? f : step{{}, sealed, want::nothing};
-    }
-    if (st.broken) return {st.broken, 0, want::nothing};
-    const step f = flush_owed(st); // what OpenSSL's own messages left
-    if (f.ec || f.w != want::nothing) return f;
-  }
+  if (st.own && sealed != 0) return own_write(st, nullptr, 0, sealed, sealed);
   auto it = net::buffer_sequence_begin(buffers);
   const auto end = net::buffer_sequence_end(buffers);
   while (it != end && net::const_buffer(*it).size() == 0) ++it;
@@ -196,11 +190,7 @@ template <class ConstBufferSequence>
   if (!st.own) return write(st, data, n);
   n = std::min(n, kRecord);
   const tls13_record_key::piece p{data, n};
-  step s = seal_and_send(st, &p, 1);
-  if (s.ec) return s;
-  sealed = n;
-  s.n = s.w == want::nothing ? n : 0;
-  return s;
+  return own_write(st, &p, 1, n, sealed);
 }
 
 // A direct frame (head and body, at most a record) as one record: each attempt copies
@@ -208,29 +198,17 @@ template <class ConstBufferSequence>
 // made again with the same bytes (off only moves on success; the scratch may have
 // served other connections in between, hence the copy and
 // SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER).
-// With `own` it is sealed straight from head and body, once, and the step then waits
-// until the socket has taken the record.
+// With `own` it is sealed straight from head and body, once (own_write; `off` is then the
+// bytes sealed), and the step then waits until the socket has taken the record.
 struct direct_frame {
   net::const_buffer head;
   net::const_buffer body;
   std::size_t off = 0;
-  bool sealed = false; // own
   step operator()(state& st) {
     const std::size_t size = head.size() + body.size();
     if (st.own) {
-      if (!sealed) {
-        if (st.broken) return {st.broken, 0, want::nothing};
-        const step f = flush_owed(st); // what OpenSSL's own messages left
-        if (f.ec || f.w != want::nothing) return f;
-        const tls13_record_key::piece p[2] = {{head.data(), head.size()}, {body.data(), body.size()}};
-        const step s = seal_and_send(st, p, 2);
-        if (s.ec) return s;
-        sealed = true;
-        if (s.w != want::nothing) return s;
-        return {{}, size, want::nothing};
-      }
-      const step f = flush_owed(st);
-      return f.ec || f.w != want::nothing ? f : step{{}, size, want::nothing};
+      const tls13_record_key::piece p[2] = {{head.data(), head.size()}, {body.data(), body.size()}};
+      return own_write(st, p, 2, size, off);
     }
     char* out = write_scratch();
     std::memcpy(out, head.data(), head.size());
