@@ -189,11 +189,12 @@ std::size_t seal_records(tls13_record_key& own, unsigned char type, const tls13_
 void on_keylog(const SSL* ssl, const char* line) {
   auto* st = static_cast<state*>(SSL_get_app_data(ssl));
   if (st == nullptr) return;
-  auto secret = std::make_unique<unsigned char[]>(tls13_record_key::kMaxSecret);
-  const std::size_t n = tls13_record_key::secret_from_keylog(line, "SERVER_TRAFFIC_SECRET_0", secret.get());
-  if (n == 0) return;
-  if (st->secret) OPENSSL_cleanse(st->secret.get(), tls13_record_key::kMaxSecret);
-  st->secret = std::move(secret);
+  unsigned char secret[tls13_record_key::kMaxSecret];
+  const std::size_t n = tls13_record_key::secret_from_keylog(line, "SERVER_TRAFFIC_SECRET_0", secret);
+  if (n == 0) return; // another of the handshake's lines: nothing allocated for it
+  if (!st->secret) st->secret = std::make_unique<unsigned char[]>(tls13_record_key::kMaxSecret);
+  std::memcpy(st->secret.get(), secret, n);
+  OPENSSL_cleanse(secret, sizeof secret);
   st->secret_len = n;
   st->app_records = 0;
 }

@@ -872,9 +872,13 @@ namespace {
 void on_keylog(const SSL* ssl, const char* line) {
   auto* c = static_cast<load_worker::connection*>(SSL_get_app_data(ssl));
   if (c == nullptr) return;
-  auto secret = std::make_unique<read_secret>();
-  secret->len = tls13_record_key::secret_from_keylog(line, "SERVER_TRAFFIC_SECRET_0", secret->bytes);
-  if (secret->len != 0) c->secret = std::move(secret);
+  unsigned char secret[tls13_record_key::kMaxSecret];
+  const std::size_t n = tls13_record_key::secret_from_keylog(line, "SERVER_TRAFFIC_SECRET_0", secret);
+  if (n == 0) return;  // another of the handshake's lines: nothing allocated for it
+  c->secret = std::make_unique<read_secret>();
+  std::memcpy(c->secret->bytes, secret, n);
+  OPENSSL_cleanse(secret, sizeof secret);
+  c->secret->len = n;
 }
 
 void on_tls_message(int write_p, int, int content_type, const void*, std::size_t, SSL*, void* arg) {
