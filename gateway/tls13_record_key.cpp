@@ -98,7 +98,7 @@ std::unique_ptr<tls13_record_key> tls13_record_key::make(std::uint16_t suite, co
   suite_params p{};
   if (!params_of(suite, p) || secret_len != static_cast<std::size_t>(EVP_MD_get_size(p.md))) return nullptr;
   std::unique_ptr<tls13_record_key> s(new tls13_record_key);
-  s->suite_ = suite;
+  s->md_ = p.md;
   s->opening_ = opening;
   s->secret_len_ = secret_len;
   s->key_len_ = p.key_len;
@@ -119,22 +119,17 @@ tls13_record_key::~tls13_record_key() {
 }
 
 bool tls13_record_key::derive() {
-  suite_params p{};
-  if (!params_of(suite_, p)) return false;
   unsigned char key[32];
-  const bool ok = expand_label(p.md, secret_, secret_len_, "key", key, key_len_) &&
-                  expand_label(p.md, secret_, secret_len_, "iv", iv_, sizeof iv_) &&
+  const bool ok = expand_label(md_, secret_, secret_len_, "key", key, key_len_) &&
+                  expand_label(md_, secret_, secret_len_, "iv", iv_, sizeof iv_) &&
                   EVP_CipherInit_ex(ctx_, nullptr, nullptr, key, nullptr, opening_ ? 0 : 1) == 1;
   OPENSSL_cleanse(key, sizeof key);
   return ok;
 }
 
 bool tls13_record_key::update_key() {
-  suite_params p{};
   unsigned char next[kMaxSecret];
-  if (!params_of(suite_, p) || !expand_label(p.md, secret_, secret_len_, "traffic upd", next, secret_len_)) {
-    return false;
-  }
+  if (!expand_label(md_, secret_, secret_len_, "traffic upd", next, secret_len_)) return false;
   std::memcpy(secret_, next, secret_len_);
   OPENSSL_cleanse(next, sizeof next);
   seq_ = 0;
@@ -166,6 +161,7 @@ long tls13_record_key::open(const unsigned char* header, const unsigned char* bo
 }
 
 std::size_t tls13_record_key::seal(unsigned char type, const piece* pieces, std::size_t n, unsigned char* out) {
+  if (opening_) return 0;
   std::size_t size = 0;
   for (std::size_t i = 0; i < n; ++i) size += pieces[i].size;
   if (size > kMaxPlaintext) return 0;
@@ -175,7 +171,6 @@ std::size_t tls13_record_key::seal(unsigned char type, const piece* pieces, std:
   out[2] = 0x03;
   out[3] = static_cast<unsigned char>(body >> 8);
   out[4] = static_cast<unsigned char>(body);
-  if (opening_) return 0;
   unsigned char nonce[12];
   nonce_for(iv_, seq_, nonce);
   int len = 0;

@@ -23,6 +23,7 @@
 #include <memory>
 
 typedef struct evp_cipher_ctx_st EVP_CIPHER_CTX;
+typedef struct evp_md_st EVP_MD;
 
 namespace mdgw {
 
@@ -74,7 +75,6 @@ public:
   // when the line has another label or is malformed.
   [[nodiscard]] static std::size_t secret_from_keylog(const char* line, const char* label, unsigned char* out);
 
-  [[nodiscard]] std::uint64_t seq() const noexcept { return seq_; }
   // RFC 8446 5.5: AES-GCM keys must be updated before about 2^24.5 records; a KeyUpdate
   // is due at this many (chosen well below for every suite).
   static constexpr std::uint64_t kRecordsPerKey = std::uint64_t{1} << 24;
@@ -87,7 +87,7 @@ private:
   [[nodiscard]] bool derive();
 
   EVP_CIPHER_CTX* ctx_ = nullptr;
-  std::uint16_t suite_ = 0;
+  const EVP_MD* md_ = nullptr; // the suite's hash, for HKDF
   bool opening_ = false;
   std::size_t secret_len_ = 0;
   std::size_t key_len_ = 0;
