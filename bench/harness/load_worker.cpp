@@ -725,12 +725,8 @@ void load_worker::open_records(connection& c, const char* cipher, std::size_t n,
     (void)on_read(c, io_result::progress, got, got, real_ns(), now);
     if (c.st != connection::state::open) return; // on_read failed it
   }
-  if (error) {
-    note_error(error);
-    fail(c, "connection closed by the server", now);
-  } else if (closed) {
-    fail(c, "connection closed by the server", now);
-  }
+  if (error) note_error(error);
+  if (error || closed) fail(c, "connection closed by the server", now);
 }
 
 void load_worker::finish_reads(int64_t now) {
