@@ -86,6 +86,7 @@ struct options {
   std::size_t near = itch_book::kNear;
   std::size_t read_buffer = binary_file_reader::kDefaultBuffer; // bytes
   std::size_t batch = 64; // messages per reader batch (the gateway's file source takes 64)
+  bool ahead = true;       // read each batch before the last one is applied: hints across batches
 };
 
 struct pass_result {
@@ -161,14 +162,26 @@ std::uint64_t parse_pass(binary_file_reader& reader, itch_decoder& decoder, std:
 // Messages are taken in batches (as a feed gets them, a MoldUDP64 packet at a time) so
 // that the book can be told early which order slot and levels they touch, in two stages
 // (itch_book::apply_batch: prefetch kFar messages ahead, prefetch_levels kNear ahead):
-// the first touch of each is a cache miss on a day this size. The hints do not look past
-// the batch (the reader's batches are views into its buffer, valid until the next call),
-// so they start again at each batch, as the gateway's file source does.
+// the first touch of each is a cache miss on a day this size. The next batch is read before
+// a batch is applied (the reader's batches stay valid until the call after next), so the
+// hints run on into it, as in the gateway's file source; with --no-ahead they stop at the
+// end of each batch and start again at the next.
 std::uint64_t book_pass(binary_file_reader& reader, itch_book& book, event_sink& sink, bool prefetch,
-                        std::size_t kFar, std::size_t kNear, std::vector<std::span<const std::uint8_t>>& batch) {
+                        std::size_t kFar, std::size_t kNear, std::vector<std::span<const std::uint8_t>>& batch,
+                        bool use_ahead) {
   std::uint64_t total = 0;
-  for (std::size_t n; (n = reader.next_batch(batch.data(), batch.size())) != 0; total += n) {
-    book.apply_batch(batch.data(), n, sink, prefetch ? kFar : 0, kNear);
+  const std::size_t size = batch.size() / 2;
+  std::size_t n = reader.next_batch(batch.data(), size);
+  while (n != 0) {
+    const std::size_t next = use_ahead ? reader.next_batch(batch.data() + n, size) : 0;
+    book.apply_batch(batch.data(), n, sink, next, prefetch ? kFar : 0, kNear);
+    total += n;
+    if (use_ahead) {
+      std::copy_n(batch.begin() + static_cast<std::ptrdiff_t>(n), next, batch.begin());
+      n = next;
+    } else {
+      n = reader.next_batch(batch.data(), size);
+    }
   }
   return total;
 }
@@ -176,7 +189,7 @@ std::uint64_t book_pass(binary_file_reader& reader, itch_book& book, event_sink&
 int usage() {
   std::fprintf(stderr,
                "usage: mdgw_itch_replay_bench FILE [--parse-only] [--no-prefetch] [--repeats N] [--expected-orders N]\n"
-               "       [--prefetch-far N] [--prefetch-near N] [--read-buffer BYTES] [--batch N]\n"
+               "       [--prefetch-far N] [--prefetch-near N] [--read-buffer BYTES] [--batch N] [--no-ahead]\n"
                "  FILE: an ITCH 5.0 BinaryFILE (plain or gzip), e.g. from mdgw_itch_gen\n");
   return 2;
 }
@@ -205,10 +218,10 @@ int run(const options& opt) {
     itch_book book(book_config{0, opt.expected_orders, quiet});
     null_sink sink;
     std::size_t peak_orders = 0;
-    std::vector<std::span<const std::uint8_t>> batch(opt.batch);
+    std::vector<std::span<const std::uint8_t>> batch(2 * opt.batch); // a batch and the next
     auto apply = [&](binary_file_reader& r) {
       book.clear();
-      const std::uint64_t n = book_pass(r, book, sink, opt.prefetch, opt.far, opt.near, batch);
+      const std::uint64_t n = book_pass(r, book, sink, opt.prefetch, opt.far, opt.near, batch, opt.ahead);
       peak_orders = std::max(peak_orders, book.orders().size());
       return n;
     };
@@ -258,6 +271,8 @@ int main(int argc, char** argv) {
       opt.far = std::strtoull(argv[++i], nullptr, 10);
     } else if (a == "--prefetch-near" && i + 1 < argc) {
       opt.near = std::strtoull(argv[++i], nullptr, 10);
+    } else if (a == "--no-ahead") {
+      opt.ahead = false;
     } else if (a == "--batch" && i + 1 < argc) {
       opt.batch = std::strtoull(argv[++i], nullptr, 10);
     } else if (a == "--read-buffer" && i + 1 < argc) {

@@ -77,8 +77,8 @@ class applier final : public itch::message_sink {
 public:
   explicit applier(itch::itch_book& book) : book_(book) {}
   void on_message(const std::uint8_t* msg, std::size_t len) override { (void)book_.apply(msg, len, sink_); }
-  void on_batch(const std::span<const std::uint8_t>* msgs, std::size_t n) override {
-    book_.apply_batch(msgs, n, sink_);
+  void on_batch(const std::span<const std::uint8_t>* msgs, std::size_t n, std::size_t ahead) override {
+    book_.apply_batch(msgs, n, sink_, ahead);
   }
 
 private:

@@ -53,6 +53,7 @@
 #include "level_book.hpp"
 #include "types.hpp"
 
+#include <algorithm>
 #include <array>
 #include <cstddef>
 #include <cstdint>
@@ -433,22 +434,35 @@ public:
     }
   }
   // Applies msgs[0..n) in order, as apply() each, with the cache hints above issued `far`
-  // and `near` messages ahead within the batch (far 0: no hints). A feed that gets its
-  // messages in batches hides most of the cache misses of its order slots and levels
-  // this way; one message at a time it cannot look ahead.
+  // and `near` messages ahead (far 0: no hints). A feed that gets its messages in batches
+  // hides most of the cache misses of its order slots and levels this way; one message at
+  // a time it cannot look ahead.
+  // msgs[n, n + ahead) are messages the caller already holds and will apply next (valid
+  // during the call, not applied by it): the hints run on into them, and a call whose first
+  // message is the previous call's first `ahead` message skips the hints that call issued.
+  // Without them the hints restart at each batch, whose first messages then miss again.
   void apply_batch(const std::span<const std::uint8_t>* msgs, std::size_t n, event_sink& sink,
-                   std::size_t far = kFar, std::size_t near = kNear) {
+                   std::size_t ahead = 0, std::size_t far = kFar, std::size_t near = kNear) {
     if (far == 0) {
       for (std::size_t i = 0; i < n; ++i) (void)apply(msgs[i].data(), msgs[i].size(), sink);
       return;
     }
-    for (std::size_t i = 0; i < n && i < far; ++i) prefetch(msgs[i].data(), msgs[i].size());
-    for (std::size_t i = 0; i < n && i < near; ++i) prefetch_levels(msgs[i].data(), msgs[i].size());
+    const std::size_t total = n + ahead;
+    // Continuing where the last call's hints went on: its first hinted_far_ / hinted_near_
+    // messages have theirs.
+    const bool continues = n != 0 && msgs[0].data() == hinted_from_;
+    const std::size_t f0 = continues ? hinted_far_ : 0;
+    const std::size_t n0 = continues ? hinted_near_ : 0;
+    for (std::size_t i = f0; i < total && i < far; ++i) prefetch(msgs[i].data(), msgs[i].size());
+    for (std::size_t i = n0; i < total && i < near; ++i) prefetch_levels(msgs[i].data(), msgs[i].size());
     for (std::size_t i = 0; i < n; ++i) {
-      if (i + far < n) prefetch(msgs[i + far].data(), msgs[i + far].size());
-      if (i + near < n) prefetch_levels(msgs[i + near].data(), msgs[i + near].size());
+      if (i + far < total) prefetch(msgs[i + far].data(), msgs[i + far].size());
+      if (i + near < total) prefetch_levels(msgs[i + near].data(), msgs[i + near].size());
       (void)apply(msgs[i].data(), msgs[i].size(), sink);
     }
+    hinted_from_ = ahead != 0 ? msgs[n].data() : nullptr;
+    hinted_far_ = std::min(ahead, std::max(far, f0 > n ? f0 - n : 0));
+    hinted_near_ = std::min(ahead, std::max(near, n0 > n ? n0 - n : 0));
   }
   // The levels of `locate`, read in place and in price order (depth, copy_top: what
   // producer::publish_book takes). Precondition: locate < locate_limit(). Valid until the
@@ -544,6 +558,11 @@ private:
   market_status market_;
   book_counters counters_;
   event_sink* sink_ = nullptr; // during apply()
+  // The first message after the last apply_batch's batch, and how many from there on its
+  // hints covered in each stage (nullptr: none).
+  const std::uint8_t* hinted_from_ = nullptr;
+  std::size_t hinted_far_ = 0;
+  std::size_t hinted_near_ = 0;
   std::array<bool, kRefKinds> reported_unknown_{};
   bool reported_duplicate_ = false;
   bool reported_invalid_ = false;

@@ -127,6 +127,7 @@ binary_file_reader::binary_file_reader(const std::string& path, log_fn log, std:
     fd_ = -1;
   }
   buf_.resize(std::max(buffer_bytes, kMinBuffer));
+  spare_.resize(buf_.size());
 }
 
 binary_file_reader::~binary_file_reader() {
@@ -178,9 +179,11 @@ std::size_t binary_file_reader::read_some(std::uint8_t* dst, std::size_t n) {
 std::size_t binary_file_reader::fill(std::size_t n) {
   std::size_t avail = end_ - pos_;
   if (avail >= n || eof_) return avail;
-  // Move the partial message to the front, then read as much as fits.
+  // Copy the partial message to the front of the other buffer and read on there: the
+  // messages handed out from this one stay where they are until the next refill.
   if (pos_ != 0) {
-    std::memmove(buf_.data(), buf_.data() + pos_, avail);
+    if (avail != 0) std::memcpy(spare_.data(), buf_.data() + pos_, avail);
+    buf_.swap(spare_);
     pos_ = 0;
     end_ = avail;
   }

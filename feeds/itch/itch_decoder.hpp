@@ -15,8 +15,11 @@
 //   an unknown tag only the prefix can frame it: a nonzero prefix delivers it (the
 //   decoder then counts it as unknown); a zero prefix leaves no way to find the next
 //   message, so the reader reports it and stops (failed()).
-// - Input is read in large chunks into one buffer and messages are handed out as spans
-//   into it, so reading costs no allocation per message. gzip input is detected by its
+// - Input is read in large chunks into a buffer and messages are handed out as spans
+//   into it, so reading costs no allocation per message. There are two buffers: a refill
+//   carries the partial message over into the other one and reads on there, so the
+//   messages of the previous batch stay valid while the caller reads the next (and can
+//   look ahead into it) for one more buffer of memory. gzip input is detected by its
 //   magic bytes and inflated with zlib as it is read. next() is inline for the common
 //   case (a true prefix, the message already buffered) and calls out for the rest.
 #pragma once
@@ -152,15 +155,17 @@ public:
   binary_file_reader& operator=(const binary_file_reader&) = delete;
 
   // The next message: its tag byte first, exactly its length (the prefix not included).
-  // The span stays valid until the next call. False at the end of input, on a read
+  // The span stays valid until the call after next (as next_batch's). False at the end of input, on a read
   // error, or when the stream cannot be framed any more (then failed() is true).
   // Inline fast path (see next_batch): a known tag whose prefix is its fixed length,
   // wholly buffered, i.e. every message of a well-formed file but a few per refill.
   [[nodiscard]] bool next(std::span<const std::uint8_t>& msg) { return next_batch(&msg, 1) == 1; }
 
-  // Up to `max` next messages at once (at least one unless next() would return false),
-  // all valid until the next call: a caller can look ahead within a batch (prefetch the
-  // state later messages touch). Returns how many were written to out.
+  // Up to `max` next messages at once (at least one unless next() would return false).
+  // Returns how many were written to out. They stay valid until the call after next (a
+  // refill reads into the other of two buffers), so a caller can read the next batch
+  // before it applies this one and look ahead across batches (itch_book::apply_batch's
+  // cache hints), not only within one.
   [[nodiscard]] std::size_t next_batch(std::span<const std::uint8_t>* out, std::size_t max) {
     std::size_t n = 0;
     // Only the fast path: it never moves the buffer, so earlier spans stay valid.
@@ -220,6 +225,7 @@ private:
   std::uint64_t file_size_ = 0;
   std::uint64_t raw_offset_ = 0;
   std::vector<std::uint8_t> buf_;
+  std::vector<std::uint8_t> spare_; // the other buffer: the previous one's messages, until a refill
   std::size_t pos_ = 0;
   std::size_t end_ = 0;
   bool eof_ = false;

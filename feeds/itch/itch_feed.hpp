@@ -73,7 +73,7 @@ private:
   void run(std::stop_token stop);
   void publish_touched();
   void on_message(const std::uint8_t* msg, std::size_t len) override;
-  void on_batch(const std::span<const std::uint8_t>* msgs, std::size_t n) override;
+  void on_batch(const std::span<const std::uint8_t>* msgs, std::size_t n, std::size_t ahead) override;
   void on_event(const market_event& e) override;
   void on_state(locate_t locate, state_change what) override;
   void register_locate(locate_t locate);

@@ -7,7 +7,8 @@
 // Rationale:
 // - Pull, in batches: the consumer asks for at most N messages and gets them through one
 //   virtual call per message, or per run of consecutive messages (on_batch: the file
-//   source flat out, so the book can prefetch ahead), into a sink it owns. Messages are views into the source's
+//   source flat out, with the next run already read behind it, so the book can prefetch
+//   ahead across runs), into a sink it owns. Messages are views into the source's
 //   buffers, valid only during the call: nothing is copied or allocated per message.
 // - Pacing belongs to the file source (it sees the timestamps); the consumer only learns
 //   "nothing available now" (idle) or "no more input" (end).
@@ -33,9 +34,11 @@ public:
   // One ITCH message, tag byte first, without any framing. Valid during the call only.
   virtual void on_message(const std::uint8_t* msg, std::size_t len) = 0;
   // Consecutive messages at once, in order (valid during the call only): a sink that
-  // looks ahead (itch_book::apply_batch's cache hints) overrides it. By default, one
-  // on_message each.
-  virtual void on_batch(const std::span<const std::uint8_t>* msgs, std::size_t n) {
+  // looks ahead (itch_book::apply_batch's cache hints) overrides it. msgs[n, n + ahead)
+  // are the messages the next call starts with, already read: a sink may look at them
+  // (hint what they will touch), not take them. By default, one on_message each.
+  virtual void on_batch(const std::span<const std::uint8_t>* msgs, std::size_t n, std::size_t ahead) {
+    (void)ahead;
     for (std::size_t i = 0; i < n; ++i) on_message(msgs[i].data(), msgs[i].size());
   }
 };

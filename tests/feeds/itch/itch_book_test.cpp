@@ -639,6 +639,72 @@ TEST(ItchBookVsReference, RandomOrderMessagesAgree) {
   EXPECT_GT(h.fast.decoder().truncated_total(), 0U);
 }
 
+// apply_batch's cache hints read messages ahead of the one applied, into the batch and
+// past it (its `ahead`): they must never change what is applied, nor read past a
+// message's length (the ASan build runs this). Batches of random sizes, random look-ahead,
+// hints on and off, over every message type and over malformed order messages, against
+// the same book fed one message at a time.
+TEST(ItchBook, BatchesWithLookAheadAgreeWithOneMessageAtATime) {
+  std::vector<raw> stream = synthetic_stream(7, 30000);
+  std::mt19937_64 rng(5);
+  const char tags[] = {'A', 'F', 'E', 'C', 'X', 'D', 'U', 'P'};
+  for (int i = 0; i < 30000; ++i) {
+    const char tag = tags[rng() % sizeof tags];
+    raw m(tag, message_size(static_cast<std::uint8_t>(tag)), static_cast<std::uint16_t>(rng() % 3), 0, rng() % 1000000);
+    for (std::size_t k = 11; k < m.size(); ++k) m.b[k] = static_cast<std::uint8_t>(rng());
+    m.u(11, 8, rng() % 60);
+    if (tag == 'A' || tag == 'F') m.c(19, "BS"[rng() % 2]).u(20, 4, 1 + rng() % 1000).u(32, 4, 1000 + rng() % 10);
+    if (tag == 'U') m.u(19, 8, rng() % 60).u(27, 4, 1 + rng() % 1000).u(31, 4, 1000 + rng() % 10);
+    if (rng() % 20 == 0) m.b.resize(rng() % m.size()); // truncated, down to empty
+    stream.push_back(m);
+  }
+  std::vector<std::span<const std::uint8_t>> spans;
+  for (const raw& m : stream) spans.emplace_back(m.data(), m.size());
+
+  itch_book one(quiet());
+  itch_book batched(quiet());
+  collect_sink one_sink;
+  collect_sink batched_sink;
+  for (const auto& m : spans) (void)one.apply(m.data(), m.size(), one_sink);
+  std::size_t looked_ahead = 0;
+  for (std::size_t i = 0; i < spans.size();) {
+    const std::size_t n = std::min<std::size_t>(1 + rng() % 150, spans.size() - i);
+    const std::size_t rest = spans.size() - i - n;
+    // Mostly the whole next batch (as the file source), sometimes a part, sometimes none.
+    const std::size_t ahead = rng() % 4 == 0 ? 0 : std::min<std::size_t>(rng() % 2 == 0 ? 64 : rng() % 20, rest);
+    const std::size_t far = rng() % 10 == 0 ? 0 : itch_book::kFar;
+    batched.apply_batch(spans.data() + i, n, batched_sink, ahead, far);
+    looked_ahead += ahead != 0 ? 1 : 0;
+    i += n;
+  }
+  ASSERT_GT(looked_ahead, 0U);
+  ASSERT_EQ(batched_sink.events.size(), one_sink.events.size());
+  for (std::size_t i = 0; i < one_sink.events.size(); ++i) {
+    ASSERT_TRUE(itch_test::same_event(batched_sink.events[i], one_sink.events[i]))
+        << "event " << i << ": " << itch_test::describe(batched_sink.events[i]) << " vs "
+        << itch_test::describe(one_sink.events[i]);
+  }
+  EXPECT_EQ(batched_sink.states, one_sink.states);
+  EXPECT_EQ(batched.counters(), one.counters());
+  EXPECT_EQ(batched.decoder().decoded_total(), one.decoder().decoded_total());
+  EXPECT_EQ(batched.decoder().truncated_total(), one.decoder().truncated_total());
+  EXPECT_GT(one.decoder().truncated_total(), 0U);
+  EXPECT_EQ(batched.orders().size(), one.orders().size());
+  ASSERT_EQ(batched.locate_limit(), one.locate_limit());
+  for (std::size_t l = 0; l < one.locate_limit(); ++l) {
+    const level_book a = *batched.book(static_cast<locate_t>(l)); // book() reuses one copy
+    const level_book& b = *one.book(static_cast<locate_t>(l));
+    for (const side s : {side::bid, side::ask}) {
+      ASSERT_EQ(a.depth(s), b.depth(s)) << "locate " << l;
+      for (std::size_t k = 0; k < b.depth(s); ++k) {
+        ASSERT_EQ(a.level(s, k).price, b.level(s, k).price) << "locate " << l;
+        ASSERT_EQ(a.level(s, k).qty, b.level(s, k).qty) << "locate " << l;
+        ASSERT_EQ(a.level(s, k).orders, b.level(s, k).orders) << "locate " << l;
+      }
+    }
+  }
+}
+
 TEST(ItchBook, ClearForgetsEverything) {
   itch_book b(quiet());
   collect_sink sink;

@@ -11,6 +11,7 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <fstream>
 #include <iterator>
@@ -274,15 +275,29 @@ TEST(BinaryFileReader, MessagesAcrossBufferRefillsAndGzipInput) {
     EXPECT_EQ(r.input_offset(), r.input_size());
   }
   // In batches: the same messages, and every span of a batch still holds its message
-  // when the batch is done (they are copied only then).
+  // when the batch is done (they are copied only then) and after the next call too, which
+  // refills the buffer now and then (a caller reads a batch ahead of the one it applies).
   for (const std::string& path : {plain, gz}) {
     binary_file_reader r(path, [](std::string_view) {}, binary_file_reader::kMinBuffer);
     std::vector<std::vector<std::uint8_t>> got;
-    std::span<const std::uint8_t> batch[7];
-    for (std::size_t n; (n = r.next_batch(batch, std::size(batch))) != 0;) {
-      for (std::size_t i = 0; i < n; ++i) got.emplace_back(batch[i].begin(), batch[i].end());
+    std::span<const std::uint8_t> batches[2][7];
+    std::size_t prev_n = 0;
+    std::size_t prev_first = 0;
+    std::size_t held_over = 0;
+    for (std::size_t k = 0, n; (n = r.next_batch(batches[k & 1], std::size(batches[k & 1]))) != 0; ++k) {
+      const std::size_t first = got.size();
+      for (std::size_t i = 0; i < n; ++i) got.emplace_back(batches[k & 1][i].begin(), batches[k & 1][i].end());
+      for (std::size_t i = 0; i < prev_n; ++i) {
+        const std::span<const std::uint8_t> m = batches[(k + 1) & 1][i];
+        ASSERT_TRUE(std::equal(m.begin(), m.end(), want[prev_first + i].begin(), want[prev_first + i].end()))
+            << path << ": message " << prev_first + i << " changed under the next call";
+        ++held_over;
+      }
+      prev_n = n;
+      prev_first = first;
     }
     EXPECT_EQ(got, want) << path;
+    EXPECT_EQ(held_over, want.size() - prev_n);
     EXPECT_EQ(r.stats().messages, want.size());
     EXPECT_EQ(r.stats().zero_prefix, 10000U);
     EXPECT_FALSE(r.failed());

@@ -101,13 +101,23 @@ public:
     messages.emplace_back(msg, msg + len);
     ++singles;
   }
-  void on_batch(const std::span<const std::uint8_t>* msgs, std::size_t n) override {
+  void on_batch(const std::span<const std::uint8_t>* msgs, std::size_t n, std::size_t ahead) override {
+    // The messages the last call said were next are what this one starts with.
+    for (std::size_t i = 0; i < n && i < promised.size(); ++i) {
+      if (!std::equal(msgs[i].begin(), msgs[i].end(), promised[i].begin(), promised[i].end())) ++broken_promises;
+    }
     for (std::size_t i = 0; i < n; ++i) messages.emplace_back(msgs[i].begin(), msgs[i].end());
+    promised.clear();
+    for (std::size_t i = n; i < n + ahead; ++i) promised.emplace_back(msgs[i].begin(), msgs[i].end());
+    if (ahead != 0) ++looked_ahead;
     batches.push_back(n);
   }
   std::vector<std::vector<std::uint8_t>> messages;
+  std::vector<std::vector<std::uint8_t>> promised; // the last call's ahead
   std::vector<std::size_t> batches;
   std::size_t singles = 0;
+  std::size_t broken_promises = 0;
+  std::size_t looked_ahead = 0; // calls with ahead > 0
 };
 
 TEST(FileSource, FlatOutHandsBatchesToASinkThatTakesThem) {
@@ -129,6 +139,35 @@ TEST(FileSource, FlatOutHandsBatchesToASinkThatTakesThem) {
   EXPECT_GT(sink.batches.size(), 1U);
   EXPECT_GT(*std::max_element(sink.batches.begin(), sink.batches.end()), 1U);
   EXPECT_EQ(src->delivered(), 200U);
+  EXPECT_GT(sink.looked_ahead, 0U);
+  EXPECT_EQ(sink.broken_promises, 0U);
+  EXPECT_TRUE(sink.promised.empty()) << "nothing is ahead of the last batch";
+}
+
+// Each batch comes with the next one already read behind it (the book's cache hints run
+// on into it), across the reader's buffer refills: what a call shows as ahead is what the
+// next call starts with, byte for byte.
+TEST(FileSource, FlatOutShowsTheNextBatchAheadAcrossRefills) {
+  temp_file tf{temp_path("ahead.itch")};
+  std::vector<raw> msgs;
+  for (std::uint64_t i = 0; i < 90000; ++i) {
+    msgs.push_back(i % 2 == 0 ? itch_test::add_msg(static_cast<std::uint16_t>(1 + i % 7), 1000 + i, i + 1, 'S', 100, 10000)
+                              : itch_test::delete_msg(static_cast<std::uint16_t>(1 + i % 7), 1000 + i, i));
+  }
+  write_prefixed(tf.path, msgs); // about 2.6 MB: the reader's 1 MiB buffer refills twice
+  itch_source_config c;
+  c.file = tf.path;
+  auto src = open_source(c);
+  batch_sink sink;
+  std::size_t polls = 0;
+  // Odd poll sizes cut the reader's batches, so some calls look ahead into their own batch.
+  while (src->poll(sink, polls++ % 2 == 0 ? 100 : 37, std::chrono::milliseconds(0)) == poll_result::messages) {
+  }
+  ASSERT_EQ(sink.messages.size(), msgs.size());
+  for (std::size_t i = 0; i < msgs.size(); ++i) ASSERT_EQ(sink.messages[i], msgs[i].b) << i;
+  EXPECT_EQ(sink.broken_promises, 0U);
+  EXPECT_GT(sink.looked_ahead, sink.batches.size() * 9 / 10);
+  EXPECT_TRUE(sink.promised.empty());
 }
 
 TEST(FileSource, PacedReplayHoldsMessagesUntilTheirTime) {
