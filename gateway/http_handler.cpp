@@ -2,6 +2,7 @@
 
 #include "io_worker.hpp"
 #include "protocol.hpp"
+#include "tls_fd_stream.hpp"
 #include "web_assets.hpp"
 
 #include <charconv>
@@ -72,6 +73,18 @@ std::string health(const http_context& ctx) {
   protocol::append_uint(out, submits);
   out.append(",\"sends\":");
   protocol::append_uint(out, batched);
+  out.push_back('}');
+  // The server's TLS handshakes by who seals the records to the client, and the
+  // KeyUpdates sealed here (tls_fd_stream.hpp).
+  const tls_counts tls = tls_counts_now();
+  out.append(",\"tls\":{\"tls13_own_records\":");
+  protocol::append_uint(out, tls.tls13_own);
+  out.append(",\"tls13_openssl_records\":");
+  protocol::append_uint(out, tls.tls13_openssl);
+  out.append(",\"tls12\":");
+  protocol::append_uint(out, tls.tls12);
+  out.append(",\"key_updates\":");
+  protocol::append_uint(out, tls.key_updates);
   out.push_back('}');
   out.append(",\"instruments\":");
   protocol::append_uint(out, ctx.pub.instrument_count());

@@ -6,6 +6,7 @@
 
 #include <sys/socket.h>
 
+#include <atomic>
 #include <cerrno>
 #include <new>
 
@@ -163,6 +164,14 @@ ssize_t send_now(state& st, const char* data, std::size_t len) {
   return static_cast<ssize_t>(sent);
 }
 
+// tls_counts, summed over the io threads (relaxed: each is a count on its own).
+struct {
+  std::atomic<std::uint64_t> tls13_own{0};
+  std::atomic<std::uint64_t> tls13_openssl{0};
+  std::atomic<std::uint64_t> tls12{0};
+  std::atomic<std::uint64_t> key_updates{0};
+} g_counts;
+
 // A record of a record's size and a KeyUpdate before it.
 constexpr std::size_t kSealedMax = kRecord + 2 * tls13_record_key::kOverhead + 8;
 thread_local unsigned char sealed_out[kSealedMax];
@@ -179,6 +188,7 @@ std::size_t seal_records(tls13_record_key& own, unsigned char type, const tls13_
     const tls13_record_key::piece ku{kKeyUpdate, sizeof kKeyUpdate};
     k = own.seal(tls13_record_key::kHandshake, &ku, 1, out);
     if (k == 0 || !own.update_key()) return 0;
+    g_counts.key_updates.fetch_add(1, std::memory_order_relaxed);
   }
   const std::size_t r = own.seal(type, pieces, n, out + k);
   return r == 0 ? 0 : k + r;
@@ -216,6 +226,7 @@ void seal_owed(state& st, unsigned char type, const void* data, std::size_t len)
     st.broken = ssl::error::unspecified_system_error;
     return;
   }
+  if (key_update) g_counts.key_updates.fetch_add(1, std::memory_order_relaxed);
   if (st.owed.size() == st.owed_off) {
     st.owed.clear();
     st.owed_off = 0;
@@ -312,13 +323,16 @@ step handshake(state& st) {
     st.prefix = {}; // the caller's buffer is only valid during the handshake
   }
   if (r == 1) {
-    if (st.secret && SSL_version(st.ssl) == TLS1_3_VERSION) {
+    const bool tls13 = SSL_version(st.ssl) == TLS1_3_VERSION;
+    if (st.secret && tls13) {
       const SSL_CIPHER* c = SSL_get_current_cipher(st.ssl);
       if (c != nullptr) {
         st.own = tls13_record_key::make(SSL_CIPHER_get_protocol_id(c), st.secret.get(), st.secret_len, st.app_records);
       }
     }
     forget_secret(st);
+    (st.own ? g_counts.tls13_own : tls13 ? g_counts.tls13_openssl : g_counts.tls12)
+        .fetch_add(1, std::memory_order_relaxed);
   }
   return s;
 }
@@ -442,6 +456,12 @@ void on_timeout(state& st) {
 }
 
 } // namespace tls_detail
+
+tls_counts tls_counts_now() noexcept {
+  const auto& c = tls_detail::g_counts;
+  return {c.tls13_own.load(std::memory_order_relaxed), c.tls13_openssl.load(std::memory_order_relaxed),
+          c.tls12.load(std::memory_order_relaxed), c.key_updates.load(std::memory_order_relaxed)};
+}
 
 void tls_fd_stream::prepare_context(SSL_CTX* ctx) { SSL_CTX_set_keylog_callback(ctx, tls_detail::on_keylog); }
 

@@ -302,6 +302,16 @@ struct io_op {
 
 } // namespace tls_detail
 
+// How the server's TLS connections went, over the whole process (/health reports them):
+// handshakes by who seals the records to the client, and the KeyUpdates sent.
+struct tls_counts {
+  std::uint64_t tls13_own = 0;     // TLS 1.3, records sealed by tls13_record_key (state::own)
+  std::uint64_t tls13_openssl = 0; // TLS 1.3 without the secret or with a suite it lacks: OpenSSL's records
+  std::uint64_t tls12 = 0;         // TLS 1.2 or older: OpenSSL's records
+  std::uint64_t key_updates = 0;   // sealed here: after so many records, and in reply to the client's
+};
+[[nodiscard]] tls_counts tls_counts_now() noexcept;
+
 class tls_fd_stream {
 public:
   using executor_type = net::any_io_executor;

@@ -286,12 +286,17 @@ TEST(TlsDirect, AFrameLongerThanARecordIsNotQueued) {
 // After a TLS 1.3 handshake the server seals its records itself (tls13_record_key), going on
 // from the session tickets OpenSSL sent, however many: OpenSSL's client reads them.
 TEST(TlsOwnRecords, TheClientReadsThemAfterAnyNumberOfSessionTickets) {
+  const tls_counts c0 = tls_counts_now(); // /health's "tls"
   for (const std::size_t tickets : {0, 1, 2, 5}) {
     tls_pair p([&](SSL_CTX* server, SSL_CTX*) { SSL_CTX_set_num_tickets(server, tickets); });
     ASSERT_TRUE(p.server->seals_own_records()) << tickets << " tickets";
     const std::string expected = write_frames(p, 3, 1000);
     EXPECT_TRUE(p.read_all(expected.size()) == expected) << tickets << " tickets";
   }
+  const tls_counts c1 = tls_counts_now();
+  EXPECT_EQ(c1.tls13_own - c0.tls13_own, 4U);
+  EXPECT_EQ(c1.tls13_openssl, c0.tls13_openssl);
+  EXPECT_EQ(c1.tls12, c0.tls12);
 }
 
 TEST(TlsOwnRecords, EverySuiteOfTls13) {
@@ -311,7 +316,10 @@ TEST(TlsOwnRecords, EverySuiteOfTls13) {
 
 // A TLS 1.2 client: OpenSSL writes every record, as before.
 TEST(TlsOwnRecords, Tls12IsLeftToOpenSsl) {
+  const tls_counts c0 = tls_counts_now();
   tls_pair p([](SSL_CTX*, SSL_CTX* client) { SSL_CTX_set_max_proto_version(client, TLS1_2_VERSION); });
+  EXPECT_EQ(tls_counts_now().tls12 - c0.tls12, 1U);
+  EXPECT_EQ(tls_counts_now().tls13_own, c0.tls13_own);
   ASSERT_EQ(SSL_version(p.client.native_handle()), TLS1_2_VERSION);
   EXPECT_FALSE(p.server->seals_own_records());
   const std::string expected = write_frames(p, 3, 1000);
@@ -321,6 +329,7 @@ TEST(TlsOwnRecords, Tls12IsLeftToOpenSsl) {
 // The client asks for a KeyUpdate: OpenSSL's reply is sealed under the old key, and every
 // record after it under the next one, which the client derives on its own.
 TEST(TlsOwnRecords, AClientsKeyUpdateRequestIsAnsweredAndTheKeyMovesOn) {
+  const std::uint64_t k0 = tls_counts_now().key_updates;
   tls_pair p;
   ASSERT_TRUE(p.server->seals_own_records());
   std::string expected = write_frames(p, 2, 500);
@@ -342,10 +351,12 @@ TEST(TlsOwnRecords, AClientsKeyUpdateRequestIsAnsweredAndTheKeyMovesOn) {
     EXPECT_TRUE(p.read_all(expected.size()) == expected) << "round " << round;
     EXPECT_EQ(p.key_updates_received, round);
   }
+  EXPECT_EQ(tls_counts_now().key_updates - k0, 3U);
 }
 
 // The sealer updates its key on its own after so many records (here 3 instead of 2^24).
 TEST(TlsOwnRecords, TheServerUpdatesItsKeyAfterSoManyRecords) {
+  const std::uint64_t k0 = tls_counts_now().key_updates;
   tls_pair p;
   ASSERT_TRUE(p.server->seals_own_records());
   p.server->set_records_per_key(3);
@@ -362,6 +373,7 @@ TEST(TlsOwnRecords, TheServerUpdatesItsKeyAfterSoManyRecords) {
   }
   EXPECT_TRUE(p.read_all(expected.size()) == expected);
   EXPECT_GE(p.key_updates_received, 3);
+  EXPECT_EQ(tls_counts_now().key_updates - k0, static_cast<std::uint64_t>(p.key_updates_received));
 }
 
 // close_notify, sealed here, ends the client's reading cleanly.

@@ -1,5 +1,6 @@
 // The trading screen in headless Chromium (Debian's chromium driven by playwright-core)
-// over https with a self-signed certificate: the page loads, prices change, the ladder's
+// over https with a self-signed certificate: the page loads (TLS 1.3 with the records mdgw
+// seals itself, per its /health), prices change, the ladder's
 // best bid is below its best ask, no checksum mismatch, and after mdgw is restarted on the
 // same port the page reconnects by itself. Screenshots go to the output directory.
 //   node tests/ui/browser.test.mjs /path/to/mdgw OUT_DIR
@@ -71,6 +72,13 @@ async function exercise(page, port, stop, start) {
     await waitFor('the connection to be live', async () => (await text(page, 'conn-status')) === 'live', 10000);
     await waitFor('a book in the ladder', async () => (await page.locator('[data-testid="best-bid"]').count()) > 0, 10000);
     assert.equal(await text(page, 'selected-symbol'), 'SIM:AAPL');
+    // Chromium's TLS (BoringSSL: not the OpenSSL that made the records) read the page and
+    // the wss stream over TLS 1.3 with the records mdgw seals itself (/health counts how
+    // each handshake ended).
+    const tls = await page.evaluate(async () => (await (await fetch('/health')).json()).tls);
+    console.log(`# mdgw /health tls: ${JSON.stringify(tls)}`);
+    assert.ok(tls.tls13_own_records >= 2, `page and wss over TLS 1.3 with mdgw's own records: ${JSON.stringify(tls)}`);
+    assert.equal(tls.tls12 + tls.tls13_openssl_records, 0, JSON.stringify(tls));
     const rows = await page.locator('[data-testid="ticker-board"] tbody tr').count();
     assert.equal(rows, 16, 'one board row per instrument');
 
