@@ -7,9 +7,14 @@
 //   BM_mold_one_percent  every 100th packet withheld and fed 20 packets later (the
 //                        retransmission answer), with requests_due() after every packet:
 //                        holding, the gap scan and draining
+//   BM_mold_book/0, /1   a larger day (2,000,000 messages, 3,000 symbols) through the
+//                        session into an itch_book: /0 one message at a time (apply), /1
+//                        the packet's messages as one run (apply_batch with its cache hints,
+//                        what itch_feed does with the session's runs)
 // Figures are CPU time per message ("per_msg"). Reproduce, from the project root:
 //   build/bench/mdgw_micro_bench --benchmark_filter=mold --benchmark_repetitions=5
 //     --benchmark_report_aggregates_only=true
+#include "itch_book.hpp"
 #include "itch_generator.hpp"
 #include "moldudp64.hpp"
 
@@ -24,10 +29,9 @@ namespace {
 
 using packet = std::vector<std::uint8_t>;
 
-const std::vector<packet>& packets() {
-  static const std::vector<packet> out = [] {
+std::vector<packet> make_packets(std::uint32_t symbols, std::uint64_t messages) {
     std::vector<packet> ps;
-    itch_generator g(generator_config{1, 1000, 200'000});
+    itch_generator g(generator_config{1, symbols, messages});
     const mold::session_name session = mold::make_session("BENCH");
     std::uint8_t msg[itch_generator::kMaxMessage];
     packet buf(1400);
@@ -43,7 +47,10 @@ const std::vector<packet>& packets() {
     }
     ps.emplace_back(buf.begin(), buf.begin() + static_cast<std::ptrdiff_t>(w.finish()));
     return ps;
-  }();
+}
+
+const std::vector<packet>& packets() {
+  static const std::vector<packet> out = make_packets(1000, 200'000);
   return out;
 }
 
@@ -103,6 +110,43 @@ void BM_mold_one_percent(benchmark::State& state) {
   finish(state, messages, sink);
 }
 BENCHMARK(BM_mold_one_percent);
+
+// The session's runs into a book, as itch_feed takes them (runs: apply_batch), or one
+// message at a time (apply).
+class book_sink final : public message_sink {
+public:
+  book_sink(itch_book& book, bool runs) : book_(book), runs_(runs) {}
+  void on_message(const std::uint8_t* msg, std::size_t len) override { (void)book_.apply(msg, len, events_); }
+  void on_batch(const std::span<const std::uint8_t>* msgs, std::size_t n, std::size_t ahead) override {
+    if (runs_) {
+      book_.apply_batch(msgs, n, events_, ahead);
+    } else {
+      message_sink::on_batch(msgs, n, ahead);
+    }
+  }
+
+private:
+  itch_book& book_;
+  bool runs_;
+  null_sink events_;
+};
+
+void BM_mold_book(benchmark::State& state) {
+  static const std::vector<packet> ps = make_packets(3000, 2'000'000);
+  itch_book book(book_config{0, 1 << 18, [](std::string_view) {}});
+  book_sink sink(book, state.range(0) != 0);
+  std::uint64_t messages = 0;
+  for (auto _ : state) {
+    book.clear();
+    mold_session s(quiet());
+    for (const packet& p : ps) messages += s.on_packet(p, sink, SIZE_MAX);
+  }
+  if (book.counters().unknown_refs() != 0) state.SkipWithError("unknown order references: packets out of order?");
+  state.SetItemsProcessed(static_cast<std::int64_t>(messages));
+  state.counters["per_msg"] =
+      benchmark::Counter(static_cast<double>(messages), benchmark::Counter::kIsRate | benchmark::Counter::kInvert);
+}
+BENCHMARK(BM_mold_book)->Arg(0)->Arg(1)->Unit(benchmark::kMillisecond);
 
 } // namespace
 } // namespace mdgw::itch

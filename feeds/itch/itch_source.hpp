@@ -8,7 +8,8 @@
 // - Pull, in batches: the consumer asks for at most N messages and gets them through one
 //   virtual call per message, or per run of consecutive messages (on_batch: the file
 //   source flat out, with the next run already read behind it, so the book can prefetch
-//   ahead across runs), into a sink it owns. Messages are views into the source's
+//   ahead across runs; MoldUDP64, a packet's in-order messages at once), into a sink it
+//   owns. Messages are views into the source's
 //   buffers, valid only during the call: nothing is copied or allocated per message.
 // - Pacing belongs to the file source (it sees the timestamps); the consumer only learns
 //   "nothing available now" (idle) or "no more input" (end).

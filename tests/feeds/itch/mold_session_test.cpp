@@ -105,6 +105,35 @@ TEST(MoldSession, InOrderPacketsDeliverEveryMessageOnce) {
   EXPECT_EQ(f.s.counters().gaps, 0U);
 }
 
+// A sink that takes runs (itch_feed: the book's cache hints look along them) gets a
+// packet's in-order messages at once, at most 256 a run, cut at the budget; held
+// messages drained later come as runs too.
+class run_sink final : public message_sink {
+public:
+  seq_sink messages;
+  std::vector<std::size_t> runs;
+  void on_message(const std::uint8_t* msg, std::size_t len) override { messages.on_message(msg, len); }
+  void on_batch(const std::span<const std::uint8_t>* msgs, std::size_t n, std::size_t ahead) override {
+    EXPECT_EQ(ahead, 0U);
+    runs.push_back(n);
+    for (std::size_t i = 0; i < n; ++i) messages.on_message(msgs[i].data(), msgs[i].size());
+  }
+};
+
+TEST(MoldSession, PacketsAreDeliveredAsRunsToASinkThatTakesThem) {
+  mold_session s(quiet());
+  run_sink sink;
+  EXPECT_EQ(s.on_packet(packet(1, 300), sink, 1'000'000), 300U);
+  EXPECT_EQ(sink.runs, (std::vector<std::size_t>{256, 44}));
+  EXPECT_EQ(s.on_packet(packet(301, 50), sink, 20), 20U); // the budget cuts the run
+  EXPECT_EQ(s.drain(sink, 1'000'000), 30U);                // the held tail, one run
+  EXPECT_EQ(s.on_packet(packet(361, 5), sink, 1'000'000), 0U); // 351..360 missing: held
+  EXPECT_EQ(s.on_packet(packet(351, 10), sink, 1'000'000), 15U); // the fill, then the held packet
+  EXPECT_EQ(sink.runs, (std::vector<std::size_t>{256, 44, 20, 30, 10, 5}));
+  EXPECT_EQ(sink.messages.got, range(1, 366));
+  EXPECT_EQ(sink.messages.bad, 0U);
+}
+
 TEST(MoldSession, DuplicatesAreCountedAndNeverDeliveredTwice) {
   fixture f;
   f.feed(packet(1, 3));
