@@ -238,13 +238,19 @@ def per_s(r, counter):
     return r["counters"][counter] / max(r["elapsed_s"], 1e-9)
 
 
-HEADER = (f"{'scenario':<10} {'server':<9} {'clients':>7} {'src upd/s':>9} {'msgs/s':>9} {'upd/s':>10} "
+HEADER = (f"{'scenario':<10} {'server':<9} {'clients':>9} {'src upd/s':>9} {'msgs/s':>9} {'upd/s':>10} "
           f"{'fresh p50':>9} {'p99':>8} {'p99.9':>8} {'send>recv p99':>13} {'gaps':>6} {'errors':>6} "
           f"{'srv cpu':>7}")
 
 
+def clients_open(clients, r):
+    """The clients column: the target, or "open/target" when fewer were connected at the end
+    (a server that did not accept or upgrade them all in time)."""
+    return str(clients) if r["open_at_end"] >= clients else f"{r['open_at_end']}/{clients}"
+
+
 def row(scenario, kind, clients, src_rate, r):
-    return (f"{scenario:<10} {kind:<9} {clients:>7} {src_rate:>9.0f} {per_s(r, 'messages'):>9.0f} "
+    return (f"{scenario:<10} {kind:<9} {clients_open(clients, r):>9} {src_rate:>9.0f} {per_s(r, 'messages'):>9.0f} "
             f"{per_s(r, 'represented'):>10.0f} {pct(r, 'freshness', 'p50'):>7.2f}ms "
             f"{pct(r, 'freshness', 'p99'):>6.2f}ms {pct(r, 'freshness', 'p99.9'):>6.2f}ms "
             f"{pct(r, 'send_to_recv', 'p99'):>11.2f}ms {r['counters']['seq_gaps']:>6} {r['errors']:>6} "
@@ -257,7 +263,9 @@ def ratio_row(scenario, m, b):
     return (f"{scenario:<10} {'ratio':<9} mdgw/baseline: freshness p50 "
             f"{q(pct(m, 'freshness', 'p50'), pct(b, 'freshness', 'p50'))}, p99 "
             f"{q(pct(m, 'freshness', 'p99'), pct(b, 'freshness', 'p99'))}, source updates delivered/s "
-            f"{q(per_s(m, 'represented'), per_s(b, 'represented'))}")
+            f"{q(per_s(m, 'represented'), per_s(b, 'represented'))}"
+            + (f" (the baseline had {b['open_at_end']} clients connected, mdgw {m['open_at_end']})"
+               if b["open_at_end"] != m["open_at_end"] else ""))
 
 
 def tls_ratio_row(ui, tls):

@@ -295,7 +295,9 @@ function serve(o, symbols, events) {
     setTimeout(tick, 1);
   }
 
-  server.listen(o.port, o.bind, () => {
+  // The listen backlog mdgw takes (SOMAXCONN, 4096 here): Node's default is 511, and
+  // clients ramped in faster than a busy event loop accepts would overflow it.
+  server.listen({ port: o.port, host: o.bind, backlog: 4096 }, () => {
     console.log(`baseline: listening on ${o.bind}:${server.address().port} (${o.cert ? 'https/wss' : 'http/ws'}), ` +
       `${events.length} updates of ${bySymbol.size} instruments`);
   });
