@@ -44,12 +44,14 @@ std::string health(const http_context& ctx) {
   std::snprintf(up, sizeof up, "%.3f", uptime);
   std::string out = "{\"status\":\"ok\",\"uptime_s\":";
   out.append(up);
-  out.append(",\"connections\":{\"http\":");
-  protocol::append_uint(out, http_n);
-  out.append(",\"ws\":");
-  protocol::append_uint(out, ws);
-  out.append("},\"io_threads\":");
-  protocol::append_uint(out, ctx.workers.size());
+  // `key` is the JSON before the value: separator, name, colon (and any opening brace).
+  const auto field = [&out](std::string_view key, std::uint64_t v) {
+    out.append(key);
+    protocol::append_uint(out, v);
+  };
+  field(",\"connections\":{\"http\":", http_n);
+  field(",\"ws\":", ws);
+  field("},\"io_threads\":", ctx.workers.size());
   // ws/wss frames sent together with io_uring (send_batch.hpp), summed over io threads.
   std::uint64_t submits = 0;
   std::uint64_t batched = 0;
@@ -69,25 +71,18 @@ std::string health(const http_context& ctx) {
     out.append(",\"why\":");
     protocol::append_json_string(out, why);
   }
-  out.append(",\"submits\":");
-  protocol::append_uint(out, submits);
-  out.append(",\"sends\":");
-  protocol::append_uint(out, batched);
+  field(",\"submits\":", submits);
+  field(",\"sends\":", batched);
   out.push_back('}');
   // The server's TLS handshakes by who seals the records to the client, and the
   // KeyUpdates sealed here (tls_fd_stream.hpp).
   const tls_counts tls = tls_counts_now();
-  out.append(",\"tls\":{\"tls13_own_records\":");
-  protocol::append_uint(out, tls.tls13_own);
-  out.append(",\"tls13_openssl_records\":");
-  protocol::append_uint(out, tls.tls13_openssl);
-  out.append(",\"tls12\":");
-  protocol::append_uint(out, tls.tls12);
-  out.append(",\"key_updates\":");
-  protocol::append_uint(out, tls.key_updates);
+  field(",\"tls\":{\"tls13_own_records\":", tls.tls13_own);
+  field(",\"tls13_openssl_records\":", tls.tls13_openssl);
+  field(",\"tls12\":", tls.tls12);
+  field(",\"key_updates\":", tls.key_updates);
   out.push_back('}');
-  out.append(",\"instruments\":");
-  protocol::append_uint(out, ctx.pub.instrument_count());
+  field(",\"instruments\":", ctx.pub.instrument_count());
   out.append(",\"feeds\":[");
   for (std::size_t i = 0; i < ctx.feeds.size(); ++i) {
     const feed_status st = ctx.feeds[i]->status();
@@ -96,10 +91,8 @@ std::string health(const http_context& ctx) {
     protocol::append_json_string(out, st.name);
     out.append(",\"state\":");
     protocol::append_json_string(out, st.state);
-    out.append(",\"events\":");
-    protocol::append_uint(out, st.events);
-    out.append(",\"errors\":");
-    protocol::append_uint(out, st.errors);
+    field(",\"events\":", st.events);
+    field(",\"errors\":", st.errors);
     if (!st.counters.empty()) {
       out.append(",\"counters\":{");
       for (std::size_t k = 0; k < st.counters.size(); ++k) {
@@ -112,10 +105,8 @@ std::string health(const http_context& ctx) {
     }
     out.push_back('}');
   }
-  out.append("],\"publication\":{\"wakeups\":");
-  protocol::append_uint(out, ctx.pub.wakeups());
-  out.append(",\"ring_overflows\":");
-  protocol::append_uint(out, ctx.pub.overflows());
+  field("],\"publication\":{\"wakeups\":", ctx.pub.wakeups());
+  field(",\"ring_overflows\":", ctx.pub.overflows());
   out.append("}}");
   return out;
 }
