@@ -246,6 +246,8 @@ void itch_book::clear() {
   decoder_.reset();
   reported_unknown_.fill(false);
   reported_duplicate_ = reported_invalid_ = reported_over_ = reported_mismatch_ = reported_level_ = false;
+  hinted_from_ = nullptr; // a new session's first batch continues nothing
+  hinted_far_ = hinted_near_ = 0;
 }
 
 void itch_book::grow(locate_t locate) {
