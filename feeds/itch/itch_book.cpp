@@ -247,7 +247,7 @@ void itch_book::clear() {
   reported_unknown_.fill(false);
   reported_duplicate_ = reported_invalid_ = reported_over_ = reported_mismatch_ = reported_level_ = false;
   hinted_from_ = nullptr; // a new session's first batch continues nothing
-  hinted_far_ = hinted_near_ = 0;
+  hinted_ahead_ = 0;
 }
 
 void itch_book::grow(locate_t locate) {

@@ -445,24 +445,23 @@ public:
                    std::size_t ahead = 0, std::size_t far = kFar, std::size_t near = kNear) {
     if (far == 0) {
       for (std::size_t i = 0; i < n; ++i) (void)apply(msgs[i].data(), msgs[i].size(), sink);
+      hinted_from_ = nullptr;
       return;
     }
     const std::size_t total = n + ahead;
-    // Continuing where the last call's hints went on: its first hinted_far_ / hinted_near_
-    // messages have theirs.
-    const bool continues = n != 0 && msgs[0].data() == hinted_from_;
-    const std::size_t f0 = continues ? hinted_far_ : 0;
-    const std::size_t n0 = continues ? hinted_near_ : 0;
-    for (std::size_t i = f0; i < total && i < far; ++i) prefetch(msgs[i].data(), msgs[i].size());
-    for (std::size_t i = n0; i < total && i < near; ++i) prefetch_levels(msgs[i].data(), msgs[i].size());
+    // Continuing the last call: it hinted its `ahead` up to far and near messages in.
+    const std::size_t done = n != 0 && msgs[0].data() == hinted_from_ ? hinted_ahead_ : 0;
+    for (std::size_t i = std::min(done, far); i < total && i < far; ++i) prefetch(msgs[i].data(), msgs[i].size());
+    for (std::size_t i = std::min(done, near); i < total && i < near; ++i) {
+      prefetch_levels(msgs[i].data(), msgs[i].size());
+    }
     for (std::size_t i = 0; i < n; ++i) {
       if (i + far < total) prefetch(msgs[i + far].data(), msgs[i + far].size());
       if (i + near < total) prefetch_levels(msgs[i + near].data(), msgs[i + near].size());
       (void)apply(msgs[i].data(), msgs[i].size(), sink);
     }
     hinted_from_ = ahead != 0 ? msgs[n].data() : nullptr;
-    hinted_far_ = std::min(ahead, std::max(far, f0 > n ? f0 - n : 0));
-    hinted_near_ = std::min(ahead, std::max(near, n0 > n ? n0 - n : 0));
+    hinted_ahead_ = ahead;
   }
   // The levels of `locate`, read in place and in price order (depth, copy_top: what
   // producer::publish_book takes). Precondition: locate < locate_limit(). Valid until the
@@ -558,11 +557,10 @@ private:
   market_status market_;
   book_counters counters_;
   event_sink* sink_ = nullptr; // during apply()
-  // The first message after the last apply_batch's batch, and how many from there on its
-  // hints covered in each stage (nullptr: none).
+  // The first message after the last apply_batch's batch (nullptr: none), and how many it
+  // was told were there (its `ahead`, hinted up to far and near messages in).
   const std::uint8_t* hinted_from_ = nullptr;
-  std::size_t hinted_far_ = 0;
-  std::size_t hinted_near_ = 0;
+  std::size_t hinted_ahead_ = 0;
   std::array<bool, kRefKinds> reported_unknown_{};
   bool reported_duplicate_ = false;
   bool reported_invalid_ = false;
