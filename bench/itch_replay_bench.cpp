@@ -163,25 +163,21 @@ std::uint64_t parse_pass(binary_file_reader& reader, itch_decoder& decoder, std:
 // that the book can be told early which order slot and levels they touch, in two stages
 // (itch_book::apply_batch: prefetch kFar messages ahead, prefetch_levels kNear ahead):
 // the first touch of each is a cache miss on a day this size. The next batch is read before
-// a batch is applied (the reader's batches stay valid until the call after next), so the
-// hints run on into it, as in the gateway's file source; with --no-ahead they stop at the
-// end of each batch and start again at the next.
+// a batch is applied (lookahead_batches, as in the gateway's file source), so the hints run
+// on into it; with --no-ahead they stop at the end of each batch and start again at the next.
 std::uint64_t book_pass(binary_file_reader& reader, itch_book& book, event_sink& sink, bool prefetch,
                         std::size_t kFar, std::size_t kNear, std::vector<std::span<const std::uint8_t>>& batch,
                         bool use_ahead) {
   std::uint64_t total = 0;
-  const std::size_t size = batch.size() / 2;
-  std::size_t n = reader.next_batch(batch.data(), size);
-  while (n != 0) {
-    const std::size_t next = use_ahead ? reader.next_batch(batch.data() + n, size) : 0;
-    book.apply_batch(batch.data(), n, sink, next, prefetch ? kFar : 0, kNear);
-    total += n;
-    if (use_ahead) {
-      std::copy_n(batch.begin() + static_cast<std::ptrdiff_t>(n), next, batch.begin());
-      n = next;
-    } else {
-      n = reader.next_batch(batch.data(), size);
+  if (!use_ahead) {
+    for (std::size_t n; (n = reader.next_batch(batch.data(), batch.size() / 2)) != 0; total += n) {
+      book.apply_batch(batch.data(), n, sink, 0, prefetch ? kFar : 0, kNear);
     }
+    return total;
+  }
+  lookahead_batches batches(reader, batch);
+  for (lookahead_batches::run r; (r = batches.next(SIZE_MAX)).n != 0; total += r.n) {
+    book.apply_batch(r.msgs, r.n, sink, r.ahead, prefetch ? kFar : 0, kNear);
   }
   return total;
 }

@@ -27,6 +27,7 @@
 #include "itch_messages.hpp"
 #include "prefetch.hpp"
 
+#include <algorithm>
 #include <array>
 #include <bitset>
 #include <cstddef>
@@ -234,6 +235,61 @@ private:
   bool reported_mismatch_ = false;
   bool reported_unknown_ = false;
   file_stats stats_;
+};
+
+// A binary_file_reader's batches, each with the next one already read behind it (the
+// reader keeps both valid): what itch_book::apply_batch takes as `ahead`, so that its
+// cache hints run on across batches. The file source (flat out) and the replay benchmark
+// read this way.
+class lookahead_batches {
+public:
+  // Messages that follow one another, and how many already read come after them:
+  // msgs[n, n + ahead).
+  struct run {
+    const std::span<const std::uint8_t>* msgs = nullptr;
+    std::size_t n = 0;
+    std::size_t ahead = 0;
+  };
+  // `storage` holds two batches of spans (the reader's batches are half its size).
+  lookahead_batches(binary_file_reader& reader, std::span<std::span<const std::uint8_t>> storage) noexcept
+      : reader_(reader), spans_(storage), batch_(storage.size() / 2) {}
+
+  // Up to max (> 0) next messages; n 0 when the input has ended. The run and the messages
+  // after it stay valid until the next call.
+  [[nodiscard]] run next(std::size_t max) {
+    if (off_ == cur_end_) { // the current batch is taken: the next one moves to the front
+      if (next_n_ != 0) {
+        std::copy_n(spans_.begin() + static_cast<std::ptrdiff_t>(cur_end_), next_n_, spans_.begin());
+        cur_end_ = next_n_;
+        next_n_ = 0;
+      } else {
+        cur_end_ = done_ ? 0 : reader_.next_batch(spans_.data(), batch_);
+      }
+      off_ = 0;
+      if (cur_end_ == 0) {
+        done_ = true;
+        return {};
+      }
+    }
+    if (next_n_ == 0 && !done_) {
+      next_n_ = reader_.next_batch(spans_.data() + cur_end_, batch_);
+      done_ = next_n_ == 0;
+    }
+    const std::size_t n = std::min(cur_end_ - off_, max);
+    const run r{spans_.data() + off_, n, cur_end_ - off_ - n + next_n_};
+    off_ += n;
+    return r;
+  }
+
+private:
+  binary_file_reader& reader_;
+  // The current batch at [off_, cur_end_), the next one at [cur_end_, cur_end_ + next_n_).
+  std::span<std::span<const std::uint8_t>> spans_;
+  std::size_t batch_;
+  std::size_t off_ = 0;
+  std::size_t cur_end_ = 0;
+  std::size_t next_n_ = 0;
+  bool done_ = false; // the reader has no more
 };
 
 } // namespace mdgw::itch

@@ -37,31 +37,15 @@ public:
     while (n < max_messages) {
       if (speed_ == 0.0 && !have_pending_) {
         // Flat out: the reader's batches go to the sink whole, each with the next one read
-        // behind it (the reader keeps both valid), so the sink can look ahead across them.
-        if (off_ == cur_end_) { // the current batch is delivered: the next one takes its place
-          if (next_n_ != 0) {
-            std::copy_n(batch_.begin() + static_cast<std::ptrdiff_t>(cur_end_), next_n_, batch_.begin());
-            cur_end_ = next_n_;
-            next_n_ = 0;
-          } else {
-            cur_end_ = read_done_ ? 0 : reader_.next_batch(batch_.data(), kBatch);
-          }
-          off_ = 0;
-          if (cur_end_ == 0) {
-            read_done_ = true;
-            end_of_input();
-            return n > 0 ? poll_result::messages : poll_result::end;
-          }
+        // behind it, so the sink can look ahead across them.
+        const lookahead_batches::run r = batches_.next(max_messages - n);
+        if (r.n == 0) {
+          end_of_input();
+          return n > 0 ? poll_result::messages : poll_result::end;
         }
-        if (next_n_ == 0 && !read_done_) {
-          next_n_ = reader_.next_batch(batch_.data() + cur_end_, kBatch);
-          read_done_ = next_n_ == 0;
-        }
-        const std::size_t got = std::min(cur_end_ - off_, max_messages - n);
-        sink.on_batch(batch_.data() + off_, got, cur_end_ - off_ - got + next_n_);
-        off_ += got;
-        n += got;
-        delivered_ += got;
+        sink.on_batch(r.msgs, r.n, r.ahead);
+        n += r.n;
+        delivered_ += r.n;
         continue;
       }
       if (!have_pending_) {
@@ -146,14 +130,9 @@ private:
   double speed_;
   bool progress_;
   std::span<const std::uint8_t> pending_;
-  // Flat out: views into the reader's buffers, the current batch at [off_, cur_end_) and
-  // the next one (read ahead) at [cur_end_, cur_end_ + next_n_).
-  static constexpr std::size_t kBatch = 64;
-  std::array<std::span<const std::uint8_t>, 2 * kBatch> batch_;
-  std::size_t off_ = 0;
-  std::size_t cur_end_ = 0;
-  std::size_t next_n_ = 0;
-  bool read_done_ = false; // the reader returned no more
+  // Flat out: two batches of 64 views into the reader's buffers (the gateway's batch).
+  std::array<std::span<const std::uint8_t>, 2 * 64> batch_;
+  lookahead_batches batches_{reader_, batch_};
   bool have_pending_ = false;
   bool paced_started_ = false;
   bool ended_ = false;
