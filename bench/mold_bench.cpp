@@ -30,23 +30,23 @@ namespace {
 using packet = std::vector<std::uint8_t>;
 
 std::vector<packet> make_packets(std::uint32_t symbols, std::uint64_t messages) {
-    std::vector<packet> ps;
-    itch_generator g(generator_config{1, symbols, messages});
-    const mold::session_name session = mold::make_session("BENCH");
-    std::uint8_t msg[itch_generator::kMaxMessage];
-    packet buf(1400);
-    mold::packet_writer w(buf.data(), buf.size());
-    std::uint64_t seq = 1;
-    w.start(session, seq);
-    for (std::size_t len; (len = g.next(msg)) != 0; ++seq) {
-      if (!w.add(msg, len)) {
-        ps.emplace_back(buf.begin(), buf.begin() + static_cast<std::ptrdiff_t>(w.finish()));
-        w.start(session, seq);
-        (void)w.add(msg, len);
-      }
+  std::vector<packet> ps;
+  itch_generator g(generator_config{1, symbols, messages});
+  const mold::session_name session = mold::make_session("BENCH");
+  std::uint8_t msg[itch_generator::kMaxMessage];
+  packet buf(1400);
+  mold::packet_writer w(buf.data(), buf.size());
+  std::uint64_t seq = 1;
+  w.start(session, seq);
+  for (std::size_t len; (len = g.next(msg)) != 0; ++seq) {
+    if (!w.add(msg, len)) {
+      ps.emplace_back(buf.begin(), buf.begin() + static_cast<std::ptrdiff_t>(w.finish()));
+      w.start(session, seq);
+      (void)w.add(msg, len);
     }
-    ps.emplace_back(buf.begin(), buf.begin() + static_cast<std::ptrdiff_t>(w.finish()));
-    return ps;
+  }
+  ps.emplace_back(buf.begin(), buf.begin() + static_cast<std::ptrdiff_t>(w.finish()));
+  return ps;
 }
 
 const std::vector<packet>& packets() {

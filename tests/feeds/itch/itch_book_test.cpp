@@ -601,13 +601,13 @@ TEST(ItchBookVsReference, SyntheticStreamWithEveryMessageTypeAgrees) {
 }
 
 // Random bytes shaped like order messages over a tiny reference and locate space, so
-// duplicates, mismatched locates, zero shares/prices and bad sides all happen often.
-TEST(ItchBookVsReference, RandomOrderMessagesAgree) {
-  std::mt19937_64 rng(99);
-  harness h;
+// duplicates, mismatched locates, zero shares/prices and bad sides all happen often; one
+// in 50 is truncated (down to empty) or cut short.
+std::vector<raw> random_order_messages(std::uint64_t seed, std::size_t n) {
+  std::mt19937_64 rng(seed);
   const char tags[] = {'A', 'F', 'E', 'C', 'X', 'D', 'U', 'P', 'Q', 'B'};
-  std::uint64_t failures = 0;
-  for (int i = 0; i < 200000; ++i) {
+  std::vector<raw> out;
+  for (std::size_t i = 0; i < n; ++i) {
     const char tag = tags[rng() % sizeof tags];
     raw m(tag, message_size(static_cast<std::uint8_t>(tag)), static_cast<std::uint16_t>(rng() % 3), 0, rng() % 1000000);
     for (std::size_t k = 11; k < m.size(); ++k) m.b[k] = static_cast<std::uint8_t>(rng());
@@ -626,8 +626,19 @@ TEST(ItchBookVsReference, RandomOrderMessagesAgree) {
     }
     // Sometimes truncated or oversize.
     if (rng() % 50 == 0) m.b.erase(m.b.begin() + static_cast<std::ptrdiff_t>(rng() % m.size()), m.b.end());
+    out.push_back(std::move(m));
+  }
+  return out;
+}
+
+TEST(ItchBookVsReference, RandomOrderMessagesAgree) {
+  harness h;
+  std::uint64_t failures = 0;
+  for (const raw& m : random_order_messages(99, 200000)) {
     const std::string err = h.step(m.data(), m.size());
-    if (!err.empty() && failures++ < 5) ADD_FAILURE() << "message " << h.messages << " ('" << tag << "'): " << err;
+    if (!err.empty() && failures++ < 5) {
+      ADD_FAILURE() << "message " << h.messages << " ('" << (m.size() != 0 ? static_cast<char>(m.b[0]) : '?') << "'): " << err;
+    }
   }
   EXPECT_EQ(failures, 0U);
   EXPECT_EQ(h.final_check(), "");
@@ -646,18 +657,8 @@ TEST(ItchBookVsReference, RandomOrderMessagesAgree) {
 // the same book fed one message at a time.
 TEST(ItchBook, BatchesWithLookAheadAgreeWithOneMessageAtATime) {
   std::vector<raw> stream = synthetic_stream(7, 30000);
+  for (raw& m : random_order_messages(5, 30000)) stream.push_back(std::move(m));
   std::mt19937_64 rng(5);
-  const char tags[] = {'A', 'F', 'E', 'C', 'X', 'D', 'U', 'P'};
-  for (int i = 0; i < 30000; ++i) {
-    const char tag = tags[rng() % sizeof tags];
-    raw m(tag, message_size(static_cast<std::uint8_t>(tag)), static_cast<std::uint16_t>(rng() % 3), 0, rng() % 1000000);
-    for (std::size_t k = 11; k < m.size(); ++k) m.b[k] = static_cast<std::uint8_t>(rng());
-    m.u(11, 8, rng() % 60);
-    if (tag == 'A' || tag == 'F') m.c(19, "BS"[rng() % 2]).u(20, 4, 1 + rng() % 1000).u(32, 4, 1000 + rng() % 10);
-    if (tag == 'U') m.u(19, 8, rng() % 60).u(27, 4, 1 + rng() % 1000).u(31, 4, 1000 + rng() % 10);
-    if (rng() % 20 == 0) m.b.resize(rng() % m.size()); // truncated, down to empty
-    stream.push_back(m);
-  }
   std::vector<std::span<const std::uint8_t>> spans;
   for (const raw& m : stream) spans.emplace_back(m.data(), m.size());
 
