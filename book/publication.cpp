@@ -2,6 +2,7 @@
 
 #include <new>
 
+#include <array>
 #include <chrono>
 #include <random>
 #include <stdexcept>
@@ -206,37 +207,85 @@ void producer::push_conflated(const notice& n) noexcept {
 
 void producer::publish_trade(instrument_id id, side aggressor, price_t price, qty_t qty, std::uint64_t trade_seq,
                              std::uint64_t exch_ts, std::uint64_t recv_ts) noexcept {
-  if (recorder_ != nullptr) recorder_->trade(id, aggressor, price, qty, trade_seq, exch_ts, recv_ts);
-  trade_history* h = pub_.histories_[id].load(std::memory_order_relaxed); // only this thread stores it
+  const trade_to_publish t{id, aggressor, price, qty, trade_seq, exch_ts, recv_ts};
+  const std::uint64_t seq = append_trade(t);
+  if (seq == 0) return;
+  // Write-then-check: pairs with the clear-then-read fence in publication::drain.
+  std::atomic_thread_fence(std::memory_order_seq_cst);
+  notify_trade(t, seq);
+}
+
+void producer::publish_trades(std::span<const trade_to_publish> trades) noexcept {
+  // Two stages, as the feeds' book hints: a history's own lines kFar trades ahead, then,
+  // once they are in, the slot its next push writes kNear ahead (its address is read
+  // from them). A history not allocated yet gets none.
+  constexpr std::size_t kFar = 8;
+  constexpr std::size_t kNear = 4;
+  const std::size_t n = trades.size();
+  const auto history = [this, trades](std::size_t k) {
+    return pub_.histories_[trades[k].id].load(std::memory_order_relaxed); // only this thread stores it
+  };
+  for (std::size_t k = 0; k < n && k < kFar; ++k) {
+    if (const trade_history* h = history(k)) h->prefetch();
+  }
+  for (std::size_t k = 0; k < n && k < kNear; ++k) {
+    if (const trade_history* h = history(k)) h->prefetch_slot();
+  }
+  std::array<std::uint64_t, kTradeRun> seqs;
+  for (std::size_t from = 0; from < n; from += kTradeRun) {
+    const std::size_t to = std::min(n, from + kTradeRun);
+    for (std::size_t k = from; k < to; ++k) {
+      if (k + kFar < n) {
+        if (const trade_history* h = history(k + kFar)) h->prefetch();
+      }
+      if (k + kNear < n) {
+        if (const trade_history* h = history(k + kNear)) h->prefetch_slot();
+      }
+      seqs[k - from] = append_trade(trades[k]);
+    }
+    // Write-then-check for the whole run: every record above is written before any of
+    // the checks below (each pair still has the fence between them).
+    std::atomic_thread_fence(std::memory_order_seq_cst);
+    for (std::size_t k = from; k < to; ++k) {
+      if (seqs[k - from] != 0) notify_trade(trades[k], seqs[k - from]);
+    }
+  }
+}
+
+std::uint64_t producer::append_trade(const trade_to_publish& t) noexcept {
+  if (recorder_ != nullptr) recorder_->trade(t.id, t.aggressor, t.price, t.qty, t.trade_seq, t.exch_ts, t.recv_ts);
+  trade_history* h = pub_.histories_[t.id].load(std::memory_order_relaxed); // only this thread stores it
   if (h == nullptr) {
     // The first trade of this instrument: the one allocation of its history.
     h = trade_history::create(pub_.trade_capacity_, pub_.trade_epoch_).release();
     if (h == nullptr) {
       pub_.lost_trades_.fetch_add(1, std::memory_order_relaxed);
-      return;
+      return 0;
     }
-    pub_.histories_[id].store(h, std::memory_order_release);
+    pub_.histories_[t.id].store(h, std::memory_order_release);
   }
   trade_record r;
-  r.price = price;
-  r.qty = qty;
-  r.exch_ts = exch_ts;
-  r.recv_ts = recv_ts;
-  r.aggressor = aggressor;
-  r.instrument = id;
+  r.price = t.price;
+  r.qty = t.qty;
+  r.exch_ts = t.exch_ts;
+  r.recv_ts = t.recv_ts;
+  r.aggressor = t.aggressor;
+  r.instrument = t.id;
   const std::uint64_t seq = h->push(r);
-  if (seq != trade_seq) pub_.renumbered_trades_.fetch_add(1, std::memory_order_relaxed);
-  // Write-then-check: pairs with the clear-then-read fence in publication::drain.
-  std::atomic_thread_fence(std::memory_order_seq_cst);
+  if (seq != t.trade_seq) pub_.renumbered_trades_.fetch_add(1, std::memory_order_relaxed);
+  return seq;
+}
+
+void producer::notify_trade(const trade_to_publish& t, std::uint64_t seq) noexcept {
   notice n;
   n.what = notice::kind::trade;
-  n.aggressor = aggressor;
-  n.instrument = id;
+  n.aggressor = t.aggressor;
+  n.instrument = t.id;
   n.seq = seq;
-  n.price = price;
-  n.qty = qty;
-  n.exch_ts = exch_ts;
-  n.recv_ts = recv_ts;
+  n.price = t.price;
+  n.qty = t.qty;
+  n.exch_ts = t.exch_ts;
+  n.recv_ts = t.recv_ts;
   push_conflated(n);
 }
 

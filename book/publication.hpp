@@ -53,6 +53,7 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -74,6 +75,17 @@ struct notice {
 };
 static_assert(std::is_trivially_copyable_v<notice>);
 static_assert(sizeof(notice) == 48);
+
+// One trade for producer::publish_trades (publish_trade's arguments).
+struct trade_to_publish {
+  instrument_id id = 0;
+  side aggressor = side::bid;
+  price_t price = 0;
+  qty_t qty = 0;
+  std::uint64_t trade_seq = 0;
+  std::uint64_t exch_ts = 0;
+  std::uint64_t recv_ts = 0;
+};
 
 class publication;
 
@@ -108,6 +120,12 @@ public:
   // differs from that is counted (publication::renumbered_trades()).
   void publish_trade(instrument_id id, side aggressor, price_t price, qty_t qty, std::uint64_t trade_seq,
                      std::uint64_t exch_ts, std::uint64_t recv_ts) noexcept;
+  // Publishes `trades` in order, exactly as publish_trade one by one, for a feed that
+  // collects a batch's trades: over thousands of instruments each trade's history is out
+  // of cache (and its page out of the TLB), so the histories are hinted a few trades
+  // ahead, and one fence covers a run of up to kTradeRun trades instead of one each.
+  static constexpr std::size_t kTradeRun = 64;
+  void publish_trades(std::span<const trade_to_publish> trades) noexcept;
   // Publishes instrument `id`'s trading state / imbalance (rare: status messages). Each
   // io thread gets a state notice; the state itself is read from its slot.
   void publish_state(instrument_id id, const instrument_state& state) noexcept;
@@ -129,6 +147,11 @@ private:
   // Pushes n (a book or trade notice) to every io thread whose pending flag of that kind
   // for n.instrument was clear. Call after the fence that follows writing the data.
   void push_conflated(const notice& n) noexcept;
+  // publish_trade's steps: the record (recorder and history; the history is allocated on
+  // the instrument's first trade) returning its seq, 0 when the history could not be
+  // allocated (counted); then, after the fence, the notices.
+  [[nodiscard]] std::uint64_t append_trade(const trade_to_publish& t) noexcept;
+  void notify_trade(const trade_to_publish& t, std::uint64_t seq) noexcept;
 
   publication& pub_;
   std::vector<std::unique_ptr<ring>> rings_; // one per io thread

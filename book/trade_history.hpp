@@ -35,6 +35,7 @@
 //   process is told `reset` instead of being served other trades under the same seqs.
 #pragma once
 
+#include "prefetch.hpp"
 #include "types.hpp"
 
 #include <atomic>
@@ -87,6 +88,17 @@ public:
   // ignored (the history owns the numbering, so it stays dense whatever the caller
   // passes, and sums the volume).
   std::uint64_t push(const trade_record& r) noexcept;
+  // Cache hints for a writer that will push soon (a feed with thousands of histories
+  // finds each one out of cache), in two stages: prefetch() loads the history's own
+  // lines (no load needed for their addresses); prefetch_slot(), once those are in,
+  // loads the slot the next push writes (found through head and the slot array).
+  void prefetch() const noexcept {
+    prefetch_line_for_write(&head_);
+    prefetch_line(&slots_);
+  }
+  void prefetch_slot() const noexcept {
+    prefetch_line_for_write(&slots_[(head_.load(std::memory_order_relaxed) + 1) & mask_]);
+  }
 
   // --- readers (any thread, lock-free, wait-free) ---
   // The last sequence published, 0 before the first trade.
@@ -107,7 +119,8 @@ public:
 
 private:
   static constexpr std::size_t kPayloadWords = sizeof(trade_record) / sizeof(std::uint64_t) - 1;
-  struct slot {
+  // On a cache line of its own: a push or a read of a record touches one line, not two.
+  struct alignas(64) slot {
     std::atomic<std::uint64_t> seq{0}; // 0: never written or being written
     std::atomic<std::uint64_t> words[kPayloadWords]; // value-initialized (C++20)
   };

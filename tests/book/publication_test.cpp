@@ -30,6 +30,7 @@
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <memory>
 #include <mutex>
 #include <random>
@@ -370,6 +371,70 @@ TEST(publication, ring_overflow_is_counted_and_rescans_every_instrument) {
   EXPECT_EQ(pub.lost_trades(), 0U);
 }
 
+TEST(publication, publish_trades_is_publish_trade_one_by_one) {
+  // Two publications side by side: one gets each trade through publish_trade, the other
+  // the same trades in runs through publish_trades (runs longer than kTradeRun, an
+  // instrument's first trade inside a run, a renumbered seq). Histories, notices per io
+  // thread (what is conflated, and in which order) and counters must be the same.
+  publication one(2, 6, 64);
+  publication runs(2, 6, 64);
+  add_instruments(one, 6);
+  add_instruments(runs, 6);
+  producer& p1 = one.add_producer(256);
+  producer& p2 = runs.add_producer(256);
+  std::mt19937_64 rng(11);
+  std::vector<std::uint64_t> seqs(6, 0);
+  std::vector<trade_to_publish> batch;
+  const std::size_t sizes[] = {1, producer::kTradeRun - 1, producer::kTradeRun, producer::kTradeRun + 1, 150, 3};
+  std::uint64_t k = 0;
+  for (const std::size_t n : sizes) {
+    batch.clear();
+    for (std::size_t j = 0; j < n; ++j, ++k) {
+      // Instrument 5 trades only from the third run on: its history is allocated inside one.
+      const auto id = static_cast<instrument_id>(rng() % (k < 100 ? 5 : 6));
+      const std::uint64_t seq = ++seqs[id] + (k == 200 ? 1000 : 0); // one seq the history renumbers
+      const trade_to_publish t{id, (rng() & 1U) != 0 ? side::bid : side::ask, static_cast<price_t>(1000 + rng() % 50),
+                               static_cast<qty_t>(1 + rng() % 9), seq, k * 3, k * 5};
+      p1.publish_trade(t.id, t.aggressor, t.price, t.qty, t.trade_seq, t.exch_ts, t.recv_ts);
+      batch.push_back(t);
+    }
+    p2.publish_trades(batch);
+    p1.flush();
+    p2.flush();
+    for (std::size_t io = 0; io < 2; ++io) {
+      const drained a = drain_all(one, io);
+      const drained b = drain_all(runs, io);
+      ASSERT_EQ(a.trades.size(), b.trades.size()) << "run of " << n << ", io thread " << io;
+      ASSERT_FALSE(a.trades.empty());
+      for (std::size_t j = 0; j < a.trades.size(); ++j) {
+        EXPECT_EQ(std::memcmp(&a.trades[j], &b.trades[j], sizeof(notice)), 0) << "notice " << j << ", run of " << n;
+      }
+    }
+  }
+  for (instrument_id id = 0; id < 6; ++id) {
+    SCOPED_TRACE("instrument " + std::to_string(id));
+    ASSERT_NE(one.trades(id), nullptr);
+    ASSERT_NE(runs.trades(id), nullptr);
+    EXPECT_EQ(one.trades(id)->head(), runs.trades(id)->head());
+    std::uint64_t c1 = 1;
+    std::uint64_t c2 = 1;
+    std::uint64_t lost1 = 0;
+    std::uint64_t lost2 = 0;
+    const std::vector<trade_record> a = read_trades(one, id, c1, lost1);
+    const std::vector<trade_record> b = read_trades(runs, id, c2, lost2);
+    ASSERT_EQ(a.size(), b.size());
+    EXPECT_EQ(lost1, lost2);
+    for (std::size_t j = 0; j < a.size(); ++j) {
+      EXPECT_EQ(std::memcmp(&a[j], &b[j], sizeof(trade_record)), 0) << "trade " << a[j].seq;
+    }
+  }
+  EXPECT_EQ(k, 346U);
+  EXPECT_EQ(one.renumbered_trades(), 1U);
+  EXPECT_EQ(runs.renumbered_trades(), one.renumbered_trades());
+  EXPECT_EQ(runs.lost_trades(), 0U);
+  EXPECT_EQ(runs.overflows(), 0U);
+}
+
 // --- threaded ---
 
 struct scenario {
@@ -382,6 +447,9 @@ struct scenario {
   std::uint64_t max_steps = 200'000;
   std::chrono::milliseconds max_duration{2000};
   std::uint64_t seed = 42;
+  // Trades collected and published at the end of each batch with publish_trades (one
+  // fence per run), as the ITCH feed does, instead of one publish_trade each.
+  bool trades_in_runs = false;
 };
 
 constexpr std::size_t kIoThreads = 2;
@@ -532,21 +600,29 @@ private:
       batch_left = sc_.min_batch + static_cast<std::uint32_t>(rng() % (sc_.max_batch - sc_.min_batch + 1));
     };
     new_batch();
+    std::vector<trade_to_publish> run;
     for (steps_ = 0; steps_ < sc_.max_steps; ++steps_) {
       const auto id = static_cast<instrument_id>(rng() % sc_.instruments);
       if (rng() % 100 < sc_.trade_pct) {
         const std::uint64_t s = ++final_trade_[id];
-        prod_->publish_trade(id, trade_side(s), trade_price(id, s), trade_qty(s), s, s, s * 2);
+        if (sc_.trades_in_runs) {
+          run.push_back(trade_to_publish{id, trade_side(s), trade_price(id, s), trade_qty(s), s, s, s * 2});
+        } else {
+          prod_->publish_trade(id, trade_side(s), trade_price(id, s), trade_qty(s), s, s, s * 2);
+        }
       } else {
         publish(*prod_, scratch, id, ++final_version_[id]);
         ++publishes_;
       }
       if (--batch_left == 0) {
+        prod_->publish_trades(run);
+        run.clear();
         flush();
         new_batch();
         if ((flushes_ & 15U) == 0 && clock_type::now() > deadline) break;
       }
     }
+    prod_->publish_trades(run);
     flush(); // the last batch
 
     // The final round aims at the race the design must close: for each instrument,
@@ -574,7 +650,7 @@ private:
       publishes_ += 2;
 
       const std::uint64_t s = ++final_trade_[id];
-      prod_->publish_trade(id, trade_side(s), trade_price(id, s), trade_qty(s), s, s, s * 2);
+      trade(id, s);
       flush();
       const auto give_up_trades = clock_type::now() + std::chrono::seconds(2);
       for (const auto& io : io_) {
@@ -583,10 +659,20 @@ private:
         }
       }
       const std::uint64_t s2 = ++final_trade_[id];
-      prod_->publish_trade(id, trade_side(s2), trade_price(id, s2), trade_qty(s2), s2, s2, s2 * 2);
+      trade(id, s2);
       flush();
     }
     final_target_.store(kNoTarget, std::memory_order_relaxed);
+  }
+
+  // One trade, the way the scenario publishes them.
+  void trade(instrument_id id, std::uint64_t s) {
+    const trade_to_publish t{id, trade_side(s), trade_price(id, s), trade_qty(s), s, s, s * 2};
+    if (sc_.trades_in_runs) {
+      prod_->publish_trades({&t, 1});
+    } else {
+      prod_->publish_trade(t.id, t.aggressor, t.price, t.qty, t.trade_seq, t.exch_ts, t.recv_ts);
+    }
   }
 
   void flush() {
@@ -740,6 +826,18 @@ private:
 TEST(publication_threads, producer_and_two_io_threads_deliver_everything) {
   // Rings far larger than the trades of the whole run: nothing may overflow or be lost.
   scenario sc;
+  harness h(sc);
+  h.run();
+  h.check(false);
+}
+
+TEST(publication_threads, trades_published_in_runs_deliver_everything) {
+  // As the ITCH feed publishes them: a batch's trades in one publish_trades call, one
+  // fence per run. Batches up to 400 steps, so runs pass kTradeRun.
+  scenario sc;
+  sc.trades_in_runs = true;
+  sc.max_batch = 400;
+  sc.seed = 99;
   harness h(sc);
   h.run();
   h.check(false);
