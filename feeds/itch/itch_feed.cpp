@@ -69,6 +69,7 @@ itch_feed::itch_feed(const itch_feed_config& config, publication& pub)
       producer_(pub.add_producer(std::min<std::size_t>(config.max_symbols, 65536) + 8192)),
       book_(book_config{config.midnight_ns, config.expected_orders, config.source.log}) {
   touched_list_.reserve(4096);
+  pending_trades_.reserve(2 * kMaxBatch); // a poll adds at most one trade a message
 }
 
 itch_feed::~itch_feed() { stop(); }
@@ -110,7 +111,8 @@ void itch_feed::on_event(const market_event& e) {
   exch_ts_[locate] = e.exch_ts;
   if (e.what == market_event::type::trade) {
     if (pub_ids_[locate] != kNone) {
-      producer_.publish_trade(pub_ids_[locate], e.s, e.price, e.qty, ++trade_seqs_[locate], e.exch_ts, realtime_ns());
+      pending_trades_.push_back(
+          trade_to_publish{pub_ids_[locate], e.s, e.price, e.qty, ++trade_seqs_[locate], e.exch_ts, realtime_ns()});
     }
     return;
   }
@@ -217,6 +219,10 @@ void itch_feed::publish_touched() {
   const std::uint64_t recv_ts = realtime_ns();
   const std::uint64_t recv_mono = monotonic_ns();
   const data_quality q = quality();
+  // The batch's trades first, in order, as they happened (a trade before the book change
+  // its fill caused).
+  producer_.publish_trades(pending_trades_);
+  pending_trades_.clear();
   // The levels of the locates a batch touched, and their publication slots, are out of
   // cache again by now (a batch touches hundreds): start loading them a few locates
   // ahead, in two stages (the level headers first: the rest is found through them).
@@ -256,8 +262,12 @@ void itch_feed::publish_touched() {
 void itch_feed::run(std::stop_token stop) {
   runner_.running();
   bool ended = false;
+  std::uint64_t published_at = monotonic_ns();
+  bool holding = false; // the last poll's changes wait: the next one must not
   while (!stop.stop_requested() && !ended) {
-    const poll_result r = source_->poll(*this, kMaxBatch, kPollWait);
+    const std::uint64_t delivered_before = source_->delivered();
+    const poll_result r = source_->poll(*this, kMaxBatch, holding ? std::chrono::milliseconds(0) : kPollWait);
+    holding = false;
     ended = r == poll_result::end;
     const data_quality before = quality();
     gap_open_ = source_->gap_open();
@@ -265,8 +275,13 @@ void itch_feed::run(std::stop_token stop) {
     if (quality() != before) {
       // Every published instrument changes quality: republish them all.
       for (const locate_t l : registered_) touch(l);
+    } else if (r == poll_result::messages && source_->delivered() - delivered_before >= kMaxBatch &&
+               pending_trades_.size() < kMaxBatch && monotonic_ns() - published_at < kMaxHoldNs) {
+      holding = true; // behind the source: more changes per publication (see the header)
+      continue;
     }
     publish_touched();
+    published_at = monotonic_ns();
     messages_.store(source_->delivered(), std::memory_order_relaxed);
     errors_.store(source_->errors() + book_.decoder().errors(), std::memory_order_relaxed);
   }

@@ -9,7 +9,20 @@
 //   the round lot. Orders for a locate the directory never named are applied to the book
 //   (the book stays exact) but not published; they are counted (unpublished_locates).
 // - Batches: up to kMaxBatch messages are applied, then every touched instrument is
-//   published once and the producer flushed once. Trades are published as they happen.
+//   published once and the producer flushed once. The batch's trades are published at
+//   its end too, in order and before the books (producer::publish_trades: with thousands
+//   of instruments each trade's history is a cache and TLB miss, which a run of them can
+//   hint ahead; one at a time, as they happened, they cost the feed thread 14% of its
+//   time flat out). The io threads are woken at the flush either way.
+// - Behind the source (a poll took a whole kMaxBatch: a file flat out, a MoldUDP64 burst
+//   queued in the socket), the feed goes on applying without publishing for up to
+//   kMaxHoldNs since its last publication, or until kMaxBatch trades wait: a day has
+//   thousands of instruments and a batch of 1,024 messages touches most of the ones
+//   active, so each publication carried little more than one change; held 1 ms, one
+//   carries several, and the feed catches up sooner (flat out on a generated day, the
+//   feed thread's time per message fell by a quarter; docs/performance.md). The poll
+//   after one that held does not wait for input: if the burst ended there, what was held
+//   is published at once. A feed that keeps up publishes after every poll as before.
 //   A book's version is the number of add/reduce events applied to it.
 // - Trading state (H), Reg SHO (Y), LULD collars (J), MWCB (V/W, market-wide) and the
 //   NOII imbalance (I) become the instrument's published instrument_state.
@@ -52,6 +65,7 @@ struct itch_feed_config {
 class itch_feed final : public feed, private event_sink, private message_sink {
 public:
   static constexpr std::size_t kMaxBatch = 1024;
+  static constexpr std::uint64_t kMaxHoldNs = 1'000'000;
 
   // Opens the source (throws std::runtime_error when it cannot) and creates the producer.
   itch_feed(const itch_feed_config& config, publication& pub);
@@ -99,6 +113,7 @@ private:
   std::vector<std::uint8_t> touched_;     // bit 0: book, bit 1: state
   std::vector<locate_t> touched_list_;
   std::vector<locate_t> registered_;      // locates with a publication id
+  std::vector<trade_to_publish> pending_trades_; // the batch's trades, published with its books
   bool gap_open_ = false;
   bool lost_ = false; // the source gave up on a gap: the books are not exact any more
   bool reported_full_ = false;
