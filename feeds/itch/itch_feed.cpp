@@ -62,10 +62,12 @@ std::uint64_t midnight_new_york(const std::string& date) {
   return midnight_ny(y, m, d);
 }
 
-itch_feed::itch_feed(const itch_feed_config& config, publication& pub)
+itch_feed::itch_feed(const itch_feed_config& config, publication& pub) : itch_feed(config, pub, open_source(config.source)) {}
+
+itch_feed::itch_feed(const itch_feed_config& config, publication& pub, std::unique_ptr<itch_source> source)
     : config_(config),
       pub_(pub),
-      source_(open_source(config.source)),
+      source_(std::move(source)),
       producer_(pub.add_producer(std::min<std::size_t>(config.max_symbols, 65536) + 8192)),
       book_(book_config{config.midnight_ns, config.expected_orders, config.source.log}) {
   touched_list_.reserve(4096);

@@ -69,6 +69,8 @@ public:
 
   // Opens the source (throws std::runtime_error when it cannot) and creates the producer.
   itch_feed(const itch_feed_config& config, publication& pub);
+  // The same over a source the caller opened (config.source is then not used; tests).
+  itch_feed(const itch_feed_config& config, publication& pub, std::unique_ptr<itch_source> source);
   ~itch_feed() override;
   itch_feed(const itch_feed&) = delete;
   itch_feed& operator=(const itch_feed&) = delete;

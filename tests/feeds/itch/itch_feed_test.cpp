@@ -19,6 +19,7 @@
 #include <cstdio>
 #include <map>
 #include <span>
+#include <stdexcept>
 #include <string>
 #include <thread>
 #include <vector>
@@ -374,6 +375,110 @@ TEST(ItchFeed, PublishesABookDeeperThanATopWholeInTheFullSlot) {
   }
   for (std::size_t i = 0; i < 3; ++i) EXPECT_EQ(full->asks()[i], want.level(side::ask, i)) << "ask " << i;
   EXPECT_EQ(full->asks()[0].price, 200'000);
+}
+
+// A source that delivers scripted polls (then ends) and records, at each call, the wait it
+// was given and the version of one instrument's published book at that moment.
+class scripted_source final : public itch_source {
+public:
+  scripted_source(std::vector<std::vector<raw>> polls, const publication& pub)
+      : polls_(std::move(polls)), pub_(pub) {}
+  struct call {
+    std::chrono::milliseconds wait{};
+    std::uint64_t published = 0; // the book's version in the publication
+    std::uint64_t applied = 0;   // add messages delivered before this call
+  };
+  poll_result poll(message_sink& sink, std::size_t max_messages, std::chrono::milliseconds wait) override {
+    call c{wait, 0, adds_};
+    if (const auto id = pub_.find("NASDAQ:HOLD")) {
+      auto top = std::make_unique<book_top>();
+      pub_.read_top(*id, *top);
+      c.published = top->version;
+    }
+    calls.push_back(c);
+    if (next_ == polls_.size()) return poll_result::end;
+    const std::vector<raw>& p = polls_[next_++];
+    if (p.size() > max_messages) throw std::logic_error("a scripted poll larger than the feed's budget");
+    for (const raw& m : p) {
+      sink.on_message(m.data(), m.size());
+      if (m.b[0] == 'A') ++adds_;
+    }
+    delivered_ += p.size();
+    return p.empty() ? poll_result::idle : poll_result::messages;
+  }
+  [[nodiscard]] std::uint64_t errors() const noexcept override { return 0; }
+  [[nodiscard]] std::uint64_t delivered() const noexcept override { return delivered_; }
+  [[nodiscard]] std::string describe() const override { return "scripted"; }
+
+  std::vector<call> calls; // read after the feed finished
+
+private:
+  std::vector<std::vector<raw>> polls_;
+  const publication& pub_;
+  std::size_t next_ = 0;
+  std::uint64_t delivered_ = 0;
+  std::uint64_t adds_ = 0;
+};
+
+TEST(ItchFeed, HoldsPublicationOnlyWhileBehindAndNeverWhileItWaitsForInput) {
+  // Full polls (a feed behind its source) may be applied without publishing (up to 1 ms),
+  // but whenever the feed asks its source to wait for input, everything delivered so far
+  // must already be published: the end of a burst is never left to the next poll's wait.
+  std::vector<std::vector<raw>> polls;
+  std::uint64_t ref = 1;
+  std::uint64_t ts = 1;
+  const auto adds = [&](std::size_t n) {
+    std::vector<raw> p;
+    for (std::size_t i = 0; i < n; ++i) {
+      p.push_back(itch_test::add_msg(1, ts++, ref, (ref & 1) != 0 ? 'B' : 'S', 100,
+                                     static_cast<std::uint32_t>((ref & 1) != 0 ? 100'000 - ref % 50 : 100'100 + ref % 50)));
+      ++ref;
+    }
+    return p;
+  };
+  raw r('R', 39, 1, 0, ts++);
+  r.a(11, 8, "HOLD").c(19, 'Q').c(20, 'N').u(21, 4, 100).c(25, 'N').c(26, 'C').a(27, 2, "Z").c(29, 'P');
+  std::vector<raw> first{r};
+  for (raw& m : adds(itch_feed::kMaxBatch - 1)) first.push_back(std::move(m));
+  polls.push_back(std::move(first));           // full: may be held
+  polls.push_back(adds(itch_feed::kMaxBatch)); // full again
+  polls.push_back(adds(10));                   // the end of the burst
+  polls.push_back({});                         // idle
+  polls.push_back(adds(itch_feed::kMaxBatch)); // another burst, then the end of input
+  polls.push_back({});
+
+  publication pub(1, 16);
+  itch_feed_config fc;
+  fc.midnight_ns = midnight_new_york("2024-06-03");
+  auto owned = std::make_unique<scripted_source>(std::move(polls), pub);
+  scripted_source& src = *owned;
+  itch_feed feed(fc, pub, std::move(owned));
+  feed.start();
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+  while (!feed.finished() && std::chrono::steady_clock::now() < deadline) {
+    (void)pub.drain(0, [](const notice&) {});
+    std::this_thread::sleep_for(std::chrono::microseconds(200));
+  }
+  ASSERT_TRUE(feed.finished());
+  ASSERT_EQ(src.calls.size(), 7U);
+  std::size_t held = 0;
+  for (std::size_t k = 0; k < src.calls.size(); ++k) {
+    const scripted_source::call& c = src.calls[k];
+    SCOPED_TRACE("poll " + std::to_string(k));
+    if (c.wait > std::chrono::milliseconds(0)) {
+      EXPECT_EQ(c.published, c.applied) << "the feed waits for input with changes unpublished";
+    } else {
+      ++held;
+      EXPECT_LT(c.published, c.applied) << "a poll without waiting, though nothing was held";
+    }
+  }
+  std::printf("[ stats    ] %zu of 7 polls came after a held one\n", held);
+  // At the end of input, everything is published.
+  const auto id = pub.find("NASDAQ:HOLD");
+  ASSERT_TRUE(id.has_value());
+  auto top = std::make_unique<book_top>();
+  pub.read_top(*id, *top);
+  EXPECT_EQ(top->version, 3 * itch_feed::kMaxBatch + 9);
 }
 
 } // namespace
