@@ -99,7 +99,8 @@ std::size_t mold_session::malformed(std::string_view why) {
   return 0;
 }
 
-std::size_t mold_session::on_packet(std::span<const std::uint8_t> packet, message_sink& sink, std::size_t budget) {
+std::size_t mold_session::on_packet(std::span<const std::uint8_t> packet, message_sink& sink, std::size_t budget,
+                                     std::span<const std::uint8_t> next) {
   const std::uint8_t* p = packet.data();
   const std::size_t size = packet.size();
   if (size < mold::kHeaderSize) return malformed("shorter than the 20-byte header") + drain(sink, budget);
@@ -180,7 +181,7 @@ std::size_t mold_session::on_packet(std::span<const std::uint8_t> packet, messag
   }
   std::uint64_t s = seq;
   std::size_t off = mold::kHeaderSize;
-  n += deliver(p, off, s, end, sink, budget - n);
+  n += deliver(p, off, s, end, sink, budget - n, next);
   if (s < end) {
     // The budget ran out: keep the tail (always, or it would have to be re-requested).
     hold(s, static_cast<std::uint32_t>(end - s), p + off, size - off, true);
@@ -190,8 +191,29 @@ std::size_t mold_session::on_packet(std::span<const std::uint8_t> packet, messag
   return n;
 }
 
+std::size_t mold_session::look_ahead(std::span<const std::uint8_t> next, std::uint64_t at,
+                                     std::span<const std::uint8_t>* out) const noexcept {
+  const std::uint8_t* p = next.data();
+  const std::size_t size = next.size();
+  if (size < mold::kHeaderSize) return 0;
+  const mold::packet_header h = mold::read_header(p);
+  const std::uint16_t count = h.count.get();
+  if (h.session != session_ || h.sequence.get() != at || count == 0 || count == mold::kEndOfSession) return 0;
+  // Framed as far as it is read: a bad packet shows what precedes its first bad block
+  // (hints only; on_packet validates it whole when its turn comes).
+  std::size_t k = 0;
+  std::size_t pos = mold::kHeaderSize;
+  while (k < kAhead && k < count && size - pos >= 2) {
+    const std::size_t len = read_u16(p + pos);
+    if (size - pos - 2 < len) break;
+    out[k++] = std::span<const std::uint8_t>(p + pos + 2, len);
+    pos += 2 + len;
+  }
+  return k;
+}
+
 std::size_t mold_session::deliver(const std::uint8_t* p, std::size_t& pos, std::uint64_t& seq, std::uint64_t end,
-                                  message_sink& sink, std::size_t budget) {
+                                  message_sink& sink, std::size_t budget, std::span<const std::uint8_t> next) {
   // The blocks were validated (every length within the datagram) when the packet arrived.
   std::size_t n = 0;
   while (seq < end && seq < next_) {
@@ -200,9 +222,10 @@ std::size_t mold_session::deliver(const std::uint8_t* p, std::size_t& pos, std::
     ++counters_.duplicate_messages;
   }
   // In runs (a packet's messages at once, up to kRun): a sink that looks ahead (the ITCH
-  // book's cache hints) sees the whole run.
+  // book's cache hints) sees the whole run, and the last run of the packet the first
+  // messages of the next one when the caller holds it already.
   constexpr std::size_t kRun = 256;
-  std::array<std::span<const std::uint8_t>, kRun> run;
+  std::array<std::span<const std::uint8_t>, kRun + kAhead> run;
   while (seq < end && n < budget) {
     std::size_t k = 0;
     while (k < kRun && seq < end && n + k < budget) {
@@ -211,7 +234,8 @@ std::size_t mold_session::deliver(const std::uint8_t* p, std::size_t& pos, std::
       pos += 2 + len;
       ++seq;
     }
-    sink.on_batch(run.data(), k, 0);
+    const std::size_t ahead = seq == end && !next.empty() ? look_ahead(next, end, run.data() + k) : 0;
+    sink.on_batch(run.data(), k, ahead);
     n += k;
   }
   if (n != 0) {
@@ -602,7 +626,12 @@ std::size_t mold_source::receive(int fd, message_sink& sink, std::size_t budget)
         ++truncated_;
         continue;
       }
-      n += session_.on_packet({slots_.data() + k * kSlot, msgs[k].msg_len}, sink, budget - n);
+      // The next datagram, when it was read whole: the book's hints look into it.
+      const bool next_whole = k + 1 < static_cast<std::size_t>(got) && (msgs[k + 1].msg_hdr.msg_flags & MSG_TRUNC) == 0;
+      const std::span<const std::uint8_t> next =
+          next_whole ? std::span<const std::uint8_t>(slots_.data() + (k + 1) * kSlot, msgs[k + 1].msg_len)
+                     : std::span<const std::uint8_t>();
+      n += session_.on_packet({slots_.data() + k * kSlot, msgs[k].msg_len}, sink, budget - n, next);
     }
     if (static_cast<std::size_t>(got) < want || n >= budget) break;
   }

@@ -158,7 +158,15 @@ public:
 
   // One datagram (multicast or retransmission reply). Delivers at most `budget` in-order
   // messages to sink and returns how many; the rest is kept for drain().
-  std::size_t on_packet(std::span<const std::uint8_t> packet, message_sink& sink, std::size_t budget);
+  // `next`: the datagram the caller will hand over next, if it already holds it (valid
+  // during the call; nothing in it is delivered or counted here). When it continues this
+  // packet, the sink is shown its first messages as look-ahead (message_sink::on_batch's
+  // `ahead`): the book's cache hints then run on across packets instead of restarting at
+  // each one. It is read only as far as it frames correctly.
+  std::size_t on_packet(std::span<const std::uint8_t> packet, message_sink& sink, std::size_t budget,
+                        std::span<const std::uint8_t> next = {});
+  // Messages of `next` shown as look-ahead at most.
+  static constexpr std::size_t kAhead = 16;
   // Delivers held messages that are next in sequence (a tail cut by the budget, or
   // packets a gap held back until it filled).
   std::size_t drain(message_sink& sink, std::size_t budget);
@@ -207,8 +215,14 @@ private:
   // Delivers from the (validated) message blocks at p + pos, whose first message has
   // sequence `seq` and which end before sequence `end`, skipping messages before next_;
   // stops at the budget. Updates pos and seq to the first message not delivered.
+  // The last run of the packet also shows `next`'s first messages when it continues at
+  // `end` (same session, data, framed within its datagram).
   std::size_t deliver(const std::uint8_t* p, std::size_t& pos, std::uint64_t& seq, std::uint64_t end,
-                      message_sink& sink, std::size_t budget);
+                      message_sink& sink, std::size_t budget, std::span<const std::uint8_t> next = {});
+  // Spans of up to kAhead first messages of `next` into out when it is the data packet
+  // that starts at sequence `at`; returns how many (0 otherwise).
+  [[nodiscard]] std::size_t look_ahead(std::span<const std::uint8_t> next, std::uint64_t at,
+                                       std::span<const std::uint8_t>* out) const noexcept;
   // Holds messages [seq, seq + count) (blocks at [p, p + size)); `force` ignores the bound.
   void hold(std::uint64_t seq, std::uint32_t count, const std::uint8_t* p, std::size_t size, bool force);
   using node_type = std::map<std::uint64_t, segment>::node_type;

@@ -107,18 +107,30 @@ TEST(MoldSession, InOrderPacketsDeliverEveryMessageOnce) {
 
 // A sink that takes runs (itch_feed: the book's cache hints look along them) gets a
 // packet's in-order messages at once, at most 256 a run, cut at the budget; held
-// messages drained later come as runs too.
+// messages drained later come as runs too. It keeps what each run showed as look-ahead
+// (the messages' sequences; 0 for one that is not a 9-byte 'M').
 class run_sink final : public message_sink {
 public:
   seq_sink messages;
   std::vector<std::size_t> runs;
+  std::vector<std::vector<std::uint64_t>> aheads;
   void on_message(const std::uint8_t* msg, std::size_t len) override { messages.on_message(msg, len); }
   void on_batch(const std::span<const std::uint8_t>* msgs, std::size_t n, std::size_t ahead) override {
-    EXPECT_EQ(ahead, 0U);
     runs.push_back(n);
     for (std::size_t i = 0; i < n; ++i) messages.on_message(msgs[i].data(), msgs[i].size());
+    std::vector<std::uint64_t> shown;
+    for (std::size_t i = n; i < n + ahead; ++i) {
+      std::uint64_t k = 0;
+      if (msgs[i].size() == 9 && msgs[i][0] == 'M') {
+        for (std::size_t j = 1; j < 9; ++j) k = k << 8 | msgs[i][j];
+      }
+      shown.push_back(k);
+    }
+    aheads.push_back(std::move(shown));
   }
 };
+
+using seqs = std::vector<std::uint64_t>;
 
 TEST(MoldSession, PacketsAreDeliveredAsRunsToASinkThatTakesThem) {
   mold_session s(quiet());
@@ -131,6 +143,68 @@ TEST(MoldSession, PacketsAreDeliveredAsRunsToASinkThatTakesThem) {
   EXPECT_EQ(s.on_packet(packet(351, 10), sink, 1'000'000), 15U); // the fill, then the held packet
   EXPECT_EQ(sink.runs, (std::vector<std::size_t>{256, 44, 20, 30, 10, 5}));
   EXPECT_EQ(sink.messages.got, range(1, 366));
+  EXPECT_EQ(sink.messages.bad, 0U);
+  for (const seqs& a : sink.aheads) EXPECT_TRUE(a.empty()) << "no next datagram given, none shown";
+}
+
+TEST(MoldSession, TheNextDatagramIsShownAheadOnlyWhenItContinuesThePacket) {
+  mold_session s(quiet());
+  run_sink sink;
+  // It continues: the last run of the packet shows its first kAhead messages.
+  EXPECT_EQ(s.on_packet(packet(1, 300), sink, 1'000'000, packet(301, 40)), 300U);
+  ASSERT_EQ(sink.aheads.size(), 2U);
+  EXPECT_TRUE(sink.aheads[0].empty()) << "the packet's first run is followed by its own messages";
+  EXPECT_EQ(sink.aheads[1], range(301, 301 + mold_session::kAhead));
+  // Nothing of it was delivered or counted: it is delivered when it comes.
+  EXPECT_EQ(s.next_sequence(), 301U);
+  EXPECT_EQ(s.highest_sequence(), 301U);
+  EXPECT_EQ(s.counters().packets, 1U);
+  EXPECT_EQ(s.on_packet(packet(301, 40), sink, 1'000'000, packet(341, 3)), 40U);
+  EXPECT_EQ(sink.aheads.back(), range(341, 344)) << "a shorter packet is shown whole";
+
+  // Not shown: a packet further on (a gap), an older one, another session's, a
+  // heartbeat, the end of session, a datagram shorter than a header.
+  std::uint64_t at = 341;
+  EXPECT_EQ(s.on_packet(packet(at, 3), sink, 1'000'000, packet(at + 3, 2)), 3U);
+  EXPECT_EQ(sink.aheads.back(), range(at + 3, at + 5)) << "the control case";
+  at += 3;
+  for (int c = 0; c < 6; ++c) {
+    const bytes next = c == 0   ? packet(at + 4, 5)
+                       : c == 1 ? packet(at + 2, 5)
+                       : c == 2 ? packet(at + 3, 5, "OTHER")
+                       : c == 3 ? heartbeat(at + 3)
+                       : c == 4 ? end_of_session(at + 3)
+                                : bytes(12, 0);
+    EXPECT_EQ(s.on_packet(packet(at, 3), sink, 1'000'000, next), 3U);
+    EXPECT_TRUE(sink.aheads.back().empty()) << "case " << c;
+    at += 3;
+  }
+  // Nor when the budget cuts the packet: its tail is held and goes first.
+  EXPECT_EQ(s.on_packet(packet(at, 10), sink, 4, packet(at + 10, 5)), 4U);
+  EXPECT_TRUE(sink.aheads.back().empty()) << "cut by the budget";
+  EXPECT_EQ(s.drain(sink, 1'000'000), 6U);
+  at += 10;
+  // A next packet that frames badly is shown up to its first bad block, and dropped whole
+  // (counted) when it comes.
+  bytes bad = packet(at + 3, 5);
+  bad[20 + 2 * 11] = 0xFF; // the third message's length runs past the datagram
+  EXPECT_EQ(s.on_packet(packet(at, 3), sink, 1'000'000, bad), 3U);
+  EXPECT_EQ(sink.aheads.back(), range(at + 3, at + 5));
+  EXPECT_EQ(s.on_packet(bad, sink, 1'000'000), 0U);
+  EXPECT_EQ(s.counters().malformed, 1U);
+  at += 3;
+  // Every truncation of a next packet (an exact-size copy: ASan sees any read past it)
+  // shows exactly its whole messages.
+  for (std::size_t len = 0; len <= 20 + 5 * 11; ++len) {
+    const bytes whole = packet(at + 3, 5);
+    const bytes cut(whole.begin(), whole.begin() + static_cast<std::ptrdiff_t>(len));
+    EXPECT_EQ(s.on_packet(packet(at, 3), sink, 1'000'000, cut), 3U);
+    const std::size_t complete = len < 20 ? 0 : (len - 20) / 11;
+    EXPECT_EQ(sink.aheads.back(), range(at + 3, at + 3 + complete)) << "cut to " << len << " bytes";
+    at += 3;
+  }
+  EXPECT_EQ(s.counters().foreign_session, 0U) << "a datagram only looked at is not counted";
+  EXPECT_EQ(sink.messages.got, range(1, at));
   EXPECT_EQ(sink.messages.bad, 0U);
 }
 
