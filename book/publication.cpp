@@ -207,7 +207,7 @@ void producer::push_conflated(const notice& n) noexcept {
 
 void producer::publish_trade(instrument_id id, side aggressor, price_t price, qty_t qty, std::uint64_t trade_seq,
                              std::uint64_t exch_ts, std::uint64_t recv_ts) noexcept {
-  const trade_to_publish t{id, aggressor, price, qty, trade_seq, exch_ts, recv_ts};
+  const feed_trade t{id, aggressor, price, qty, trade_seq, exch_ts, recv_ts};
   const std::uint64_t seq = append_trade(t);
   if (seq == 0) return;
   // Write-then-check: pairs with the clear-then-read fence in publication::drain.
@@ -215,7 +215,7 @@ void producer::publish_trade(instrument_id id, side aggressor, price_t price, qt
   notify_trade(t, seq);
 }
 
-void producer::publish_trades(std::span<const trade_to_publish> trades) noexcept {
+void producer::publish_trades(std::span<const feed_trade> trades) noexcept {
   // Two stages, as the feeds' book hints: a history's own lines kFar trades ahead, then,
   // once they are in, the slot its next push writes kNear ahead (its address is read
   // from them). A history not allocated yet gets none.
@@ -223,7 +223,7 @@ void producer::publish_trades(std::span<const trade_to_publish> trades) noexcept
   constexpr std::size_t kNear = 4;
   const std::size_t n = trades.size();
   const auto history = [this, trades](std::size_t k) {
-    return pub_.histories_[trades[k].id].load(std::memory_order_relaxed); // only this thread stores it
+    return pub_.histories_[trades[k].instrument].load(std::memory_order_relaxed); // only this thread stores it
   };
   for (std::size_t k = 0; k < n && k < kFar; ++k) {
     if (const trade_history* h = history(k)) h->prefetch();
@@ -252,9 +252,9 @@ void producer::publish_trades(std::span<const trade_to_publish> trades) noexcept
   }
 }
 
-std::uint64_t producer::append_trade(const trade_to_publish& t) noexcept {
-  if (recorder_ != nullptr) recorder_->trade(t.id, t.aggressor, t.price, t.qty, t.trade_seq, t.exch_ts, t.recv_ts);
-  trade_history* h = pub_.histories_[t.id].load(std::memory_order_relaxed); // only this thread stores it
+std::uint64_t producer::append_trade(const feed_trade& t) noexcept {
+  if (recorder_ != nullptr) recorder_->trade(t.instrument, t.aggressor, t.price, t.qty, t.trade_seq, t.exch_ts, t.recv_ts);
+  trade_history* h = pub_.histories_[t.instrument].load(std::memory_order_relaxed); // only this thread stores it
   if (h == nullptr) {
     // The first trade of this instrument: the one allocation of its history.
     h = trade_history::create(pub_.trade_capacity_, pub_.trade_epoch_).release();
@@ -262,25 +262,19 @@ std::uint64_t producer::append_trade(const trade_to_publish& t) noexcept {
       pub_.lost_trades_.fetch_add(1, std::memory_order_relaxed);
       return 0;
     }
-    pub_.histories_[t.id].store(h, std::memory_order_release);
+    pub_.histories_[t.instrument].store(h, std::memory_order_release);
   }
-  trade_record r;
-  r.price = t.price;
-  r.qty = t.qty;
-  r.exch_ts = t.exch_ts;
-  r.recv_ts = t.recv_ts;
-  r.aggressor = t.aggressor;
-  r.instrument = t.id;
-  const std::uint64_t seq = h->push(r);
+  const std::uint64_t seq = h->push(trade_record{.price = t.price, .qty = t.qty, .exch_ts = t.exch_ts,
+                                                 .recv_ts = t.recv_ts, .aggressor = t.aggressor, .instrument = t.instrument});
   if (seq != t.trade_seq) pub_.renumbered_trades_.fetch_add(1, std::memory_order_relaxed);
   return seq;
 }
 
-void producer::notify_trade(const trade_to_publish& t, std::uint64_t seq) noexcept {
+void producer::notify_trade(const feed_trade& t, std::uint64_t seq) noexcept {
   notice n;
   n.what = notice::kind::trade;
   n.aggressor = t.aggressor;
-  n.instrument = t.id;
+  n.instrument = t.instrument;
   n.seq = seq;
   n.price = t.price;
   n.qty = t.qty;

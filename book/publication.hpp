@@ -76,17 +76,6 @@ struct notice {
 static_assert(std::is_trivially_copyable_v<notice>);
 static_assert(sizeof(notice) == 48);
 
-// One trade for producer::publish_trades (publish_trade's arguments).
-struct trade_to_publish {
-  instrument_id id = 0;
-  side aggressor = side::bid;
-  price_t price = 0;
-  qty_t qty = 0;
-  std::uint64_t trade_seq = 0;
-  std::uint64_t exch_ts = 0;
-  std::uint64_t recv_ts = 0;
-};
-
 class publication;
 
 // The feed thread's handle. Not thread-safe: one producer per feed thread.
@@ -125,7 +114,7 @@ public:
   // of cache (and its page out of the TLB), so the histories are hinted a few trades
   // ahead, and one fence covers a run of up to kTradeRun trades instead of one each.
   static constexpr std::size_t kTradeRun = 64;
-  void publish_trades(std::span<const trade_to_publish> trades) noexcept;
+  void publish_trades(std::span<const feed_trade> trades) noexcept;
   // Publishes instrument `id`'s trading state / imbalance (rare: status messages). Each
   // io thread gets a state notice; the state itself is read from its slot.
   void publish_state(instrument_id id, const instrument_state& state) noexcept;
@@ -150,8 +139,8 @@ private:
   // publish_trade's steps: the record (recorder and history; the history is allocated on
   // the instrument's first trade) returning its seq, 0 when the history could not be
   // allocated (counted); then, after the fence, the notices.
-  [[nodiscard]] std::uint64_t append_trade(const trade_to_publish& t) noexcept;
-  void notify_trade(const trade_to_publish& t, std::uint64_t seq) noexcept;
+  [[nodiscard]] std::uint64_t append_trade(const feed_trade& t) noexcept;
+  void notify_trade(const feed_trade& t, std::uint64_t seq) noexcept;
 
   publication& pub_;
   std::vector<std::unique_ptr<ring>> rings_; // one per io thread

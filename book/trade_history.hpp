@@ -62,6 +62,20 @@ struct trade_record {
   instrument_id instrument = 0;
 };
 static_assert(std::is_trivially_copyable_v<trade_record>);
+
+// A trade as a feed states it, before a history numbers it (the history keeps its own dense
+// sequence and sums the volume): what producer::publish_trade(s) take, and what a capture
+// records (recorded_trade).
+struct feed_trade {
+  instrument_id instrument = 0;
+  side aggressor = side::bid;
+  price_t price = 0;
+  qty_t qty = 0;
+  std::uint64_t trade_seq = 0; // the feed's numbering
+  std::uint64_t exch_ts = 0;
+  std::uint64_t recv_ts = 0;
+  friend bool operator==(const feed_trade&, const feed_trade&) = default;
+};
 static_assert(sizeof(trade_record) == 8 * sizeof(std::uint64_t), "whole words, no padding");
 
 class trade_history {

@@ -114,7 +114,7 @@ void itch_feed::on_event(const market_event& e) {
   if (e.what == market_event::type::trade) {
     if (pub_ids_[locate] != kNone) {
       pending_trades_.push_back(
-          trade_to_publish{pub_ids_[locate], e.s, e.price, e.qty, ++trade_seqs_[locate], e.exch_ts, realtime_ns()});
+          feed_trade{pub_ids_[locate], e.s, e.price, e.qty, ++trade_seqs_[locate], e.exch_ts, realtime_ns()});
     }
     return;
   }

@@ -115,7 +115,7 @@ private:
   std::vector<std::uint8_t> touched_;     // bit 0: book, bit 1: state
   std::vector<locate_t> touched_list_;
   std::vector<locate_t> registered_;      // locates with a publication id
-  std::vector<trade_to_publish> pending_trades_; // the batch's trades, published with its books
+  std::vector<feed_trade> pending_trades_; // the batch's trades, published with its books
   bool gap_open_ = false;
   bool lost_ = false; // the source gave up on a gap: the books are not exact any more
   bool reported_full_ = false;

@@ -18,6 +18,7 @@
 #include "book_top.hpp"
 #include "instrument_state.hpp"
 #include "level_book.hpp"
+#include "trade_history.hpp"
 #include "types.hpp"
 
 #include <cstddef>
@@ -61,16 +62,7 @@ struct recorded_book {
   friend bool operator==(const recorded_book&, const recorded_book&) = default;
 };
 
-struct recorded_trade {
-  instrument_id instrument = 0;
-  side aggressor = side::bid;
-  price_t price = 0;
-  qty_t qty = 0;
-  std::uint64_t trade_seq = 0;
-  std::uint64_t exch_ts = 0;
-  std::uint64_t recv_ts = 0;
-  friend bool operator==(const recorded_trade&, const recorded_trade&) = default;
-};
+using recorded_trade = feed_trade;
 
 struct recorded_state {
   instrument_id instrument = 0;

@@ -384,7 +384,7 @@ TEST(publication, publish_trades_is_publish_trade_one_by_one) {
   producer& p2 = runs.add_producer(256);
   std::mt19937_64 rng(11);
   std::vector<std::uint64_t> seqs(6, 0);
-  std::vector<trade_to_publish> batch;
+  std::vector<feed_trade> batch;
   const std::size_t sizes[] = {1, producer::kTradeRun - 1, producer::kTradeRun, producer::kTradeRun + 1, 150, 3};
   std::uint64_t k = 0;
   for (const std::size_t n : sizes) {
@@ -393,9 +393,9 @@ TEST(publication, publish_trades_is_publish_trade_one_by_one) {
       // Instrument 5 trades only from the third run on: its history is allocated inside one.
       const auto id = static_cast<instrument_id>(rng() % (k < 100 ? 5 : 6));
       const std::uint64_t seq = ++seqs[id] + (k == 200 ? 1000 : 0); // one seq the history renumbers
-      const trade_to_publish t{id, (rng() & 1U) != 0 ? side::bid : side::ask, static_cast<price_t>(1000 + rng() % 50),
+      const feed_trade t{id, (rng() & 1U) != 0 ? side::bid : side::ask, static_cast<price_t>(1000 + rng() % 50),
                                static_cast<qty_t>(1 + rng() % 9), seq, k * 3, k * 5};
-      p1.publish_trade(t.id, t.aggressor, t.price, t.qty, t.trade_seq, t.exch_ts, t.recv_ts);
+      p1.publish_trade(t.instrument, t.aggressor, t.price, t.qty, t.trade_seq, t.exch_ts, t.recv_ts);
       batch.push_back(t);
     }
     p2.publish_trades(batch);
@@ -600,13 +600,13 @@ private:
       batch_left = sc_.min_batch + static_cast<std::uint32_t>(rng() % (sc_.max_batch - sc_.min_batch + 1));
     };
     new_batch();
-    std::vector<trade_to_publish> run;
+    std::vector<feed_trade> run;
     for (steps_ = 0; steps_ < sc_.max_steps; ++steps_) {
       const auto id = static_cast<instrument_id>(rng() % sc_.instruments);
       if (rng() % 100 < sc_.trade_pct) {
         const std::uint64_t s = ++final_trade_[id];
         if (sc_.trades_in_runs) {
-          run.push_back(trade_to_publish{id, trade_side(s), trade_price(id, s), trade_qty(s), s, s, s * 2});
+          run.push_back(feed_trade{id, trade_side(s), trade_price(id, s), trade_qty(s), s, s, s * 2});
         } else {
           prod_->publish_trade(id, trade_side(s), trade_price(id, s), trade_qty(s), s, s, s * 2);
         }
@@ -667,11 +667,11 @@ private:
 
   // One trade, the way the scenario publishes them.
   void trade(instrument_id id, std::uint64_t s) {
-    const trade_to_publish t{id, trade_side(s), trade_price(id, s), trade_qty(s), s, s, s * 2};
+    const feed_trade t{id, trade_side(s), trade_price(id, s), trade_qty(s), s, s, s * 2};
     if (sc_.trades_in_runs) {
       prod_->publish_trades({&t, 1});
     } else {
-      prod_->publish_trade(t.id, t.aggressor, t.price, t.qty, t.trade_seq, t.exch_ts, t.recv_ts);
+      prod_->publish_trade(t.instrument, t.aggressor, t.price, t.qty, t.trade_seq, t.exch_ts, t.recv_ts);
     }
   }
 

@@ -208,6 +208,19 @@ TEST(FileSource, ConfigurationErrorsNameTheField) {
   EXPECT_THROW((void)open_source(missing), std::runtime_error);
 }
 
+// Starts the feed and drains io thread 0 (with `drain`, as an io thread would) until the
+// feed has finished or `limit` passed; true when it finished.
+template <class Drain>
+bool run_to_end(itch_feed& feed, Drain&& drain, std::chrono::seconds limit = std::chrono::seconds(30)) {
+  feed.start();
+  const auto deadline = std::chrono::steady_clock::now() + limit;
+  while (!feed.finished() && std::chrono::steady_clock::now() < deadline) {
+    drain();
+    std::this_thread::sleep_for(std::chrono::microseconds(200));
+  }
+  return feed.finished();
+}
+
 TEST(ItchFeed, PublishesEveryDirectorySymbolWithTheExactBookTradesAndState) {
   temp_file tf{temp_path("day.itch")};
   generator_config gc;
@@ -244,13 +257,7 @@ TEST(ItchFeed, PublishesEveryDirectorySymbolWithTheExactBookTradesAndState) {
       }
     });
   };
-  feed.start();
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
-  while (!feed.finished() && std::chrono::steady_clock::now() < deadline) {
-    drain();
-    std::this_thread::sleep_for(std::chrono::microseconds(200));
-  }
-  ASSERT_TRUE(feed.finished());
+  ASSERT_TRUE(run_to_end(feed, drain, std::chrono::seconds(60)));
   drain();
   EXPECT_EQ(feed.status().state, "finished");
   EXPECT_EQ(feed.status().events, written);
@@ -338,13 +345,7 @@ TEST(ItchFeed, PublishesABookDeeperThanATopWholeInTheFullSlot) {
   fc.source.file = tf.path;
   fc.midnight_ns = midnight_new_york("2024-06-03");
   itch_feed feed(fc, pub);
-  feed.start();
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
-  while (!feed.finished() && std::chrono::steady_clock::now() < deadline) {
-    (void)pub.drain(0, [](const notice&) {});
-    std::this_thread::sleep_for(std::chrono::microseconds(200));
-  }
-  ASSERT_TRUE(feed.finished());
+  ASSERT_TRUE(run_to_end(feed, [&pub] { (void)pub.drain(0, [](const notice&) {}); }));
 
   itch_book ref_book;
   null_sink ns;
@@ -453,13 +454,7 @@ TEST(ItchFeed, HoldsPublicationOnlyWhileBehindAndNeverWhileItWaitsForInput) {
   auto owned = std::make_unique<scripted_source>(std::move(polls), pub);
   scripted_source& src = *owned;
   itch_feed feed(fc, pub, std::move(owned));
-  feed.start();
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
-  while (!feed.finished() && std::chrono::steady_clock::now() < deadline) {
-    (void)pub.drain(0, [](const notice&) {});
-    std::this_thread::sleep_for(std::chrono::microseconds(200));
-  }
-  ASSERT_TRUE(feed.finished());
+  ASSERT_TRUE(run_to_end(feed, [&pub] { (void)pub.drain(0, [](const notice&) {}); }));
   ASSERT_EQ(src.calls.size(), 7U);
   std::size_t held = 0;
   for (std::size_t k = 0; k < src.calls.size(); ++k) {
