@@ -22,7 +22,15 @@
 // - Times: wall (CLOCK_MONOTONIC) and CPU (CLOCK_PROCESS_CPUTIME_ID). The machine is
 //   shared: CPU time leaves out the time other processes held the core, so it is the
 //   figure to compare; both are printed. Medians, with the min and max.
+// - CPU time is not enough on a virtual machine: the host's other tenants also share the
+//   caches and memory bandwidth, and the same binary moved by 25% within minutes on one
+//   instance. So each mode's line also gives the share of the machine's CPU time the host
+//   took (steal, /proc/stat) over its timed passes, and a `# warning:` line before it
+//   when that was more than scenarios.py's 2%: such figures are not comparable. The share
+//   is taken over all passes (a 0.2 s pass is 40 ticks of 10 ms: one tick of steal in one
+//   pass would be 2.5%); the line also shows the largest single pass's.
 #include "book_top.hpp"
+#include "host_cpu.hpp"
 #include "itch_book.hpp"
 #include "itch_decoder.hpp"
 
@@ -94,6 +102,7 @@ struct pass_result {
   double cpu_ns = 0;
   std::uint64_t messages = 0;
   std::uint64_t allocations = 0;
+  bench::cpu_ticks host; // the machine's ticks during the pass (after minus before)
 };
 
 double now_ns(clockid_t clock) {
@@ -110,12 +119,14 @@ pass_result timed_pass(const std::string& path, std::size_t read_buffer, Body&& 
   binary_file_reader reader(path, quiet, read_buffer);
   pass_result r;
   const std::uint64_t allocs0 = g_allocations;
+  const bench::cpu_ticks t0 = bench::read_cpu_ticks();
   const double w0 = now_ns(CLOCK_MONOTONIC);
   const double c0 = now_ns(CLOCK_PROCESS_CPUTIME_ID);
   r.messages = body(reader);
   r.cpu_ns = now_ns(CLOCK_PROCESS_CPUTIME_ID) - c0;
   r.wall_ns = now_ns(CLOCK_MONOTONIC) - w0;
   r.allocations = g_allocations - allocs0;
+  r.host = bench::ticks_between(t0, bench::read_cpu_ticks());
   if (reader.failed()) throw std::runtime_error("itch: " + path + ": the file cannot be framed to its end");
   return r;
 }
@@ -133,23 +144,35 @@ long peak_rss_kib() {
 }
 
 // Prints one mode's line: median, min and max ns/message of the timed passes (CPU and
-// wall), messages/s at the CPU median, and the allocations of the timed passes.
+// wall), messages/s at the CPU median, the allocations of the timed passes and the host's
+// steal over them (and in the worst pass), after a warning when it was too much.
 void report(const char* mode, const pass_result& warm, const std::vector<pass_result>& runs) {
   std::vector<double> cpu;
   std::vector<double> wall;
   std::uint64_t allocs = 0;
+  bench::cpu_ticks host;
+  double steal_max = 0;
   for (const pass_result& r : runs) {
     cpu.push_back(r.cpu_ns / static_cast<double>(r.messages));
     wall.push_back(r.wall_ns / static_cast<double>(r.messages));
     allocs += r.allocations;
+    host.steal += r.host.steal;
+    host.total += r.host.total;
+    steal_max = std::max(steal_max, r.host.total != 0 ? double(r.host.steal) / double(r.host.total) : 0.0);
   }
   const double cpu_med = median(cpu);
+  const double steal = host.total != 0 ? double(host.steal) / double(host.total) : 0.0;
+  if (steal > bench::kStealWarn) {
+    std::printf("# warning: %s: the host took %.0f%% of this machine's CPU time (steal) during the timed passes: "
+                "these figures are not comparable\n",
+                mode, steal * 100);
+  }
   std::printf("%-12s ns/msg cpu median %.1f (min %.1f max %.1f)  wall median %.1f (min %.1f max %.1f)  "
-              "%.1f M msg/s  allocations in timed passes %llu (warm-up pass %llu)\n",
+              "%.1f M msg/s  allocations in timed passes %llu (warm-up pass %llu)  host steal %.1f%% (worst pass %.1f%%)\n",
               mode, cpu_med, *std::min_element(cpu.begin(), cpu.end()), *std::max_element(cpu.begin(), cpu.end()),
               median(wall), *std::min_element(wall.begin(), wall.end()), *std::max_element(wall.begin(), wall.end()),
               1e3 / cpu_med, static_cast<unsigned long long>(allocs),
-              static_cast<unsigned long long>(warm.allocations));
+              static_cast<unsigned long long>(warm.allocations), steal * 100, steal_max * 100);
   std::fflush(stdout);
 }
 

@@ -23,6 +23,7 @@
 #include <vector>
 
 #include "bench_options.hpp"
+#include "host_cpu.hpp"
 #include "load_worker.hpp"
 #include "net_setup.hpp"
 #include "report.hpp"
@@ -130,6 +131,7 @@ int run(const bench_options& o) {
   constexpr int64_t kOpenGraceNs = 30'000'000'000;
   const int64_t ramp_ns = o.ramp_per_s > 0 ? int64_t(double(o.connections) / o.ramp_per_s * 1e9) : 0;
   int64_t measure_start = warmup ? 0 : start;
+  cpu_ticks ticks_at_start = read_cpu_ticks(); // the host's steal over the measured part
   int64_t all_open_at = 0;
   int64_t end = warmup ? start + ramp_ns + kOpenGraceNs + int64_t((o.warmup_s + o.duration_s) * 1e9)
                        : start + int64_t(o.duration_s * 1e9);
@@ -158,6 +160,7 @@ int run(const bench_options& o) {
       }
       if (all_open_at != 0 && t >= all_open_at + int64_t(o.warmup_s * 1e9)) {
         measure_start = t;
+        ticks_at_start = read_cpu_ticks();
         end = t + int64_t(o.duration_s * 1e9);
         control.measuring.store(true);
         last_counters = {};
@@ -179,6 +182,7 @@ int run(const bench_options& o) {
   }
   control.stop.store(true);
   const int64_t stopped = mono_ns();
+  const cpu_ticks ticks_at_stop = read_cpu_ticks();
   for (auto& t : threads) t.join();
   if (measure_start == 0) {
     std::fprintf(stderr, "mdgw-bench: the run ended before the measured part began\n");
@@ -191,6 +195,7 @@ int run(const bench_options& o) {
   r.open_at_end = m.open;
   r.elapsed_s = double(stopped - measure_start) / 1e9;
   r.max_thread_busy = stopped > measure_start ? double(m.max_cpu_ns) / double(stopped - measure_start) : 0;
+  r.steal = steal_share(ticks_at_start, ticks_at_stop);
   for (const auto& w : workers)
     for (auto& e : w->first_errors())
       if (r.first_errors.size() < 16) r.first_errors.push_back(std::move(e));

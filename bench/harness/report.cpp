@@ -1,5 +1,7 @@
 #include "report.hpp"
 
+#include "host_cpu.hpp"
+
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -90,6 +92,10 @@ void print_table(std::FILE* out, const bench_options& o, const run_result& r) {
                "%.2f s\n",
                o.url.tls ? "wss" : "ws", o.url.host.c_str(), unsigned(o.url.port), o.url.path.c_str(), o.connections,
                r.open_at_end, o.threads, r.max_thread_busy * 100, r.elapsed_s);
+  if (r.steal > kStealWarn) {
+    std::fprintf(out, "# warning: the host took %.0f%% of this machine's CPU time (steal) during the measured part: "
+                      "these figures are not comparable\n", r.steal * 100);
+  }
   std::fprintf(out, "\n%-28s %12s", "latency (us)", "count");
   for (const auto& p : kPercentiles) std::fprintf(out, " %10s", p.label);
   std::fprintf(out, " %10s %10s\n", "max", "mean");
@@ -137,7 +143,7 @@ std::string json_report(const bench_options& o, const run_result& r) {
                   ",\"threads\":" + std::to_string(o.threads) + ",\"elapsed_s\":" + seconds(r.elapsed_s) +
                   ",\"warmup_s\":" + (o.warmup_s >= 0 ? seconds(o.warmup_s) : std::string("null")) +
                   ",\"open_at_end\":" + std::to_string(r.open_at_end) +
-                  ",\"max_thread_busy\":" + seconds(r.max_thread_busy);
+                  ",\"max_thread_busy\":" + seconds(r.max_thread_busy) + ",\"steal\":" + seconds(r.steal);
   s += ",\"counters\":{";
   const std::pair<const char*, uint64_t> counts[] = {
       {"messages", c.messages},         {"updates", c.updates},

@@ -18,6 +18,9 @@ struct run_result {
   // The busiest reader thread's CPU time over elapsed_s: near 1 means the harness, not
   // the gateway, limited the run.
   double max_thread_busy = 0;
+  // The share of this machine's CPU time the host took (steal) during the measured part:
+  // above kStealWarn the figures are not comparable with another run's (host_cpu.hpp).
+  double steal = 0;
   std::vector<std::string> first_errors;
 };
 

@@ -96,6 +96,8 @@ class BenchHarness(unittest.TestCase):
         self.assertGreaterEqual(rep["elapsed_s"], DURATION_S - 0.1)
         # The busiest reader thread's CPU share: measured, and below one core.
         self.assertTrue(0 < rep["max_thread_busy"] < 1.05, rep["max_thread_busy"])
+        # The host's share of the machine during the measured part (0 on a quiet host).
+        self.assertTrue(0 <= rep["steal"] <= 1, rep["steal"])
         for name in ("freshness", "send_to_recv", "connect"):
             lat = rep["latency_ns"][name]
             self.assertGreater(lat["count"], 0, name)
