@@ -4,9 +4,7 @@
 //
 // Data flow on this thread (DESIGN.md, "Threads and data flow"):
 //   wake-up (posted by a feed's flush) → drain notices → mark instruments changed and
-//   their subscriptions dirty → flush every session that is not writing (a pass), draining
-//   again after each batch of sends so that the sessions later in the pass carry what was
-//   published while it ran.
+//   their subscriptions dirty → flush every session that is not writing.
 // A book channel (instrument, depth) encodes its state at most once per version and
 // every session sending it copies those bytes into its message (the cache is this
 // thread's, so a session reads it by plain reference: no reference count per read).
@@ -154,12 +152,9 @@ public:
   // and TLS sessions queue their frame here while it accepts.
   [[nodiscard]] send_batch& batch() noexcept { return batch_; }
   [[nodiscard]] const send_batch& batch() const noexcept { return batch_; }
-  // A pass drains the publication again after every kDrainEvery sessions it flushed (the
-  // default send batch, --send-batch 64).
-  static constexpr std::size_t kDrainEvery = 64;
   void mark_ready(session_base* s); // a session with dirty subscriptions to flush
-  // A session with more to send after a message it wrote at once: flushed again in the
-  // next pass (one message each a pass; posted when no pass is running).
+  // A session with more to send after a message it wrote at once: flushed again in this
+  // round after the other ready sessions (one message each a round), or in a posted one.
   void defer_flush(session_base* s);
   // A session that is going away leaves the ready list.
   void unready(session_base* s);
@@ -279,10 +274,6 @@ private:
   void grow_wildcards();
 
   void on_wake();
-  // Posts on_wake unless one posted from this thread has not run yet.
-  void post_wake();
-  // Notices published since the last drain (and instruments new to the wildcards).
-  void drain();
   void flush_ready();
   void on_notice(const notice& n);
   void check_drained();
@@ -296,11 +287,7 @@ private:
   std::size_t wildcard_known_ = 0; // instruments the wildcards were told about
   std::vector<std::unique_ptr<book_channel>> channel_store_;
   std::vector<session_base*> ready_; // null: a session that left while listed
-  // Sessions listed again during a pass that had already flushed in it: the next pass's.
-  std::vector<session_base*> later_;
-  std::uint64_t pass_ = 0;           // flush_ready() calls
   bool flushing_ = false;            // flush_ready() is running
-  bool wake_posted_ = false;         // post_wake()
   send_batch batch_;
   bool flush_posted_ = false;
   std::string scratch_;     // checksum text
