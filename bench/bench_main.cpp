@@ -23,10 +23,7 @@ int main(int argc, char** argv) {
   const mdgw::bench::cpu_ticks t0 = mdgw::bench::read_cpu_ticks();
   benchmark::RunSpecifiedBenchmarks();
   const double steal = mdgw::bench::steal_share(t0, mdgw::bench::read_cpu_ticks());
-  if (steal > mdgw::bench::kStealWarn) {
-    std::fprintf(stderr, "# warning: the host took %.0f%% of this machine's CPU time (steal) during the run: "
-                         "its figures are not comparable\n", steal * 100);
-  }
+  mdgw::bench::warn_if_stolen(stderr, steal, argv[0], "the run");
   std::fprintf(stderr, "host steal during the run: %.1f%%\n", steal * 100);
   benchmark::Shutdown();
   return 0;

@@ -156,17 +156,12 @@ void report(const char* mode, const pass_result& warm, const std::vector<pass_re
     cpu.push_back(r.cpu_ns / static_cast<double>(r.messages));
     wall.push_back(r.wall_ns / static_cast<double>(r.messages));
     allocs += r.allocations;
-    host.steal += r.host.steal;
-    host.total += r.host.total;
-    steal_max = std::max(steal_max, r.host.total != 0 ? double(r.host.steal) / double(r.host.total) : 0.0);
+    host += r.host;
+    steal_max = std::max(steal_max, bench::steal_share(r.host));
   }
   const double cpu_med = median(cpu);
-  const double steal = host.total != 0 ? double(host.steal) / double(host.total) : 0.0;
-  if (steal > bench::kStealWarn) {
-    std::printf("# warning: %s: the host took %.0f%% of this machine's CPU time (steal) during the timed passes: "
-                "these figures are not comparable\n",
-                mode, steal * 100);
-  }
+  const double steal = bench::steal_share(host);
+  bench::warn_if_stolen(stdout, steal, mode, "the timed passes");
   std::printf("%-12s ns/msg cpu median %.1f (min %.1f max %.1f)  wall median %.1f (min %.1f max %.1f)  "
               "%.1f M msg/s  allocations in timed passes %llu (warm-up pass %llu)  host steal %.1f%% (worst pass %.1f%%)\n",
               mode, cpu_med, *std::min_element(cpu.begin(), cpu.end()), *std::max_element(cpu.begin(), cpu.end()),

@@ -49,9 +49,17 @@ cpu_ticks ticks_between(const cpu_ticks& before, const cpu_ticks& after) {
   return {after.steal - before.steal, after.total - before.total};
 }
 
-double steal_share(const cpu_ticks& before, const cpu_ticks& after) {
-  const cpu_ticks d = ticks_between(before, after);
-  return d.total == 0 ? 0.0 : static_cast<double>(d.steal) / static_cast<double>(d.total);
+double steal_share(const cpu_ticks& span) {
+  return span.total == 0 ? 0.0 : static_cast<double>(span.steal) / static_cast<double>(span.total);
+}
+
+double steal_share(const cpu_ticks& before, const cpu_ticks& after) { return steal_share(ticks_between(before, after)); }
+
+void warn_if_stolen(std::FILE* out, double share, std::string_view what, std::string_view during) {
+  if (share <= kStealWarn) return;
+  std::fprintf(out, "# warning: %.*s: the host took %.0f%% of this machine's CPU time (steal) during %.*s: its figures are "
+                    "not comparable\n",
+               static_cast<int>(what.size()), what.data(), share * 100, static_cast<int>(during.size()), during.data());
 }
 
 }  // namespace mdgw::bench

@@ -15,6 +15,7 @@
 #pragma once
 
 #include <cstdint>
+#include <cstdio>
 #include <optional>
 #include <string_view>
 
@@ -24,6 +25,12 @@ struct cpu_ticks {
   std::uint64_t steal = 0;
   std::uint64_t total = 0;
   friend bool operator==(const cpu_ticks&, const cpu_ticks&) = default;
+  // Sums spans (ticks_between results), e.g. over a benchmark's passes.
+  cpu_ticks& operator+=(const cpu_ticks& o) noexcept {
+    steal += o.steal;
+    total += o.total;
+    return *this;
+  }
 };
 
 // The ticks of the first line of /proc/stat's text (`cpu  user nice ...`); nullopt when
@@ -34,11 +41,16 @@ struct cpu_ticks {
 // The ticks between two readings (after minus before); {0, 0} when they are not two
 // readings of one machine in that order (one of them unreadable, say).
 [[nodiscard]] cpu_ticks ticks_between(const cpu_ticks& before, const cpu_ticks& after);
+// steal's share of all CPU time in a span of ticks (ticks_between), 0 when it is empty.
+[[nodiscard]] double steal_share(const cpu_ticks& span);
 // steal's share of all CPU time between two readings, 0 when no time passed.
 [[nodiscard]] double steal_share(const cpu_ticks& before, const cpu_ticks& after);
 
 // Steal above this share of a run's CPU time makes its figures not comparable
 // (scenarios.py's STEAL_WARN).
 inline constexpr double kStealWarn = 0.02;
+// Above kStealWarn, prints the one warning every benchmark gives: "# warning: <what>: the
+// host took N% of this machine's CPU time (steal) during <during>: ...".
+void warn_if_stolen(std::FILE* out, double share, std::string_view what, std::string_view during);
 
 }  // namespace mdgw::bench

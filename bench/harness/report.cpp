@@ -92,10 +92,7 @@ void print_table(std::FILE* out, const bench_options& o, const run_result& r) {
                "%.2f s\n",
                o.url.tls ? "wss" : "ws", o.url.host.c_str(), unsigned(o.url.port), o.url.path.c_str(), o.connections,
                r.open_at_end, o.threads, r.max_thread_busy * 100, r.elapsed_s);
-  if (r.steal > kStealWarn) {
-    std::fprintf(out, "# warning: the host took %.0f%% of this machine's CPU time (steal) during the measured part: "
-                      "these figures are not comparable\n", r.steal * 100);
-  }
+  warn_if_stolen(out, r.steal, "mdgw-bench", "the measured part");
   std::fprintf(out, "\n%-28s %12s", "latency (us)", "count");
   for (const auto& p : kPercentiles) std::fprintf(out, " %10s", p.label);
   std::fprintf(out, " %10s %10s\n", "max", "mean");

@@ -2,6 +2,9 @@
 
 #include <gtest/gtest.h>
 
+#include <cstdio>
+#include <string>
+
 namespace mdgw::bench {
 namespace {
 
@@ -38,6 +41,29 @@ TEST(HostCpu, StealShareIsStealOverAllTimeBetweenTwoReadings) {
   EXPECT_DOUBLE_EQ(steal_share({100, 1000}, {90, 1100}), 0.0);  // not two readings of one machine
   EXPECT_DOUBLE_EQ(steal_share({100, 1000}, {0, 0}), 0.0);      // the second one unreadable
   EXPECT_DOUBLE_EQ(steal_share({0, 0}, {100, 1000}), 0.0);      // the first one unreadable
+}
+
+TEST(HostCpu, SpansAddUpAndTheirShareIsStealOverAll) {
+  cpu_ticks sum;
+  sum += ticks_between({100, 1000}, {130, 1600}); // 30 of 600
+  sum += ticks_between({0, 0}, {100, 1000});      // an unreadable reading adds nothing
+  sum += cpu_ticks{10, 400};
+  EXPECT_EQ(sum, (cpu_ticks{40, 1000}));
+  EXPECT_DOUBLE_EQ(steal_share(sum), 0.04);
+  EXPECT_DOUBLE_EQ(steal_share(cpu_ticks{}), 0.0);
+}
+
+TEST(HostCpu, TheWarningIsGivenAboveTwoPercentOnly) {
+  const auto printed = [](double share) {
+    char buf[256] = {};
+    std::FILE* f = fmemopen(buf, sizeof buf - 1, "w");
+    warn_if_stolen(f, share, "parse+book", "the timed passes");
+    std::fclose(f);
+    return std::string(buf);
+  };
+  EXPECT_EQ(printed(0.02), "");
+  EXPECT_EQ(printed(0.035), "# warning: parse+book: the host took 4% of this machine's CPU time (steal) during the "
+                            "timed passes: its figures are not comparable\n");
 }
 
 TEST(HostCpu, TicksBetweenTwoReadingsAreTheirDifferenceOrNothing) {
