@@ -10,7 +10,8 @@ locate published as the gateway does), waits until /health reports the feed `fin
 then reads the CPU time (utime + stime, /proc/PID/task/*/stat) of the busiest thread, which
 is the feed thread. Prints each run (with the share of the machine's CPU time the host
 took, steal, and a warning above 2%: scenarios.py's rule), each pair's new/base ratio,
-their median and the ratio of the sums. Runs pinned to CPU 1 (`taskset -c 1`) when the machine has two CPUs or more.
+their median and the ratio of the sums. Runs pinned to CPU 1 (`taskset -c 1`) when the
+machine has two CPUs or more.
 
 Why a script and not a Google Benchmark: the feed thread's cost is the decoder, the book and
 the publication (seqlock slots, notices) together, with the io threads running beside it;
@@ -27,7 +28,7 @@ import sys
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "tests", "e2e"))
 sys.path.insert(0, HERE)
-from scenarios import STEAL_WARN, cpu_ticks  # noqa: E402 (after sys.path)
+from scenarios import cpu_ticks, steal_share, warn_if_stolen  # noqa: E402 (after sys.path)
 
 
 def one_run(binary: str, path: str, date: str, timeout: float) -> tuple[int, int]:
@@ -69,12 +70,11 @@ def main() -> None:
         got = {}
         for name in ("base", "new"):
             binary = getattr(args, name)
-            steal0, total0 = cpu_ticks()
+            ticks0 = cpu_ticks()
             out = subprocess.run(pin + [sys.executable, os.path.abspath(__file__), binary, binary, "--file",
                                         args.file, "--date", args.date, "--timeout", str(args.timeout), "--child"],
                                  check=True, capture_output=True, text=True).stdout.split()
-            steal1, total1 = cpu_ticks()
-            steal = (steal1 - steal0) / (total1 - total0) if total1 > total0 else 0.0
+            steal = steal_share(ticks0, cpu_ticks())
             ticks, events = int(out[0]), int(out[1])
             got[name] = ticks
             sums[name] += ticks
@@ -83,9 +83,7 @@ def main() -> None:
             print(f"pair {i + 1} {name}: feed thread {1000.0 * ticks / hz:.0f} ms CPU for {events} messages "
                   f"({1e9 * ticks / hz / max(events, 1):.0f} ns/message), load {load}, host steal {steal * 100:.1f}%",
                   flush=True)
-            if steal > STEAL_WARN:
-                print(f"# warning: pair {i + 1} {name}: the host took {steal * 100:.0f}% of this machine's CPU time "
-                      f"(steal) during the run: its figures are not comparable", flush=True)
+            warn_if_stolen(f"pair {i + 1} {name}", steal)
         ratios.append(got["new"] / max(got["base"], 1))
         print(f"pair {i + 1} new/base {ratios[-1]:.2f}", flush=True)
     print(f"new/base: median of the pairs {statistics.median(ratios):.2f}, "

@@ -179,7 +179,9 @@ def start_server(kind, args, run_dir, tag, cap, dump, rate, tls):
 
 
 def cpu_ticks():
-    """(steal, total) jiffies of all CPUs from /proc/stat; (0, 0) where there is none."""
+    """(steal, total) jiffies of all CPUs from /proc/stat; (0, 0) where there is none.
+    For scripts that time a run themselves (itch_feed_cpu.py): the scenarios take
+    mdgw-bench's own figure, measured over its measured part."""
     try:
         with open("/proc/stat") as f:
             fields = [int(x) for x in f.readline().split()[1:]]
@@ -193,6 +195,20 @@ def cpu_ticks():
 STEAL_WARN = 0.02
 
 
+def steal_share(before, after):
+    """steal's share of all CPU time between two cpu_ticks() readings (0 if none passed)."""
+    return (after[0] - before[0]) / (after[1] - before[1]) if after[1] > before[1] else 0.0
+
+
+def warn_if_stolen(what, share):
+    """The warning every benchmark gives above STEAL_WARN (bench/harness/host_cpu.hpp's)."""
+    if share > STEAL_WARN:
+        # A virtual machine whose host ran something else: the server was not busy, it was
+        # not running, and nothing in the run's figures says so.
+        print(f"# warning: {what}: the host took {share * 100:.0f}% of this machine's CPU time (steal) during the "
+              f"run: its figures are not comparable", flush=True)
+
+
 def run_harness(srv, tls, run_dir, tag, opts, plot=False, sample=None):
     """Runs mdgw-bench against srv and returns its JSON report, with the server's CPU
     share over the run; sample(), if given, is called every 100 ms while it runs."""
@@ -202,7 +218,6 @@ def run_harness(srv, tls, run_dir, tag, opts, plot=False, sample=None):
     if plot and shutil.which("gnuplot"):
         argv += ["--plot", os.path.join(run_dir, f"{tag}-{srv.kind}.png")]
     cpu0 = srv.cpu_s()
-    steal0, total0 = cpu_ticks()
     t0 = time.time()
     with open(os.path.join(run_dir, f"{tag}-{srv.kind}.harness.txt"), "w") as out:
         h = subprocess.Popen(argv, stdout=out, stderr=subprocess.STDOUT)
@@ -219,16 +234,8 @@ def run_harness(srv, tls, run_dir, tag, opts, plot=False, sample=None):
         r = json.load(f)
     r["exit"] = rc
     r["server_cpu"] = cpu
-    steal1, total1 = cpu_ticks()
-    # The harness's own figure covers its measured part only; the whole run's is the
-    # fallback for a report without one.
-    if "steal" not in r:
-        r["steal"] = (steal1 - steal0) / (total1 - total0) if total1 > total0 else 0.0
-    if r["steal"] > STEAL_WARN:
-        # A virtual machine whose host ran something else: the server was not busy, it was
-        # not running, and nothing in this run's figures says so.
-        print(f"# warning: {tag} {srv.kind}: the host took {r['steal'] * 100:.0f}% of this machine's CPU time "
-              f"(steal) during the run: its figures are not comparable", flush=True)
+    # mdgw-bench measures the host's steal over its measured part (report "steal").
+    warn_if_stolen(f"{tag} {srv.kind}", r["steal"])
     return r
 
 
