@@ -183,7 +183,7 @@ std::uint64_t parse_pass(binary_file_reader& reader, itch_decoder& decoder, std:
 // the first touch of each is a cache miss on a day this size. The next batch is read before
 // a batch is applied (lookahead_batches, as in the gateway's file source), so the hints run
 // on into it; with --no-ahead they stop at the end of each batch and start again at the next.
-std::uint64_t book_pass(binary_file_reader& reader, itch_book& book, event_sink& sink, bool prefetch,
+std::uint64_t book_pass(binary_file_reader& reader, itch_book& book, null_sink& sink, bool prefetch,
                         std::size_t kFar, std::size_t kNear, std::vector<std::span<const std::uint8_t>>& batch,
                         bool use_ahead) {
   std::uint64_t total = 0;

@@ -32,6 +32,11 @@
 //   left the level), and trade for executions (E always, C when printable), P and Q.
 //   A trade comes before the reduce its fill caused. instrument = stock locate; the
 //   feed maps locates to publication ids. exch_ts = midnight_ns + ITCH timestamp.
+// - The message handlers are templates over the sink's type (book_sink; defined in
+//   itch_book_apply.hpp). A sink whose type is known where the book is applied (the
+//   feed's, null_sink) is called directly and inlined; one called through event_sink's
+//   vtable cost the replay about a tenth of its time (docs/performance.md): an indirect
+//   call per event, and an event built even for a sink that drops it.
 // - Bad input never throws and never corrupts a book. Policies (the reference book in
 //   tests/feeds/itch implements the same ones independently):
 //     * E/C/X/D/U naming an order that is not live: counted per kind, skipped.
@@ -383,6 +388,15 @@ public:
   void on_event(const market_event&) override {}
 };
 
+// What itch_book's apply and apply_batch call: event_sink, or any type with these two
+// members. The book's handlers are templates over it (itch_book_apply.hpp), so a final
+// sink or one with plain members is called directly, not through the vtable.
+template <class S>
+concept book_sink = requires(S& s, const market_event& e, locate_t locate, state_change what) {
+  s.on_event(e);
+  s.on_state(locate, what);
+};
+
 struct book_config {
   std::uint64_t midnight_ns = 0;       // added to ITCH timestamps: exch_ts since the epoch
   std::size_t expected_orders = 1 << 16; // order window slots (a span of references) and spill map size / 4
@@ -395,7 +409,8 @@ public:
 
   // Decodes and applies one message (tag byte first). Bad input is counted (decoder()
   // and counters()) and skipped; the return value says whether it was decoded.
-  [[nodiscard]] decode_status apply(const std::uint8_t* msg, std::size_t len, event_sink& sink);
+  template <book_sink Sink>
+  [[nodiscard]] decode_status apply(const std::uint8_t* msg, std::size_t len, Sink& sink);
 
   // Cache hints for a message that apply() will see soon, in two stages: prefetch() when
   // it is kFar messages ahead (its order slot and its locate's level headers, whose
@@ -441,8 +456,9 @@ public:
   // during the call, not applied by it): the hints run on into them, and a call whose first
   // message is the previous call's first `ahead` message skips the hints that call issued.
   // Without them the hints restart at each batch, whose first messages then miss again.
-  void apply_batch(const std::span<const std::uint8_t>* msgs, std::size_t n, event_sink& sink,
-                   std::size_t ahead = 0, std::size_t far = kFar, std::size_t near = kNear) {
+  template <book_sink Sink>
+  void apply_batch(const std::span<const std::uint8_t>* msgs, std::size_t n, Sink& sink, std::size_t ahead = 0,
+                   std::size_t far = kFar, std::size_t near = kNear) {
     if (far == 0) {
       for (std::size_t i = 0; i < n; ++i) (void)apply(msgs[i].data(), msgs[i].size(), sink);
       hinted_from_ = nullptr;
@@ -491,10 +507,10 @@ public:
   void clear();
 
   // Decoder visitor entry points (public for itch_decoder::decode; not an API).
+  template <class Sink>
   struct visitor;
 
 private:
-  friend struct visitor;
 
   [[nodiscard]] locate_state& at(locate_t locate) {
     if (locate >= locates_.size()) [[unlikely]] grow(locate);
@@ -521,22 +537,32 @@ private:
 
   // Order messages get the header's locate and exchange time as values: a header passed
   // by reference would make the decoder keep each message's copy in memory.
-  void add(locate_t locate, std::uint64_t exch_ts, std::uint64_t ref, char side_char, std::uint32_t shares,
-           std::uint32_t price);
+  // The handlers (itch_book_apply.hpp) take the sink of the apply() or apply_batch() call.
+  template <class Sink>
+  void add(Sink& sink, locate_t locate, std::uint64_t exch_ts, std::uint64_t ref, char side_char,
+           std::uint32_t shares, std::uint32_t price);
   // Makes `ref` a live order (replacing a live one with that reference).
-  void place(locate_t locate, side s, std::uint64_t ref, std::uint32_t price, std::uint32_t shares,
+  template <class Sink>
+  void place(Sink& sink, locate_t locate, side s, std::uint64_t ref, std::uint32_t price, std::uint32_t shares,
              std::uint64_t exch_ts);
   void check_locate(const order_entry& o, locate_t locate);
-  void execute(ref_kind kind, locate_t locate, std::uint64_t exch_ts, std::uint64_t ref, std::uint32_t shares,
-               bool printable, std::uint32_t trade_price, bool has_price);
-  void cancel(locate_t locate, std::uint64_t exch_ts, std::uint64_t ref, std::uint32_t shares);
-  void remove(ref_kind kind, locate_t locate, std::uint64_t exch_ts, std::uint64_t ref);
-  void replace(locate_t locate, std::uint64_t exch_ts, std::uint64_t old_ref, std::uint64_t new_ref,
+  template <class Sink>
+  void execute(Sink& sink, ref_kind kind, locate_t locate, std::uint64_t exch_ts, std::uint64_t ref,
+               std::uint32_t shares, bool printable, std::uint32_t trade_price, bool has_price);
+  template <class Sink>
+  void cancel(Sink& sink, locate_t locate, std::uint64_t exch_ts, std::uint64_t ref, std::uint32_t shares);
+  template <class Sink>
+  void remove(Sink& sink, ref_kind kind, locate_t locate, std::uint64_t exch_ts, std::uint64_t ref);
+  template <class Sink>
+  void replace(Sink& sink, locate_t locate, std::uint64_t exch_ts, std::uint64_t old_ref, std::uint64_t new_ref,
                std::uint32_t shares, std::uint32_t price);
-  void emit_trade(locate_t locate, side aggressor, std::uint64_t price, std::uint64_t qty, std::uint64_t exch_ts);
+  template <class Sink>
+  void emit_trade(Sink& sink, locate_t locate, side aggressor, std::uint64_t price, std::uint64_t qty,
+                  std::uint64_t exch_ts);
   // Removes `qty` shares of a live order from its level (and the order itself when it
   // reaches 0); emits the reduce.
-  void reduce_order(order_entry* o, std::uint32_t qty, std::uint64_t exch_ts);
+  template <class Sink>
+  void reduce_order(Sink& sink, order_entry* o, std::uint32_t qty, std::uint64_t exch_ts);
 
   [[gnu::cold, gnu::noinline]] void on_unknown_ref(ref_kind kind, std::uint64_t ref);
   [[gnu::cold, gnu::noinline]] void note(std::uint64_t& counter, bool& reported, std::string_view what);
@@ -556,7 +582,6 @@ private:
   mutable level_book view_{kViewReserve};
   market_status market_;
   book_counters counters_;
-  event_sink* sink_ = nullptr; // during apply()
   // The first message after the last apply_batch's batch (nullptr: none), and how many it
   // was told were there (its `ahead`, hinted up to far and near messages in).
   const std::uint8_t* hinted_from_ = nullptr;
@@ -570,3 +595,5 @@ private:
 };
 
 } // namespace mdgw::itch
+
+#include "itch_book_apply.hpp"

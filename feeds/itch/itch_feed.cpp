@@ -91,10 +91,14 @@ feed_status itch_feed::status() const {
   return s;
 }
 
-void itch_feed::on_message(const std::uint8_t* msg, std::size_t len) { (void)book_.apply(msg, len, *this); }
+void itch_feed::on_message(const std::uint8_t* msg, std::size_t len) {
+  book_events events{*this};
+  (void)book_.apply(msg, len, events);
+}
 
 void itch_feed::on_batch(const std::span<const std::uint8_t>* msgs, std::size_t n, std::size_t ahead) {
-  book_.apply_batch(msgs, n, *this, ahead);
+  book_events events{*this};
+  book_.apply_batch(msgs, n, events, ahead);
 }
 
 void itch_feed::touch(locate_t locate) {

@@ -92,6 +92,13 @@ private:
   void on_batch(const std::span<const std::uint8_t>* msgs, std::size_t n, std::size_t ahead) override;
   void on_event(const market_event& e) override;
   void on_state(locate_t locate, state_change what) override;
+  // What the book's apply and apply_batch are given (book_sink): calls the two above
+  // directly, not through event_sink's vtable.
+  struct book_events {
+    itch_feed& feed;
+    void on_event(const market_event& e) { feed.on_event(e); }
+    void on_state(locate_t locate, state_change what) { feed.on_state(locate, what); }
+  };
   void register_locate(locate_t locate);
   void touch(locate_t locate);
   void touch_state(locate_t locate);
