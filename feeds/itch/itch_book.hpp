@@ -511,7 +511,6 @@ public:
   struct visitor;
 
 private:
-
   [[nodiscard]] locate_state& at(locate_t locate) {
     if (locate >= locates_.size()) [[unlikely]] grow(locate);
     return locates_[locate];
