@@ -62,7 +62,7 @@ struct itch_feed_config {
 // on a malformed date. An empty date: today's date in New York.
 [[nodiscard]] std::uint64_t midnight_new_york(const std::string& date);
 
-class itch_feed final : public feed, private event_sink, private message_sink {
+class itch_feed final : public feed, private message_sink {
 public:
   static constexpr std::size_t kMaxBatch = 1024;
   static constexpr std::uint64_t kMaxHoldNs = 1'000'000;
@@ -90,10 +90,11 @@ private:
   void publish_touched();
   void on_message(const std::uint8_t* msg, std::size_t len) override;
   void on_batch(const std::span<const std::uint8_t>* msgs, std::size_t n, std::size_t ahead) override;
-  void on_event(const market_event& e) override;
-  void on_state(locate_t locate, state_change what) override;
-  // What the book's apply and apply_batch are given (book_sink): calls the two above
-  // directly, not through event_sink's vtable.
+  // The book's events and state changes (what an event_sink gets).
+  void on_event(const market_event& e);
+  void on_state(locate_t locate, state_change what);
+  // What the book's apply and apply_batch are given (a book_sink): calls the two above,
+  // which are private, directly.
   struct book_events {
     itch_feed& feed;
     void on_event(const market_event& e) { feed.on_event(e); }
