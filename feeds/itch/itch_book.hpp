@@ -34,9 +34,11 @@
 //   feed maps locates to publication ids. exch_ts = midnight_ns + ITCH timestamp.
 // - The message handlers are templates over the sink's type (book_sink; defined in
 //   itch_book_apply.hpp). A sink whose type is known where the book is applied (the
-//   feed's, null_sink) is called directly and inlined; one called through event_sink's
-//   vtable cost the replay about a tenth of its time (docs/performance.md): an indirect
-//   call per event, and an event built even for a sink that drops it.
+//   feed's adapter, null_sink) is called directly, and inlined where its body is in
+//   sight (null_sink's calls and events vanish); through event_sink's vtable the replay
+//   took about a tenth longer (docs/performance.md): an indirect call per event, and an
+//   event built even for a sink that drops it. Through an event_sink& the calls stay
+//   virtual.
 // - Bad input never throws and never corrupts a book. Policies (the reference book in
 //   tests/feeds/itch implements the same ones independently):
 //     * E/C/X/D/U naming an order that is not live: counted per kind, skipped.

@@ -1,13 +1,27 @@
-// itch_book's message handling, included at the end of itch_book.hpp: templates over the
-// event sink, so that a sink whose type is known where the book is applied (a final class,
-// or one with plain members) is called directly and inlined: no indirect call and no
-// event built for a sink that drops it (null_sink in the benchmarks). Through an
-// event_sink& the calls stay virtual, as before.
+// itch_book's message handling, templates over the sink's type (itch_book.hpp's rationale
+// says why), included at the end of itch_book.hpp.
 #pragma once
 
 #include "itch_book.hpp"
 
 namespace mdgw::itch {
+
+namespace detail {
+// The one place a book event is built and handed to the sink.
+template <class Sink>
+void emit(Sink& sink, market_event::type what, side s, std::uint32_t orders, locate_t locate, price_t price, qty_t qty,
+          std::uint64_t exch_ts) {
+  market_event e;
+  e.what = what;
+  e.s = s;
+  e.orders = orders;
+  e.instrument = locate;
+  e.price = price;
+  e.qty = qty;
+  e.exch_ts = exch_ts;
+  sink.on_event(e);
+}
+} // namespace detail
 
 template <class Sink>
 struct itch_book::visitor {
@@ -172,15 +186,8 @@ template <class Sink>
 void itch_book::emit_trade(Sink& sink, locate_t locate, side aggressor, std::uint64_t price, std::uint64_t qty,
                            std::uint64_t exch_ts) {
   ++counters_.trades;
-  market_event e;
-  e.what = market_event::type::trade;
-  e.s = aggressor;
-  e.orders = 0;
-  e.instrument = locate;
-  e.price = static_cast<price_t>(price);
-  e.qty = static_cast<qty_t>(qty);
-  e.exch_ts = exch_ts;
-  sink.on_event(e);
+  detail::emit(sink, market_event::type::trade, aggressor, 0, locate, static_cast<price_t>(price),
+               static_cast<qty_t>(qty), exch_ts);
 }
 
 template <class Sink>
@@ -195,30 +202,14 @@ void itch_book::place(Sink& sink, locate_t locate, side s, std::uint64_t ref, st
     if (!levels_.reduce(old.locate, old.s, old.level, old.shares, 1)) [[unlikely]] {
       note(counters_.level_errors, reported_level_, "a reduce took more than its level held");
     }
-    market_event r;
-    r.what = market_event::type::reduce;
-    r.s = old.s;
-    r.orders = 1;
-    r.instrument = old.locate;
-    r.price = old.price;
-    r.qty = old.shares;
-    r.exch_ts = exch_ts;
-    sink.on_event(r);
+    detail::emit(sink, market_event::type::reduce, old.s, 1, old.locate, old.price, old.shares, exch_ts);
   }
   o->price = price;
   o->shares = shares;
   o->locate = locate;
   o->s = s;
   o->level = levels_.add(locate, s, price, shares);
-  market_event e;
-  e.what = market_event::type::add;
-  e.s = s;
-  e.orders = 1;
-  e.instrument = locate;
-  e.price = price;
-  e.qty = shares;
-  e.exch_ts = exch_ts;
-  sink.on_event(e);
+  detail::emit(sink, market_event::type::add, s, 1, locate, price, shares, exch_ts);
 }
 
 template <class Sink>
@@ -245,15 +236,7 @@ void itch_book::reduce_order(Sink& sink, order_entry* o, std::uint32_t qty, std:
   if (!levels_.reduce(cur.locate, cur.s, cur.level, qty, orders)) [[unlikely]] {
     note(counters_.level_errors, reported_level_, "a reduce took more than its level held");
   }
-  market_event e;
-  e.what = market_event::type::reduce;
-  e.s = cur.s;
-  e.orders = orders;
-  e.instrument = cur.locate;
-  e.price = cur.price;
-  e.qty = qty;
-  e.exch_ts = exch_ts;
-  sink.on_event(e);
+  detail::emit(sink, market_event::type::reduce, cur.s, orders, cur.locate, cur.price, qty, exch_ts);
 }
 
 template <class Sink>
