@@ -11,15 +11,8 @@ namespace detail {
 template <class Sink>
 void emit(Sink& sink, market_event::type what, side s, std::uint32_t orders, locate_t locate, price_t price, qty_t qty,
           std::uint64_t exch_ts) {
-  market_event e;
-  e.what = what;
-  e.s = s;
-  e.orders = orders;
-  e.instrument = locate;
-  e.price = price;
-  e.qty = qty;
-  e.exch_ts = exch_ts;
-  sink.on_event(e);
+  sink.on_event(market_event{
+      .what = what, .s = s, .orders = orders, .instrument = locate, .price = price, .qty = qty, .exch_ts = exch_ts});
 }
 } // namespace detail
 
