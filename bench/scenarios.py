@@ -25,6 +25,10 @@ Rationale
   to a replay rate, so it is an estimate); the row shows the highest sustained step.
 - connect opens 10,000 idle connections (plain, then TLS) and reads the server's RSS
   before and once all are open.
+- After mdgw's ui and ui100 rows, a floor row: the same number of loopback sends of mdgw's
+  mean message size, alone (build/bench/mdgw_loopback_floor), and the pass over every client
+  that this machine's kernel costs, beside mdgw's pass in the run (docs/performance.md,
+  "The floor").
 - The tls target is a ratio (within 2x of ui), and this machine's figures move by tens of
   percent between sittings: when ui and tls run in one invocation, a last tls row gives
   mdgw's tls / ui freshness ratios of that sitting and the verdict.
@@ -32,6 +36,7 @@ Rationale
 import argparse
 import json
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -43,6 +48,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 MDGW = os.environ.get("MDGW_BIN", os.path.join(ROOT, "build", "gateway", "mdgw"))
 HARNESS = os.environ.get("MDGW_BENCH_BIN", os.path.join(ROOT, "build", "bench", "mdgw-bench"))
 BASELINE = os.path.join(ROOT, "bench", "baseline", "server.mjs")
+FLOOR = os.environ.get("MDGW_FLOOR_BIN", os.path.join(ROOT, "build", "bench", "mdgw_loopback_floor"))
 
 # The capture every ui/tls scenario replays: 100 simulated instruments, long enough (about
 # 27 s at 20,000 updates/s) that a run's measured part never spans the loop back to the
@@ -299,9 +305,41 @@ def scenario_ui(args, run_dir, name, clients, tls):
         finally:
             srv.stop()
         print(row(name, kind, clients, rate, results[kind]), flush=True)
+        if kind == "mdgw" and not tls:
+            print(floor_row(name, clients, results[kind], run_dir), flush=True)
     if len(results) == 2:
         print(ratio_row(name, results["mdgw"], results["baseline"]), flush=True)
     return results
+
+
+def floor_row(name, clients, r, run_dir):
+    """What this machine's kernel alone costs for one pass over the clients, measured right
+    after the run: bench/loopback_floor.cpp sends a buffer of mdgw's mean message size to
+    each of `clients` loopback connections in turn (writer on CPU 0, reader on CPU 1), in
+    io_uring batches of 64 as mdgw's write path does. A client's oldest update waits about a
+    pass, so when every client has something in every pass (ui), the floor's pass is the
+    lowest freshness p50 a server with one write per client per pass could have here."""
+    messages = r["counters"]["messages"]
+    if not os.path.exists(FLOOR) or messages == 0:
+        return f"{name:<10} {'floor':<9} not measured ({FLOOR} missing, or no message)"
+    size = max(1, round(r["counters"]["bytes"] / messages))
+    out = os.path.join(run_dir, f"{name}-floor.txt")
+    for batch in ("64", "0"):  # 0: one send() each, where io_uring is refused
+        p = subprocess.run([FLOOR, "--connections", str(clients), "--bytes", str(size), "--seconds", "3",
+                            "--batch", batch], capture_output=True, text=True)
+        if p.returncode == 0:
+            break
+    with open(out, "w") as f:
+        f.write(p.stdout + p.stderr)
+    m = re.search(r"([0-9.]+) us of writer CPU per send", p.stdout)
+    if p.returncode != 0 or not m:
+        return f"{name:<10} {'floor':<9} not measured (mdgw_loopback_floor failed: see {out})"
+    floor_us = float(m.group(1))
+    mdgw_us = r["server_cpu"] / per_s(r, "messages") * 1e6
+    return (f"{name:<10} {'floor':<9} {clients} loopback sends of {size} bytes "
+            f"({'io_uring batches of 64' if batch == '64' else 'one send() each'}) take {floor_us:.2f} us of CPU "
+            f"each: a pass over every client costs the kernel {floor_us * clients / 1000:.2f} ms here; mdgw spent "
+            f"{mdgw_us:.2f} us of its core per message in the run, its feed included ({mdgw_us / floor_us:.2f}x)")
 
 
 def scenario_firehose(args, run_dir):

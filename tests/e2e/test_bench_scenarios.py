@@ -1,10 +1,11 @@
 """scripts/bench's load scenarios (bench/scenarios.py) at a small scale: both servers
 (mdgw and the Node ws baseline) come up from the same recorded capture, every scenario
 prints its rows and ratios, the harness counts no error against either server, and the
-connect scenario reads a memory figure for plain and TLS connections; and the tls/ui row's
+connect scenario reads a memory figure for plain and TLS connections; mdgw's ui100 row is
+followed by the loopback floor of the same clients and message size; and the tls/ui row's
 verdict.
 
-usage: test_bench_scenarios.py MDGW MDGW_BENCH"""
+usage: test_bench_scenarios.py MDGW MDGW_BENCH MDGW_LOOPBACK_FLOOR"""
 import json
 import os
 import re
@@ -20,7 +21,7 @@ SCENARIOS = os.path.join(ROOT, "bench", "scenarios.py")
 class Scenarios(unittest.TestCase):
     def test_small_scale_run_of_every_kind(self):
         with tempfile.TemporaryDirectory() as run_dir:
-            env = dict(os.environ, MDGW_BIN=sys.argv[1], MDGW_BENCH_BIN=sys.argv[2])
+            env = dict(os.environ, MDGW_BIN=sys.argv[1], MDGW_BENCH_BIN=sys.argv[2], MDGW_FLOOR_BIN=sys.argv[3])
             r = subprocess.run(
                 ["/usr/bin/python3", SCENARIOS, "ui100", "firehose", "connect", "--duration", "1", "--warmup", "0.5",
                  "--record-seconds", "2", "--firehose-steps", "100,200", "--connect-count", "200",
@@ -42,6 +43,19 @@ class Scenarios(unittest.TestCase):
                 self.assertEqual(report["errors"], 0, report["first_errors"])
                 self.assertEqual(report["open_at_end"], 100)
                 self.assertGreater(report["latency_ns"]["freshness"]["count"], 0)
+            # The floor: 100 loopback sends of mdgw's mean message size, with a CPU figure per
+            # send, the pass it makes, and mdgw's own CPU per message beside it.
+            floor = re.search(r"(?m)^ui100\s+floor\s+100 loopback sends of (\d+) bytes \(.*\) take ([0-9.]+) us of CPU "
+                              r"each: a pass over every client costs the kernel ([0-9.]+) ms here; mdgw spent ([0-9.]+) us "
+                              r"of its core per message", out)
+            self.assertIsNotNone(floor, f"no ui100 floor row:\n{out}")
+            with open(os.path.join(run_dir, "ui100-mdgw.report.json")) as f:
+                counters = json.load(f)["counters"]
+            self.assertEqual(int(floor.group(1)), round(counters["bytes"] / counters["messages"]), floor.group(0))
+            self.assertGreater(float(floor.group(2)), 0, floor.group(0))
+            self.assertAlmostEqual(float(floor.group(3)), float(floor.group(2)) * 100 / 1000, delta=0.011)
+            self.assertGreater(float(floor.group(4)), 0, floor.group(0))
+            self.assertNotRegex(out, r"(?m)^ui100\s+floor\s.*not measured")
             self.assertRegex(out, r"(?m)^ui100\s+ratio\s+mdgw/baseline: freshness p50 [0-9.e+-]+, p99 [0-9.e+-]+")
             # firehose: 100 and 200 trades/s to 100 clients are sustained by both.
             for server in ("mdgw", "baseline"):
