@@ -567,11 +567,15 @@ void io_worker::mark_ready(session_base* s) {
 
 void io_worker::defer_flush(session_base* s) {
   mark_ready(s);
-  if (flushing_ || flush_posted_) return;
-  flush_posted_ = true;
+  if (!flushing_) post_pass();
+}
+
+void io_worker::post_pass() {
+  if (pass_posted_) return;
+  pass_posted_ = true;
   net::post(ioc_, [this] {
-    flush_posted_ = false;
-    flush_ready();
+    pass_posted_ = false;
+    on_wake();
   });
 }
 
@@ -579,6 +583,7 @@ void io_worker::unready(session_base* s) {
   if (!s->in_ready_list) return;
   s->in_ready_list = false;
   std::replace(ready_.begin(), ready_.end(), s, static_cast<session_base*>(nullptr));
+  std::replace(later_.begin(), later_.end(), s, static_cast<session_base*>(nullptr));
 }
 
 void io_worker::on_notice(const notice& n) {
@@ -606,6 +611,9 @@ void io_worker::on_notice(const notice& n) {
 
 void io_worker::flush_ready() {
   flushing_ = true;
+  ++pass_;
+  std::size_t flushed = 0;
+  auto drained_at = std::chrono::steady_clock::now(); // on_wake drained just before
   batch_.begin();
   // By index: a session flushed here may list itself again (defer_flush) at the end, also
   // when its batched send is called back, so the loop goes on after each submit.
@@ -613,14 +621,32 @@ void io_worker::flush_ready() {
     if (i < ready_.size()) {
       session_base* s = ready_[i++];
       if (s == nullptr) continue;
+      if (s->flushed_pass == pass_) {
+        // Listed again after its message of this pass (by a drain below, or with more to
+        // send): its next message waits for the next pass, a pass after this one.
+        later_.push_back(s);
+        continue;
+      }
       // Hints for the sessions next in line (session_base::prefetch_session).
       const std::size_t n = ready_.size();
       if (i + 2 < n && ready_[i + 2] != nullptr) ready_[i + 2]->prefetch_session();
       if (i + 1 < n && ready_[i + 1] != nullptr) ready_[i + 1]->prefetch_dirty_list();
       if (i < n && ready_[i] != nullptr) ready_[i]->prefetch_first_dirty();
       s->in_ready_list = false;
+      s->flushed_pass = pass_;
       s->flush();
       if (batch_.full()) batch_.submit();
+      if (++flushed % kDrainEvery == 0) {
+        // The notices published while this pass ran (over 1,000 sessions it takes
+        // milliseconds): the sessions after this point carry them. A session's oldest
+        // update is then about a pass old when it is sent, not a pass plus the part of
+        // this one before its turn (docs/performance.md, "Notices drained during a pass").
+        const auto now = std::chrono::steady_clock::now();
+        if (now - drained_at >= drain_interval_) {
+          drain();
+          drained_at = now;
+        }
+      }
       continue;
     }
     if (!batch_.pending()) break;
@@ -628,17 +654,29 @@ void io_worker::flush_ready() {
   }
   batch_.end();
   ready_.clear();
+  ready_.swap(later_);
   flushing_ = false;
 }
 
-void io_worker::on_wake() {
+void io_worker::drain() {
   if (!wildcards_.empty()) grow_wildcards();
   pub_.drain(index_, [this](const notice& n) { on_notice(n); });
+}
+
+void io_worker::on_wake() {
+  drain();
   // Sessions are flushed after the whole drain: one message carries every change.
   flush_ready();
-  // Notices that arrived meanwhile are drained by a fresh handler rather than a loop
-  // here: under a flat-out feed a loop would never yield to write completions.
-  if (pub_.rearm(index_)) net::post(ioc_, [this] { on_wake(); });
+  // What comes next runs in a fresh handler rather than a loop here: under a flat-out
+  // feed a loop would never yield to reads and write completions. Sessions listed again
+  // during the pass (by its drains, or with more to send) go to the next pass, posted
+  // without re-arming the publication: its drain takes whatever the feed publishes
+  // meanwhile, and the feed, finding the thread disarmed, posts no wake-up of its own.
+  // Only with no session left does the thread re-arm. So one pass is queued at a time
+  // (two for a moment when a deferred flush posted one while the thread was armed), and the
+  // handlers queued meanwhile (reads, write completions, TLS handshakes) run after it
+  // (FlushPass.PassesDoNotPileUpBetweenOtherHandlers).
+  if (!ready_.empty() || pub_.rearm(index_)) post_pass();
 }
 
 } // namespace mdgw

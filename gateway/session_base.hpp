@@ -87,6 +87,9 @@ public:
   // Starts a write if none is in flight and something is pending.
   void flush();
   bool in_ready_list = false;
+  // The io_worker pass that last flushed this session from the ready list
+  // (io_worker::flush_ready: one message a session a pass).
+  std::uint64_t flushed_pass = 0;
   // Cache hints for io_worker::flush_ready, which looks ahead along its ready list: a
   // pass finds nearly every session out of cache, and flush_one waited on its list of
   // dirty subscriptions and on the subscriptions in it (its own hints run 4 ahead in the
