@@ -71,6 +71,22 @@ protected:
     prod_.publish_book(id_, b, version, version, version, version);
     prod_.flush();
   }
+  // kSessions sessions on the book at version 1, their first messages read and cleared.
+  std::vector<std::unique_ptr<recording_session>> subscribed_sessions() {
+    publish(1);
+    std::vector<std::unique_ptr<recording_session>> sessions;
+    for (std::size_t i = 0; i < kSessions; ++i) {
+      sessions.push_back(std::make_unique<recording_session>(worker_));
+      worker_.add(sessions.back().get(), true);
+      sessions.back()->open_and_send(R"({"op":"subscribe","id":1,"channels":["book.SIM:A.10"]})");
+    }
+    run();
+    for (auto& s : sessions) {
+      EXPECT_EQ(s->messages.empty() ? 0U : book_seq(s->messages.back()), 1U);
+      s->messages.clear();
+    }
+    return sessions;
+  }
   // Runs the worker's handlers until none is ready.
   void run() {
     worker_.context().restart();
@@ -86,19 +102,7 @@ protected:
 };
 
 TEST_F(FlushPass, NoticesPublishedDuringAPassReachTheSessionsLaterInIt) {
-  publish(1);
-  std::vector<std::unique_ptr<recording_session>> sessions;
-  for (std::size_t i = 0; i < kSessions; ++i) {
-    sessions.push_back(std::make_unique<recording_session>(worker_));
-    worker_.add(sessions.back().get(), true);
-    sessions.back()->open_and_send(R"({"op":"subscribe","id":1,"channels":["book.SIM:A.10"]})");
-  }
-  run();
-  for (auto& s : sessions) {
-    ASSERT_FALSE(s->messages.empty());
-    ASSERT_EQ(book_seq(s->messages.back()), 1U) << s->messages.back();
-    s->messages.clear();
-  }
+  auto sessions = subscribed_sessions();
   // Version 2 starts a pass; while the third session writes, version 3 is published.
   // A handler posted meanwhile (a read, a write completion) runs between the passes, not
   // after a pass that goes on with the sessions listed again during it.
@@ -147,15 +151,7 @@ TEST_F(FlushPass, NoticesPublishedDuringAPassReachTheSessionsLaterInIt) {
 // published during it goes to every session in the next pass.
 TEST_F(FlushPass, AShortPassDoesNotDrainAgain) {
   worker_.set_drain_interval(io_worker::kDrainInterval);
-  publish(1);
-  std::vector<std::unique_ptr<recording_session>> sessions;
-  for (std::size_t i = 0; i < kSessions; ++i) {
-    sessions.push_back(std::make_unique<recording_session>(worker_));
-    worker_.add(sessions.back().get(), true);
-    sessions.back()->open_and_send(R"({"op":"subscribe","id":1,"channels":["book.SIM:A.10"]})");
-  }
-  run();
-  for (auto& s : sessions) s->messages.clear();
+  auto sessions = subscribed_sessions();
   std::size_t written = 0;
   for (auto& s : sessions)
     s->on_write = [&] {
@@ -179,14 +175,7 @@ TEST_F(FlushPass, AShortPassDoesNotDrainAgain) {
 // the end of each pass as well as taking the feed's wake-ups let them grow without bound,
 // and TLS connects made under load took seconds.)
 TEST_F(FlushPass, PassesDoNotPileUpBetweenOtherHandlers) {
-  publish(1);
-  std::vector<std::unique_ptr<recording_session>> sessions;
-  for (std::size_t i = 0; i < kSessions; ++i) {
-    sessions.push_back(std::make_unique<recording_session>(worker_));
-    worker_.add(sessions.back().get(), true);
-    sessions.back()->open_and_send(R"({"op":"subscribe","id":1,"channels":["book.SIM:A.10"]})");
-  }
-  run();
+  auto sessions = subscribed_sessions();
   constexpr int kSteps = 40;
   int steps = 0;
   std::uint64_t version = 2;
