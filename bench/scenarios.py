@@ -26,9 +26,9 @@ Rationale
 - connect opens 10,000 idle connections (plain, then TLS) and reads the server's RSS
   before and once all are open.
 - After mdgw's ui and ui100 rows, a floor row: the same number of loopback sends of mdgw's
-  mean message size, alone (build/bench/mdgw_loopback_floor), and the pass over every client
-  that this machine's kernel costs, beside mdgw's pass in the run (docs/performance.md,
-  "The floor").
+  mean message size, alone (build/bench/mdgw_loopback_floor), the pass over every client
+  that this machine's kernel costs, and mdgw's core per message in the run as a multiple
+  of the floor's send (docs/performance.md, "The floor").
 - The tls target is a ratio (within 2x of ui), and this machine's figures move by tens of
   percent between sittings: when ui and tls run in one invocation, a last tls row gives
   mdgw's tls / ui freshness ratios of that sitting and the verdict.
@@ -318,7 +318,9 @@ def floor_row(name, clients, r, run_dir):
     each of `clients` loopback connections in turn (writer on CPU 0, reader on CPU 1), in
     io_uring batches of 64 as mdgw's write path does. A client's oldest update waits about a
     pass, so when every client has something in every pass (ui), the floor's pass is the
-    lowest freshness p50 a server with one write per client per pass could have here."""
+    lowest freshness p50 a server with one write per client per pass could have here.
+    mdgw's figure is its core share over the harness's whole run (ramp and warm-up too)
+    per message of the measured part: its feed thread and all its user-space work in."""
     messages = r["counters"]["messages"]
     if not os.path.exists(FLOOR) or messages == 0:
         return f"{name:<10} {'floor':<9} not measured ({FLOOR} missing, or no message)"
