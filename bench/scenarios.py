@@ -21,8 +21,14 @@ Rationale
   connections open and subscribe are printed beside it, not judged: while the others
   connect, the first subscribers fall behind), or freshness p99 over 250 ms (a server
   whose send queues grow: the baseline), or fewer than 80% of the trades due delivered
-  (due = the step's trades/s x 100 clients; the trade share of the capture converts it
-  to a replay rate, so it is an estimate); the row shows the highest sustained step.
+  (a server whose source falls behind its schedule); the row shows the highest sustained
+  step. The step's trades/s over the capture's trade share gives the replay rate R; due
+  is counted, not estimated: both servers replay update i at i / R s after they listen,
+  so the measured window (placed by the harness's `measured_from_s`) covers a known
+  stretch of the capture, and due is that stretch's trades x 100 clients. (Until
+  2026-12-03 due was the step's trades/s x 100: at a small scale the window covers the
+  capture's first few hundred updates, whose trade share is below the whole capture's
+  (books first), and a server that lost nothing could read as behind.)
 - connect opens 10,000 idle connections (plain, then TLS) and reads the server's RSS
   before and once all are open.
 - After mdgw's ui and ui100 rows, a floor row: the same number of loopback sends of mdgw's
@@ -86,6 +92,7 @@ class Server:
                 break
             self.log.write(line)
             if "listening on" in line:
+                self.listening_at = time.monotonic()  # where a paced replay starts
                 self.port = int(line.split("listening on", 1)[1].split()[0].rsplit(":", 1)[1].rstrip(","))
                 break
         if self.port is None:
@@ -165,6 +172,31 @@ def capture(run_dir, spec, seconds):
     return cap, dump, share
 
 
+_TRADE_PREFIX = {}
+
+
+def trades_replayed(dump, rate, window_s):
+    """The trades a replay of dump at rate source updates/s (looping, update i at i / rate
+    s) publishes in window_s = (from, to) seconds after it starts."""
+    prefix = _TRADE_PREFIX.get(dump)
+    if prefix is None:
+        prefix = [0]  # prefix[i]: trades among the capture's first i source updates
+        with open(dump) as f:
+            for line in f:
+                if line.startswith('{"kind":"trade"'):
+                    prefix.append(prefix[-1] + 1)
+                elif line.startswith('{"kind":"book"'):
+                    prefix.append(prefix[-1])
+        _TRADE_PREFIX[dump] = prefix
+    n = len(prefix) - 1
+
+    def before(t):  # trades among the updates due before t
+        i = max(0, int(t * rate))
+        return i // n * prefix[n] + prefix[i % n]
+
+    return before(window_s[1]) - before(window_s[0])
+
+
 def start_server(kind, args, run_dir, tag, cap, dump, rate, tls):
     cert_args = []
     if tls:
@@ -225,6 +257,7 @@ def run_harness(srv, tls, run_dir, tag, opts, plot=False, sample=None):
         argv += ["--plot", os.path.join(run_dir, f"{tag}-{srv.kind}.png")]
     cpu0 = srv.cpu_s()
     t0 = time.time()
+    started_at = time.monotonic()
     with open(os.path.join(run_dir, f"{tag}-{srv.kind}.harness.txt"), "w") as out:
         h = subprocess.Popen(argv, stdout=out, stderr=subprocess.STDOUT)
         while h.poll() is None:
@@ -240,6 +273,9 @@ def run_harness(srv, tls, run_dir, tag, opts, plot=False, sample=None):
         r = json.load(f)
     r["exit"] = rc
     r["server_cpu"] = cpu
+    # The measured part in seconds after the server listened (its replay's start).
+    r["window_s"] = (started_at - srv.listening_at + r["measured_from_s"],
+                     started_at - srv.listening_at + r["measured_from_s"] + r["elapsed_s"])
     # mdgw-bench measures the host's steal over its measured part (report "steal").
     warn_if_stolen(f"{tag} {srv.kind}", r["steal"])
     return r
@@ -359,7 +395,7 @@ def scenario_firehose(args, run_dir):
                                  "--duration", str(args.duration)])
             finally:
                 srv.stop()
-            due = trades_per_s * clients
+            due = trades_replayed(dump, rate, r["window_s"]) * clients / max(r["elapsed_s"], 1e-9)
             delivered = per_s(r, "represented")
             c = r["counters"]
             # Sustained means in the measured part: trades lost while the 100 connections

@@ -194,6 +194,7 @@ int run(const bench_options& o) {
   r.stats = m.stats;
   r.open_at_end = m.open;
   r.elapsed_s = double(stopped - measure_start) / 1e9;
+  r.measured_from_s = double(measure_start - start) / 1e9;
   r.max_thread_busy = stopped > measure_start ? double(m.max_cpu_ns) / double(stopped - measure_start) : 0;
   r.steal = steal_share(ticks_at_start, ticks_at_stop);
   for (const auto& w : workers)

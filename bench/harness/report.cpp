@@ -138,6 +138,7 @@ std::string json_report(const bench_options& o, const run_result& r) {
                   (o.url.tls ? "wss://" : "ws://") + json_escape(o.url.host) + ":" + std::to_string(o.url.port) +
                   json_escape(o.url.path) + "\",\"connections\":" + std::to_string(o.connections) +
                   ",\"threads\":" + std::to_string(o.threads) + ",\"elapsed_s\":" + seconds(r.elapsed_s) +
+                  ",\"measured_from_s\":" + seconds(r.measured_from_s) +
                   ",\"warmup_s\":" + (o.warmup_s >= 0 ? seconds(o.warmup_s) : std::string("null")) +
                   ",\"open_at_end\":" + std::to_string(r.open_at_end) +
                   ",\"max_thread_busy\":" + seconds(r.max_thread_busy) + ",\"steal\":" + seconds(r.steal);

@@ -14,6 +14,9 @@ namespace mdgw::bench {
 struct run_result {
   run_stats stats;
   double elapsed_s = 0;
+  // From the harness's start to the measured part's: with the server's start, it places
+  // the measured part on a paced source's schedule (scenarios.py's firehose).
+  double measured_from_s = 0;
   int open_at_end = 0;
   // The busiest reader thread's CPU time over elapsed_s: near 1 means the harness, not
   // the gateway, limited the run.

@@ -94,6 +94,7 @@ class BenchHarness(unittest.TestCase):
         self.assertAlmostEqual(rep["rates"]["messages_per_s"], c["messages"] / rep["elapsed_s"],
                                delta=0.05 * c["messages"] / rep["elapsed_s"] + 1)
         self.assertGreaterEqual(rep["elapsed_s"], DURATION_S - 0.1)
+        self.assertEqual(rep["measured_from_s"], 0, "without --warmup the whole run is measured")
         # The busiest reader thread's CPU share: measured, and below one core.
         self.assertTrue(0 < rep["max_thread_busy"] < 1.05, rep["max_thread_busy"])
         # The host's share of the machine during the measured part (0 on a quiet host).

@@ -56,14 +56,43 @@ class Scenarios(unittest.TestCase):
             self.assertAlmostEqual(float(floor.group(3)), float(floor.group(2)) * 100 / 1000, delta=0.011)
             self.assertGreater(float(floor.group(4)), 0, floor.group(0))
             self.assertRegex(out, r"(?m)^ui100\s+ratio\s+mdgw/baseline: freshness p50 [0-9.e+-]+, p99 [0-9.e+-]+")
-            # firehose: 100 and 200 trades/s to 100 clients are sustained by both.
+            # firehose: 100 and 200 trades/s to 100 clients are sustained by both, and the
+            # trades due are those the measured window replays (placed after the warm-up).
             for server in ("mdgw", "baseline"):
                 self.assertRegex(out, rf"(?m)^firehose\s+{server}\s.*highest sustained: \d+ delivered trades/s$")
+                for step in (100, 200):
+                    with open(os.path.join(run_dir, f"firehose-{step}-{server}.report.json")) as f:
+                        report = json.load(f)
+                    self.assertGreaterEqual(report["measured_from_s"], 0.5, report)
+                    m = re.search(rf"(?m)^firehose\s+{server}\s+step: source {step} trades/s .*, due (\d+)/s, "
+                                  rf"delivered (\d+)/s, lost 0 in the measured part", out)
+                    self.assertIsNotNone(m, f"no firehose {step} step for {server}:\n{out}")
+                    self.assertGreater(int(m.group(1)), 0, m.group(0))
             self.assertRegex(out, r"(?m)^firehose\s+ratio\s+mdgw/baseline: highest sustained delivered trades/s")
             # connect: every idle connection opened, plain and TLS, with a memory figure.
             for tag in ("connect-plain", "connect-tls"):
                 for server in ("mdgw", "baseline"):
                     self.assertRegex(out, rf"(?m)^{tag}\s+{server}\s+200 of 200 open; RSS .* KiB per connection")
+
+    def test_trades_due_are_those_the_window_replays(self):
+        # A replay at R updates/s publishes update i at i / R s and loops; the trades due in
+        # a window are the trades among the updates due in it, counted across the loop.
+        sys.path.insert(0, os.path.dirname(SCENARIOS))
+        import scenarios
+
+        kinds = "btbbttbtbb"  # trades at updates 1, 4, 5 and 7 of 10
+        with tempfile.TemporaryDirectory() as d:
+            dump = os.path.join(d, "c.jsonl")
+            with open(dump, "w") as f:
+                f.write('{"kind":"instrument","symbol":"SIM:A"}\n')  # not a source update
+                for k in kinds:
+                    f.write('{"kind":"trade","seq":1}\n' if k == "t" else '{"kind":"book","seq":1}\n')
+            # At 10 updates/s: second 0 replays updates 0 to 9, second 0.5 to 1.5 updates 5 to 14.
+            self.assertEqual(scenarios.trades_replayed(dump, 10, (0, 1)), 4)
+            self.assertEqual(scenarios.trades_replayed(dump, 10, (0.1, 0.3)), 1)  # updates 1, 2
+            self.assertEqual(scenarios.trades_replayed(dump, 10, (0.5, 1.5)), 2 + 2)  # 5, 7, then 1, 4 again
+            self.assertEqual(scenarios.trades_replayed(dump, 10, (0, 3.2)), 3 * 4 + 1)
+            self.assertEqual(scenarios.trades_replayed(dump, 100, (20, 21)), 40)
 
     def test_tls_ratio_row_judges_both_percentiles(self):
         # The tls target is judged from this row alone: p50 and p99 each against 2x.
