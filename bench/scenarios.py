@@ -138,6 +138,25 @@ def certs():
     return os.path.join(d, "cert.pem"), os.path.join(d, "key.pem")
 
 
+_TRADE_PREFIX = {}
+
+
+def trade_prefix(dump):
+    """prefix[i]: the trades among the first i source updates (book and trade lines) of
+    a `mdgw capture dump`, read once per dump."""
+    prefix = _TRADE_PREFIX.get(dump)
+    if prefix is None:
+        prefix = [0]
+        with open(dump) as f:
+            for line in f:
+                if line.startswith('{"kind":"trade"'):
+                    prefix.append(prefix[-1] + 1)
+                elif line.startswith('{"kind":"book"'):
+                    prefix.append(prefix[-1])
+        _TRADE_PREFIX[dump] = prefix
+    return prefix
+
+
 def capture(run_dir, spec, seconds):
     """Records spec's capture from the simulator once; returns (capture, dump, trade share)."""
     if seconds:
@@ -158,13 +177,10 @@ def capture(run_dir, spec, seconds):
     srv.stop()
     with open(dump, "w") as out:
         subprocess.run([MDGW, "capture", "dump", cap, "--depth", "10"], stdout=out, check=True)
-    books = trades = 0
-    with open(dump) as f:
-        for line in f:
-            if line.startswith('{"kind":"book"'):
-                books += 1
-            elif line.startswith('{"kind":"trade"'):
-                trades += 1
+    _TRADE_PREFIX.pop(dump, None)  # a dump recorded again
+    prefix = trade_prefix(dump)
+    trades = prefix[-1]
+    books = len(prefix) - 1 - trades
     if books + trades == 0:
         fail(f"{dump}: the capture holds no update")
     share = trades / (books + trades)
@@ -173,22 +189,10 @@ def capture(run_dir, spec, seconds):
     return cap, dump, share
 
 
-_TRADE_PREFIX = {}
-
-
 def trades_replayed(dump, rate, window_s):
     """The trades a replay of dump at rate source updates/s (looping, update i at i / rate
     s) publishes in window_s = (from, to) seconds after it starts."""
-    prefix = _TRADE_PREFIX.get(dump)
-    if prefix is None:
-        prefix = [0]  # prefix[i]: trades among the capture's first i source updates
-        with open(dump) as f:
-            for line in f:
-                if line.startswith('{"kind":"trade"'):
-                    prefix.append(prefix[-1] + 1)
-                elif line.startswith('{"kind":"book"'):
-                    prefix.append(prefix[-1])
-        _TRADE_PREFIX[dump] = prefix
+    prefix = trade_prefix(dump)
     n = len(prefix) - 1
 
     def before(t):  # trades among the updates due before t
