@@ -41,6 +41,7 @@ Rationale
   mdgw's tls / ui freshness ratios of that sitting and the verdict.
 """
 import argparse
+import bisect
 import json
 import os
 import re
@@ -254,36 +255,47 @@ def warn_if_stolen(what, share):
 
 def run_harness(srv, tls, run_dir, tag, opts, plot=False, sample=None):
     """Runs mdgw-bench against srv and returns its JSON report, with the server's CPU
-    share over the run; sample(), if given, is called every 100 ms while it runs."""
+    share over the harness's measured part (read every 100 ms, interpolated at its
+    edges); sample(), if given, is called every 100 ms while it runs."""
     url = f"{'wss' if tls else 'ws'}://127.0.0.1:{srv.port}/ws"
     report = os.path.join(run_dir, f"{tag}-{srv.kind}.report.json")
     argv = pin(1) + [HARNESS, "--url", url, "--json", report, "--quiet"] + opts
     if plot and shutil.which("gnuplot"):
         argv += ["--plot", os.path.join(run_dir, f"{tag}-{srv.kind}.png")]
-    cpu0 = srv.cpu_s()
-    t0 = time.time()
     started_at = time.monotonic()
+    cpu = [(started_at, srv.cpu_s())]  # (when, the server's CPU seconds so far)
     with open(os.path.join(run_dir, f"{tag}-{srv.kind}.harness.txt"), "w") as out:
         h = subprocess.Popen(argv, stdout=out, stderr=subprocess.STDOUT)
         while h.poll() is None:
             if sample:
                 sample()
             time.sleep(0.1)
+            cpu.append((time.monotonic(), srv.cpu_s()))
         rc = h.returncode
-    wall = time.time() - t0
-    cpu = (srv.cpu_s() - cpu0) / wall if wall > 0 else 0
     if not os.path.exists(report):
         fail(f"mdgw-bench against {srv.kind} wrote no report (exit {rc}): see {run_dir}/{tag}-{srv.kind}.harness.txt")
     with open(report) as f:
         r = json.load(f)
     r["exit"] = rc
-    r["server_cpu"] = cpu
+    measured = (started_at + r["measured_from_s"], started_at + r["measured_from_s"] + r["elapsed_s"])
+    r["server_cpu"] = (cpu_at(cpu, measured[1]) - cpu_at(cpu, measured[0])) / max(r["elapsed_s"], 1e-9)
     # The measured part in seconds after the server listened (its replay's start).
-    r["window_s"] = (started_at - srv.listening_at + r["measured_from_s"],
-                     started_at - srv.listening_at + r["measured_from_s"] + r["elapsed_s"])
+    r["window_s"] = (measured[0] - srv.listening_at, measured[1] - srv.listening_at)
     # mdgw-bench measures the host's steal over its measured part (report "steal").
     warn_if_stolen(f"{tag} {srv.kind}", r["steal"])
     return r
+
+
+def cpu_at(samples, t):
+    """The CPU seconds at time t, interpolated between the (time, CPU seconds) samples
+    around it (the first or last sample outside them)."""
+    i = bisect.bisect_right([when for when, _ in samples], t)
+    if i == 0:
+        return samples[0][1]
+    if i == len(samples):
+        return samples[-1][1]
+    (t0, c0), (t1, c1) = samples[i - 1], samples[i]
+    return c0 + (c1 - c0) * (t - t0) / (t1 - t0)
 
 
 def pct(r, hist, p):
@@ -360,8 +372,8 @@ def floor_row(name, clients, r, run_dir):
     io_uring batches of 64 as mdgw's write path does. A client's oldest update waits about a
     pass, so when every client has something in every pass (ui), the floor's pass is the
     lowest freshness p50 a server with one write per client per pass could have here.
-    mdgw's figure is its core share over the harness's whole run (ramp and warm-up too)
-    per message of the measured part: its feed thread and all its user-space work in."""
+    mdgw's figure is its core share over the measured part per message: its feed thread
+    and all its user-space work in."""
     messages = r["counters"]["messages"]
     if not os.path.exists(FLOOR) or messages == 0:
         return f"{name:<10} {'floor':<9} not measured ({FLOOR} missing, or no message)"

@@ -110,6 +110,19 @@ class Scenarios(unittest.TestCase):
             self.assertEqual(scenarios.trades_replayed(dump, 10, (0, 3.2)), 3 * 4 + 1)
             self.assertEqual(scenarios.trades_replayed(dump, 100, (20, 21)), 40)
 
+    def test_server_cpu_is_read_at_the_measured_parts_edges(self):
+        # The server's CPU seconds, read every 100 ms, interpolated at the measured part's
+        # edges (and the first or last reading outside the readings).
+        sys.path.insert(0, os.path.dirname(SCENARIOS))
+        import scenarios
+
+        samples = [(10.0, 1.0), (10.1, 1.05), (10.2, 1.15)]
+        self.assertAlmostEqual(scenarios.cpu_at(samples, 10.05), 1.025)
+        self.assertAlmostEqual(scenarios.cpu_at(samples, 10.15), 1.10)
+        self.assertAlmostEqual(scenarios.cpu_at(samples, 10.1), 1.05)
+        self.assertEqual(scenarios.cpu_at(samples, 9.0), 1.0)
+        self.assertEqual(scenarios.cpu_at(samples, 11.0), 1.15)
+
     def test_tls_ratio_row_judges_both_percentiles(self):
         # The tls target is judged from this row alone: p50 and p99 each against 2x.
         sys.path.insert(0, os.path.dirname(SCENARIOS))
