@@ -1,9 +1,9 @@
 // io_worker's pass over its ready sessions: one message per session a pass; notices
 // published while a long pass runs reach the sessions later in it (the pass drains again,
 // at most every drain interval, checked every io_worker::kDrainEvery sessions), not only
-// the next pass; and one pass is queued at a time. Sessions here are
-// a transport that records what it is given and takes every message at once; the
-// worker's io_context runs on the test's thread.
+// the next pass; and one pass is queued at a time. Sessions here are a transport that
+// records what it is given and takes every message at once; the worker's io_context runs
+// on the test's thread.
 #include "io_worker.hpp"
 #include "level_book.hpp"
 #include "session_base.hpp"
