@@ -269,13 +269,14 @@ std::uint64_t io_worker::trade_oldest(instrument_id id) const noexcept {
   return h != nullptr ? h->oldest() : 1;
 }
 
-trade_batch io_worker::trade_fragment(instrument_id id, std::uint64_t from_seq, protocol::wire_format fmt) {
+trade_batch io_worker::trade_fragment(instrument_id id, std::uint64_t from_seq, protocol::wire_format fmt,
+                                      std::uint64_t upto) {
   trade_batch b;
-  if (fmt == protocol::wire_format::json && trade_text(id, from_seq, b)) return b;
+  if (fmt == protocol::wire_format::json && trade_text(id, from_seq, b, upto)) return b;
   const trade_batch none{from_seq, {}, from_seq, {}};
   const trade_history* h = pub_.trades(id);
   if (h == nullptr) return none;
-  const std::uint64_t head = h->head();
+  const std::uint64_t head = std::min(h->head(), upto);
   if (from_seq > head) return none;
   topics_state& t = *instruments_[id].topics;
   if (t.trade_cache_head != head) {
@@ -286,21 +287,27 @@ trade_batch io_worker::trade_fragment(instrument_id id, std::uint64_t from_seq, 
     if (f.from == from_seq && f.fmt == fmt) return f.batch();
   }
   trade_record* buf = trade_buf_.get();
-  const auto r = h->read(from_seq, std::span<trade_record>(buf, kMaxTradesPerUpdate));
+  const auto r = h->read(from_seq, std::span<trade_record>(
+                                       buf, static_cast<std::size_t>(std::min<std::uint64_t>(
+                                                kMaxTradesPerUpdate, head + 1 - from_seq))));
+  // Where the ring overwrote trades from from_seq on, the read starts later and may run
+  // past head: those are not this update's.
+  const std::uint64_t past = r.next_seq > head + 1 ? std::min<std::uint64_t>(r.next_seq - (head + 1), r.count) : 0;
+  const std::size_t count = r.count - static_cast<std::size_t>(past);
   trade_frag& f = t.trade_cache.emplace_back();
   f.from = from_seq;
   f.fmt = fmt;
   f.resume_seq = from_seq + r.lost;
-  f.next_seq = r.next_seq;
-  if (r.count != 0) {
-    const std::span<const trade_record> got(buf, r.count);
+  f.next_seq = r.next_seq - past;
+  if (count != 0) {
+    const std::span<const trade_record> got(buf, count);
     if (fmt == protocol::wire_format::capnp) {
       f.text = capnp_wire::trades(t.trades.name, h->epoch(), got, pub_.info(id));
     } else {
       f.text.reserve(160 + r.count * 120);
       encode_trades(f.text, t.trades.name, h->epoch(), got, pub_.info(id));
     }
-    f.stamps.add(got.front().exch_ts, got.front().recv_ts, got.back().exch_ts, got.back().recv_ts, r.count);
+    f.stamps.add(got.front().exch_ts, got.front().recv_ts, got.back().exch_ts, got.back().recv_ts, count);
   }
   return f.batch();
 }
@@ -353,7 +360,7 @@ void io_worker::extend_texts(trade_texts& x, const trade_history& h, const instr
   x.compact_at = x.entries.size() + kTradeTextSlack;
 }
 
-bool io_worker::trade_text(instrument_id id, std::uint64_t from_seq, trade_batch& out) {
+bool io_worker::trade_text(instrument_id id, std::uint64_t from_seq, trade_batch& out, std::uint64_t upto) {
   const trade_history* h = pub_.trades(id);
   if (h == nullptr) return false;
   topics_state& t = *instruments_[id].topics;
@@ -365,7 +372,11 @@ bool io_worker::trade_text(instrument_id id, std::uint64_t from_seq, trade_batch
   // text's: only a resume beyond the head asks that, and trade_fragment answers it).
   if (from_seq < x.first_seq || from_seq > x.next_seq()) return false;
   const std::size_t i0 = static_cast<std::size_t>(from_seq - x.first_seq);
-  const std::size_t n = std::min(x.entries.size() - i0, kMaxTradesPerUpdate);
+  // At most kMaxTradesPerUpdate, and none after upto (kNoBound: upto + 1 would wrap).
+  const std::size_t n =
+      upto < from_seq ? 0
+                      : std::min(x.entries.size() - i0, static_cast<std::size_t>(std::min<std::uint64_t>(
+                                                            upto - from_seq, kMaxTradesPerUpdate - 1)) + 1);
   out.resume_seq = from_seq;
   out.next_seq = from_seq + n;
   out.stamps = {};

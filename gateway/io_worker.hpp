@@ -182,17 +182,22 @@ public:
   // A whole topic update in Cap'n Proto with a session's stamps (not shared: the stamps differ).
   [[nodiscard]] std::string topic_binary(instrument_id id, protocol::channel_kind kind,
                                          std::uint64_t oldest_exch, std::uint64_t oldest_recv, std::uint64_t merged);
-  // Trades after from_seq - 1 for a subscription; at most kMaxTradesPerUpdate of them.
+  // Trades after from_seq - 1 for a subscription, none after upto; at most
+  // kMaxTradesPerUpdate of them. A session passes the head it judged its lag by (the feed
+  // publishes meanwhile: read again, the head would give it more than its --trade-queue).
   // JSON comes from the trade text (trade_text) when it holds from_seq; otherwise, and for
   // Cap'n Proto, the update from from_seq is encoded once and shared by every session at
   // from_seq until the head moves.
   static constexpr std::size_t kMaxTradesPerUpdate = 256;
+  static constexpr std::uint64_t kNoBound = ~std::uint64_t{0};
   [[nodiscard]] trade_batch trade_fragment(instrument_id id, std::uint64_t from_seq,
-                                         protocol::wire_format fmt = protocol::wire_format::json);
+                                         protocol::wire_format fmt = protocol::wire_format::json,
+                                         std::uint64_t upto = kNoBound);
   // trade_fragment's JSON from this thread's trade text; false when the text does not hold
   // from_seq (it is older: a session further behind than the text, or trades the ring
   // overwrote before the text had them).
-  [[nodiscard]] bool trade_text(instrument_id id, std::uint64_t from_seq, trade_batch& out);
+  [[nodiscard]] bool trade_text(instrument_id id, std::uint64_t from_seq, trade_batch& out,
+                                std::uint64_t upto = kNoBound);
   // The newest trade seq of an instrument (0: none yet) and the oldest still held.
   [[nodiscard]] std::uint64_t trade_head(instrument_id id) const noexcept;
   [[nodiscard]] std::uint64_t trade_oldest(instrument_id id) const noexcept;

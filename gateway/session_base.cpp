@@ -133,7 +133,9 @@ void session_base::gather_trades(subscription& s, protocol::batch_stamps& stamps
     lost(s.last, resume);
     s.last = resume;
   }
-  const trade_batch b = worker_.trade_fragment(s.instrument, s.last, format_);
+  // No trade after that head: the feed may publish more meanwhile, and this message holds
+  // at most `queue` trades (the next one carries the rest).
+  const trade_batch b = worker_.trade_fragment(s.instrument, s.last, format_, head);
   if (b.resume_seq > s.last) lost(s.last, b.resume_seq); // overwritten before this session read them
   if (!b.parts[0].empty()) {
     open_fragment(any);

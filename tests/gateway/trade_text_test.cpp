@@ -70,10 +70,11 @@ protected:
   }
 
   // What encode_trades makes of the same trades, read from the ring.
-  std::string reference(std::uint64_t cursor, std::uint64_t& next) {
+  std::string reference(std::uint64_t cursor, std::uint64_t& next,
+                        std::size_t limit = io_worker::kMaxTradesPerUpdate) {
     const trade_history* h = pub_.trades(id_);
     std::array<trade_record, io_worker::kMaxTradesPerUpdate> buf;
-    const auto r = h->read(cursor, std::span<trade_record>(buf.data(), buf.size()));
+    const auto r = h->read(cursor, std::span<trade_record>(buf.data(), limit));
     EXPECT_EQ(r.lost, 0u) << "cursor " << cursor;
     next = r.next_seq;
     std::string out;
@@ -185,6 +186,31 @@ TEST_F(TradeText, TradeFragmentGivesTheSameBytesInsideAndBeforeTheText) {
     EXPECT_EQ(b.resume_seq, c);
     EXPECT_EQ(joined(b), reference(c, next_ref)) << "cursor " << c;
     EXPECT_EQ(b.next_seq, next_ref) << "cursor " << c;
+  }
+}
+
+TEST_F(TradeText, AnUpdateHoldsNoTradeAfterTheHeadItIsGiven) {
+  // A session judges its lag by the head it read; the feed may publish more before its
+  // update is cut, and the update must stop at that head (from the text, from older
+  // cursors' shared updates, and in Cap'n Proto), or it holds more than --trade-queue.
+  subscription s;
+  subscribe({&s});
+  publish(50);
+  std::uint64_t next = 0;
+  ASSERT_TRUE(from_text(30, next).has_value()); // cursors from 30 on: the text; before: shared updates
+  for (std::uint64_t c = 1; c <= published_ + 1; ++c) {
+    for (const std::uint64_t upto : {c - 1, c, c + 3, std::uint64_t{40}, published_, io_worker::kNoBound}) {
+      const std::size_t limit =
+          upto < c ? 0 : static_cast<std::size_t>(std::min<std::uint64_t>(upto - c, io_worker::kMaxTradesPerUpdate - 1) + 1);
+      std::uint64_t next_ref = 0;
+      const std::string want = reference(c, next_ref, limit);
+      const trade_batch b = worker_.trade_fragment(id_, c, protocol::wire_format::json, upto);
+      EXPECT_EQ(joined(b), want) << "cursor " << c << " upto " << upto;
+      EXPECT_EQ(b.next_seq, next_ref) << "cursor " << c << " upto " << upto;
+      const trade_batch bin = worker_.trade_fragment(id_, c, protocol::wire_format::capnp, upto);
+      EXPECT_EQ(bin.next_seq, next_ref) << "capnp, cursor " << c << " upto " << upto;
+      EXPECT_EQ(bin.parts[0].empty(), want.empty()) << "capnp, cursor " << c << " upto " << upto;
+    }
   }
 }
 
